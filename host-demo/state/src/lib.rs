@@ -1,1 +1,38 @@
-//! placeholder
+//! The host's state: one embedded SQLite database and the encrypted secret
+//! vault that keeps its ciphertexts in it.
+//!
+//! Read in this order:
+//! - [`db`]: opening the database, the shared handle, transactions;
+//!   [`migrations`]: the numbered schema steps.
+//! - Per-connection state: [`connections`], [`cursors`], [`retries`],
+//!   [`runs`] (sync history), [`cooldowns`] (login cooldowns),
+//!   [`schedule`] (scheduler state).
+//! - Importing: [`ledger`] (what was imported, from where, by content hash)
+//!   and [`import_tx`] (ledger rows + cursor in one transaction).
+//! - [`disclaimers`]: which disclaimer text the user accepted.
+//! - [`error`]: the database's error type.
+
+pub mod connections;
+pub mod cooldowns;
+pub mod cursors;
+pub mod db;
+pub mod disclaimers;
+pub mod error;
+pub mod import_tx;
+pub mod ledger;
+pub mod migrations;
+pub mod retries;
+pub mod runs;
+pub mod schedule;
+
+pub use connections::{Connection, ConnectionId, ConnectionStatus};
+pub use cooldowns::{Cooldown, CooldownScope};
+pub use db::{StateDb, UnixSeconds};
+pub use disclaimers::Acceptance;
+pub use error::StateError;
+pub use import_tx::ImportTx;
+pub use ledger::{LedgerEntry, LedgerOutcome, LOCAL_SOURCE};
+pub use migrations::SCHEMA_VERSION;
+pub use retries::{Backoff, RetryState};
+pub use runs::{RunCounts, RunError, RunFinish, RunId, RunOutcome, SyncRun};
+pub use schedule::Schedule;

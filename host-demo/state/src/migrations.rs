@@ -1,0 +1,182 @@
+//! Numbered schema steps. `PRAGMA user_version` records the last applied
+//! step; each step runs in its own transaction together with the version bump,
+//! so a crash leaves the database at a whole step. Steps are append-only: a
+//! released step is never edited, a change is a new step.
+
+use crate::error::StateError;
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+
+/// `PRAGMA application_id`: "BINC". Lets `open` refuse some other SQLite file.
+pub(crate) const APPLICATION_ID: i64 = 0x4249_4E43;
+
+/// Step `i` (0-based) brings the schema to version `i + 1`.
+const STEPS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+    CREATE TABLE connections (
+        id             TEXT PRIMARY KEY,
+        plugin_id      TEXT NOT NULL,
+        account_id     TEXT,
+        display_name   TEXT,
+        status         TEXT NOT NULL,
+        status_message TEXT,
+        created_at     INTEGER NOT NULL
+    );
+    CREATE INDEX connections_by_plugin ON connections(plugin_id);
+
+    -- Connection ids are never reused, even after a connection is forgotten.
+    CREATE TABLE connection_counters (
+        prefix TEXT PRIMARY KEY,
+        last   INTEGER NOT NULL
+    );
+
+    -- One row per master key version; the canary is a known plaintext
+    -- encrypted under that key, used to refuse a wrong key at open.
+    CREATE TABLE vault_keys (
+        version    INTEGER PRIMARY KEY,
+        canary     BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+
+    -- Ciphertexts only: sealed = nonce || SIV tag || ciphertext.
+    CREATE TABLE secrets (
+        connection_id TEXT NOT NULL REFERENCES connections(id),
+        field         TEXT NOT NULL,
+        plugin_id     TEXT NOT NULL,
+        key_version   INTEGER NOT NULL,
+        sealed        BLOB NOT NULL,
+        PRIMARY KEY (connection_id, field)
+    );
+
+    CREATE TABLE cursors (
+        connection_id TEXT PRIMARY KEY REFERENCES connections(id),
+        cursor        TEXT NOT NULL
+    );
+
+    -- Outlives connections on purpose: no foreign key.
+    CREATE TABLE import_ledger (
+        id             INTEGER PRIMARY KEY,
+        source         TEXT NOT NULL,
+        external_id    TEXT,
+        connection_id  TEXT,
+        content_sha256 TEXT NOT NULL,
+        activity_id    TEXT,
+        outcome        TEXT NOT NULL CHECK (outcome IN ('imported', 'duplicate', 'rejected')),
+        reason         TEXT,
+        at             INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX import_ledger_external
+        ON import_ledger(source, external_id) WHERE external_id IS NOT NULL;
+    CREATE INDEX import_ledger_content ON import_ledger(content_sha256);
+    CREATE INDEX import_ledger_activity ON import_ledger(activity_id);
+
+    CREATE TABLE retries (
+        connection_id   TEXT NOT NULL REFERENCES connections(id),
+        external_id     TEXT NOT NULL,
+        attempts        INTEGER NOT NULL,
+        first_failed_at INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        last_error      TEXT NOT NULL,
+        PRIMARY KEY (connection_id, external_id)
+    );
+    CREATE INDEX retries_due ON retries(connection_id, next_attempt_at);
+
+    CREATE TABLE sync_runs (
+        id            INTEGER PRIMARY KEY,
+        connection_id TEXT NOT NULL REFERENCES connections(id),
+        started_at    INTEGER NOT NULL,
+        finished_at   INTEGER,
+        outcome       TEXT,
+        imported      INTEGER NOT NULL DEFAULT 0,
+        duplicates    INTEGER NOT NULL DEFAULT 0,
+        rejected      INTEGER NOT NULL DEFAULT 0,
+        deferred      INTEGER NOT NULL DEFAULT 0,
+        error_kind    TEXT,
+        error_message TEXT
+    );
+    CREATE INDEX sync_runs_by_connection ON sync_runs(connection_id, started_at);
+
+    CREATE TABLE disclaimer_acceptances (
+        id          INTEGER PRIMARY KEY,
+        plugin_id   TEXT NOT NULL,
+        version     TEXT NOT NULL,
+        sha256      TEXT NOT NULL,
+        accepted_at INTEGER NOT NULL
+    );
+    CREATE INDEX disclaimer_acceptances_by_plugin ON disclaimer_acceptances(plugin_id);
+
+    -- scope is 'connection:<id>' or 'account:<plugin>:<account key>'.
+    CREATE TABLE cooldowns (
+        scope         TEXT PRIMARY KEY,
+        connection_id TEXT,
+        until         INTEGER NOT NULL,
+        reason        TEXT NOT NULL
+    );
+
+    CREATE TABLE schedule (
+        connection_id        TEXT PRIMARY KEY REFERENCES connections(id),
+        next_run_at          INTEGER NOT NULL,
+        consecutive_failures INTEGER NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this program writes.
+pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;
+
+/// Brings the database to [`SCHEMA_VERSION`]; a no-op when it is already
+/// there. Refuses a database from a newer program rather than guess.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StateError> {
+    let app_id: i64 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .map_err(|source| StateError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+    let found = user_version(conn, path)?;
+    if app_id != APPLICATION_ID && !(app_id == 0 && found == 0) {
+        return Err(StateError::NotStateDb {
+            path: path.to_owned(),
+            application_id: app_id,
+        });
+    }
+    if found > SCHEMA_VERSION {
+        return Err(StateError::SchemaTooNew {
+            path: path.to_owned(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (index, step) in STEPS.iter().enumerate().skip(found as usize) {
+        let version = index as i64 + 1;
+        let fail = |source| StateError::Migration { version, source };
+        // IMMEDIATE: two processes opening a fresh file must not both migrate.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        // Re-read under the write lock: another process may have migrated.
+        let now_at: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(fail)?;
+        if now_at >= version {
+            continue;
+        }
+        tx.execute_batch(step).map_err(fail)?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(fail)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        tracing::info!(version, "state database migrated");
+    }
+    Ok(())
+}
+
+fn user_version(conn: &Connection, path: &Path) -> Result<i64, StateError> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|source| StateError::Open {
+            path: path.to_owned(),
+            source,
+        })
+}
