@@ -1,0 +1,238 @@
+//! `plugin.toml`: which plugins the host knows, where their libraries are,
+//! whether they are enabled, how often they sync, and their settings.
+//!
+//! Parsing is strict: an unknown key or a wrong type is an error that names
+//! the file and the line, because a typo silently ignored (`enabeld = false`)
+//! would do the opposite of what the user asked.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+use toml::Spanned;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}. Create it (see the README) or pass --config PATH")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}:{line}: plugin id {id:?} is already used at line {first_line}; each plugin needs its own id")]
+    DuplicateId {
+        path: PathBuf,
+        id: String,
+        line: usize,
+        first_line: usize,
+    },
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    plugins: Vec<RawPlugin>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlugin {
+    id: Spanned<String>,
+    library: Spanned<String>,
+    #[serde(default)]
+    enabled: bool,
+    interval_minutes: Option<Spanned<u64>>,
+    #[serde(default)]
+    settings: toml::Table,
+}
+
+/// One `[[plugins]]` entry, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginConfig {
+    pub id: String,
+    /// Absolute, resolved against the directory of `plugin.toml`.
+    pub library: PathBuf,
+    pub enabled: bool,
+    /// The user's sync interval; the host never goes below the plugin's minimum.
+    pub interval_minutes: Option<u64>,
+    /// The `[plugins.settings]` table, handed to the plugin as JSON.
+    pub settings: toml::Table,
+    /// 1-based line of the entry's `id`, for messages.
+    pub line: usize,
+}
+
+impl PluginConfig {
+    pub fn settings_json(&self) -> String {
+        serde_json::to_string(&self.settings).expect("a TOML table always converts to JSON")
+    }
+}
+
+/// The whole file. Entries that fail validation are reported in `errors`
+/// while the valid ones stay usable.
+#[derive(Debug)]
+pub struct HostConfig {
+    pub path: PathBuf,
+    pub plugins: Vec<PluginConfig>,
+    pub errors: Vec<ConfigError>,
+}
+
+impl HostConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let base = if base.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            base
+        };
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+
+        let mut plugins: Vec<PluginConfig> = Vec::new();
+        let mut errors = Vec::new();
+        for entry in raw.plugins {
+            let line = line_of(entry.id.span().start);
+            let id = entry.id.get_ref().trim().to_string();
+            if let Some(first) = plugins.iter().find(|p| p.id == id) {
+                errors.push(ConfigError::DuplicateId {
+                    path: path.to_path_buf(),
+                    id,
+                    line,
+                    first_line: first.line,
+                });
+                continue;
+            }
+            if id.is_empty() {
+                errors.push(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    line,
+                    message: "plugin id is empty".into(),
+                });
+                continue;
+            }
+            let library_text = entry.library.get_ref();
+            if library_text.trim().is_empty() {
+                errors.push(ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    line: line_of(entry.library.span().start),
+                    message: format!("plugin {id:?}: `library` is empty"),
+                });
+                continue;
+            }
+            if let Some(interval) = &entry.interval_minutes {
+                if *interval.get_ref() == 0 {
+                    errors.push(ConfigError::Invalid {
+                        path: path.to_path_buf(),
+                        line: line_of(interval.span().start),
+                        message: format!("plugin {id:?}: `interval_minutes` must be at least 1"),
+                    });
+                    continue;
+                }
+            }
+            let library = base.join(expand_library_name(library_text));
+            plugins.push(PluginConfig {
+                id,
+                library,
+                enabled: entry.enabled,
+                interval_minutes: entry.interval_minutes.map(Spanned::into_inner),
+                settings: entry.settings,
+                line,
+            });
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            plugins,
+            errors,
+        })
+    }
+
+    pub fn plugin(&self, id: &str) -> Option<&PluginConfig> {
+        self.plugins.iter().find(|p| p.id == id)
+    }
+}
+
+/// `{dll_prefix}` and `{dll_suffix}` let one plugin.toml name a library on
+/// every platform (`libfoo.so`, `libfoo.dylib`, `foo.dll`).
+fn expand_library_name(name: &str) -> String {
+    name.replace("{dll_prefix}", std::env::consts::DLL_PREFIX)
+        .replace("{dll_suffix}", std::env::consts::DLL_SUFFIX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<HostConfig, ConfigError> {
+        HostConfig::parse(Path::new("/etc/bincio/plugin.toml"), text)
+    }
+
+    #[test]
+    fn a_valid_entry_resolves_its_library_next_to_the_file() {
+        let config = parse(
+            "[[plugins]]\nid = \"a\"\nlibrary = \"{dll_prefix}a{dll_suffix}\"\nenabled = true\n[plugins.settings]\nx = 1\n",
+        )
+        .unwrap();
+        let plugin = &config.plugins[0];
+        assert_eq!(plugin.line, 2);
+        assert!(plugin.enabled);
+        assert!(plugin.library.starts_with("/etc/bincio"));
+        assert!(plugin.library.to_string_lossy().ends_with(std::env::consts::DLL_SUFFIX));
+        assert_eq!(plugin.settings_json(), r#"{"x":1}"#);
+    }
+
+    #[test]
+    fn an_unknown_key_names_its_line() {
+        let err = parse("[[plugins]]\nid = \"a\"\nlibrary = \"x\"\nenabeld = true\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 4"), "{text}");
+        assert!(text.contains("enabeld"), "{text}");
+        assert!(text.contains("plugin.toml"), "{text}");
+    }
+
+    #[test]
+    fn a_wrong_type_names_its_line() {
+        let err = parse("[[plugins]]\nid = \"a\"\nlibrary = \"x\"\n\nenabled = \"yes\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("line 5"), "{text}");
+    }
+
+    #[test]
+    fn a_duplicate_id_is_reported_and_the_first_stays() {
+        let config = parse(
+            "[[plugins]]\nid = \"a\"\nlibrary = \"x\"\n\n[[plugins]]\nid = \"a\"\nlibrary = \"y\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.plugins.len(), 1);
+        assert!(config.plugins[0].library.ends_with("x"));
+        let text = config.errors[0].to_string();
+        assert!(text.contains(":6:") && text.contains("line 2"), "{text}");
+    }
+
+    #[test]
+    fn a_zero_interval_is_refused() {
+        let config =
+            parse("[[plugins]]\nid = \"a\"\nlibrary = \"x\"\ninterval_minutes = 0\n").unwrap();
+        assert!(config.plugins.is_empty());
+        assert!(config.errors[0].to_string().contains(":4:"));
+    }
+}

@@ -1,0 +1,13 @@
+//! The plugin manager: `plugin.toml`, loading libraries through the stable
+//! ABI, and the host's plain-Rust view of what a plugin declares.
+
+pub mod config;
+pub mod descriptor;
+pub mod edit;
+pub mod loader;
+pub mod manager;
+
+pub use config::{ConfigError, HostConfig, PluginConfig};
+pub use descriptor::{Descriptor, DisclaimerText, Field, Kind};
+pub use loader::{LoadError, LoadedPlugin};
+pub use manager::{ManagerError, PluginEntry, PluginManager, PluginStatus};
