@@ -1,1 +1,106 @@
-//! placeholder
+//! Support for the end-to-end suites in `tests/tests/`: building the real
+//! plugin libraries and laying out a host (plugin.toml, data dir) for a test.
+//!
+//! The suites load the real `cdylib`s through the host's real loader, so the
+//! libraries are built with cargo first, once per test process.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The workspace root (this crate lives in `tests/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The plugin libraries the suites load.
+#[derive(Debug, Clone)]
+pub struct PluginLibraries {
+    pub garmin: PathBuf,
+    pub faulty: PathBuf,
+    pub panics_in_descriptor: PathBuf,
+    pub incompatible: PathBuf,
+    pub not_a_plugin: PathBuf,
+}
+
+const PACKAGES: [&str; 5] = [
+    "plugin-garmin",
+    "test-plugin-faulty",
+    "test-plugin-panics-in-descriptor",
+    "test-plugin-incompatible",
+    "test-plugin-not-a-plugin",
+];
+
+/// Builds every plugin library (debug profile, the workspace's target dir)
+/// and returns their paths. Panics with cargo's output if the build fails.
+pub fn plugin_libraries() -> &'static PluginLibraries {
+    static LIBS: OnceLock<PluginLibraries> = OnceLock::new();
+    LIBS.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut command = Command::new(cargo);
+        command.arg("build").current_dir(workspace_root());
+        for package in PACKAGES {
+            command.args(["-p", package]);
+        }
+        let output = command.output().expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "building the plugin libraries failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let dir = target_dir().join("debug");
+        let lib = |name: &str| {
+            dir.join(format!(
+                "{}{name}{}",
+                std::env::consts::DLL_PREFIX,
+                std::env::consts::DLL_SUFFIX
+            ))
+        };
+        PluginLibraries {
+            garmin: lib("plugin_garmin"),
+            faulty: lib("test_plugin_faulty"),
+            panics_in_descriptor: lib("test_plugin_panics_in_descriptor"),
+            incompatible: lib("test_plugin_incompatible"),
+            not_a_plugin: lib("test_plugin_not_a_plugin"),
+        }
+    })
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// One `[[plugins]]` entry of a test's plugin.toml.
+pub struct Entry<'a> {
+    pub id: &'a str,
+    pub library: &'a Path,
+    pub enabled: bool,
+    /// Extra TOML lines for the entry's `[plugins.settings]` table.
+    pub settings: &'a str,
+}
+
+/// Writes a plugin.toml with these entries into `dir` and returns its path.
+pub fn write_plugin_toml(dir: &Path, entries: &[Entry<'_>]) -> PathBuf {
+    let mut text = String::from("# written by a test\n");
+    for e in entries {
+        text.push_str(&format!(
+            "\n[[plugins]]\nid = {:?}\nlibrary = {:?}\nenabled = {}\n",
+            e.id,
+            e.library.display().to_string(),
+            e.enabled
+        ));
+        if !e.settings.is_empty() {
+            text.push_str("[plugins.settings]\n");
+            text.push_str(e.settings);
+            text.push('\n');
+        }
+    }
+    let path = dir.join("plugin.toml");
+    std::fs::write(&path, text).expect("write plugin.toml");
+    path
+}
