@@ -45,16 +45,20 @@ macro_rules! export_plugin {
                 HostInit, ImporterBox, PluginDescriptor, PluginError, PluginModule,
             };
 
-            extern "C" fn descriptor() -> RResult<PluginDescriptor, PluginError> {
+            extern "C" fn guarded_descriptor() -> RResult<PluginDescriptor, PluginError> {
                 $crate::guard(|| ROk($descriptor()))
             }
-            extern "C" fn create(init: HostInit) -> RResult<ImporterBox, PluginError> {
+            extern "C" fn guarded_create(init: HostInit) -> RResult<ImporterBox, PluginError> {
                 $crate::guard(|| match $create(init) {
                     Ok(importer) => ROk(importer),
                     Err(error) => RErr(error),
                 })
             }
-            PluginModule { descriptor, create }.leak_into_prefix()
+            PluginModule {
+                descriptor: guarded_descriptor,
+                create: guarded_create,
+            }
+            .leak_into_prefix()
         }
     };
 }
