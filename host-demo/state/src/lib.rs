@@ -11,6 +11,8 @@
 //!   and [`import_tx`] (ledger rows + cursor in one transaction).
 //! - [`disclaimers`]: which disclaimer text the user accepted.
 //! - [`error`]: the database's error type.
+//! - Secrets: [`vault`] (AES-256-SIV under a master key, ciphertexts in the
+//!   `secrets` table) and [`secret`] (the redacted, zeroized string type).
 
 pub mod connections;
 pub mod cooldowns;
@@ -24,6 +26,8 @@ pub mod migrations;
 pub mod retries;
 pub mod runs;
 pub mod schedule;
+pub mod secret;
+pub mod vault;
 
 pub use connections::{Connection, ConnectionId, ConnectionStatus};
 pub use cooldowns::{Cooldown, CooldownScope};
@@ -36,3 +40,5 @@ pub use migrations::SCHEMA_VERSION;
 pub use retries::{Backoff, RetryState};
 pub use runs::{RunCounts, RunError, RunFinish, RunId, RunOutcome, SyncRun};
 pub use schedule::Schedule;
+pub use secret::SecretString;
+pub use vault::{KeyOrigin, MasterKey, Vault, VaultError, MASTER_KEY_ENV};

@@ -1,0 +1,524 @@
+//! The secret vault: plugin secrets (passwords, tokens) encrypted with
+//! AES-256-SIV under a master key, stored as ciphertexts in the state
+//! database's `secrets` table.
+//!
+//! - [`master_key`]: the key and its base64 form; [`key_file`]: the 0600 key
+//!   file; [`seal`]: the cipher and what its associated data binds.
+//! - Opening checks the key against a stored key check value before
+//!   anything is written, so a wrong key is refused and nothing is
+//!   overwritten.
+//! - [`Vault::rotate_key`] re-encrypts every value in one transaction.
+
+pub mod error;
+pub mod key_file;
+pub mod master_key;
+mod seal;
+
+use crate::connections::ConnectionId;
+use crate::db::StateDb;
+use crate::error::{sql, StateError};
+use crate::secret::SecretString;
+pub use error::{KeyOrigin, VaultError, MASTER_KEY_ENV};
+pub use master_key::{MasterKey, MasterKeyError};
+use rusqlite::{params, OptionalExtension, Transaction};
+use seal::Binding;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub struct Vault {
+    db: StateDb,
+    key: MasterKey,
+    version: u32,
+    origin: KeyOrigin,
+    data_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("key_version", &self.version)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vault {
+    /// Opens the vault with the key from `BINCIO_MASTER_KEY` when it is set
+    /// (and not empty), else from `{data_dir}/master.key`, creating that file
+    /// (mode 0600) on first use.
+    pub fn open(data_dir: &Path, db: &StateDb) -> Result<Vault, VaultError> {
+        let env_key = match std::env::var(MASTER_KEY_ENV) {
+            Ok(text) if !text.trim().is_empty() => Some(SecretString::new(text)),
+            Ok(_) | Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(VaultError::KeyMalformed {
+                    origin: KeyOrigin::Env,
+                    problem: MasterKeyError::NotBase64,
+                })
+            }
+        };
+        Self::open_with_env_key(data_dir, db, env_key.as_ref())
+    }
+
+    /// [`Vault::open`] with the variable's value passed in, for callers
+    /// (and tests) that read the environment themselves.
+    pub fn open_with_env_key(
+        data_dir: &Path,
+        db: &StateDb,
+        env_key: Option<&SecretString>,
+    ) -> Result<Vault, VaultError> {
+        let stored = current_key(db)?;
+        let (key, origin) = match env_key {
+            Some(text) => (
+                MasterKey::from_base64(text.expose()).map_err(|problem| {
+                    VaultError::KeyMalformed {
+                        origin: KeyOrigin::Env,
+                        problem,
+                    }
+                })?,
+                KeyOrigin::Env,
+            ),
+            None => load_or_create_key_file(data_dir, stored.as_ref())?,
+        };
+        let version = match stored {
+            Some((version, canary)) => {
+                if seal::canary_matches(&key, version, &canary) {
+                    if origin != KeyOrigin::Env {
+                        // The current key opened the vault, so a pending key
+                        // is a leftover from a rotation that never committed.
+                        key_file::remove_if_present(&key_file::pending_path(data_dir))?;
+                    }
+                    version
+                } else if let Some(key) = finish_rotation(data_dir, &origin, version, &canary)? {
+                    return Ok(Self::assemble(db, key, version, origin, data_dir));
+                } else {
+                    return Err(VaultError::WrongKey { origin, version });
+                }
+            }
+            None => {
+                let version = 1;
+                let canary = seal::seal_canary(&key, version);
+                db.write("store vault key check", |tx| {
+                    insert_key_check(tx, version, &canary)
+                })?;
+                version
+            }
+        };
+        tracing::info!(key_version = version, origin = %origin, "vault open");
+        Ok(Self::assemble(db, key, version, origin, data_dir))
+    }
+
+    fn assemble(
+        db: &StateDb,
+        key: MasterKey,
+        version: u32,
+        origin: KeyOrigin,
+        data_dir: &Path,
+    ) -> Vault {
+        Vault {
+            db: db.clone(),
+            key,
+            version,
+            origin,
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    /// The version of the key in use (1 for the first key, +1 per rotation).
+    pub fn key_version(&self) -> u32 {
+        self.version
+    }
+
+    pub fn key_origin(&self) -> &KeyOrigin {
+        &self.origin
+    }
+
+    /// Encrypts and stores `value` for (connection, field), replacing any
+    /// earlier value. Durable when it returns.
+    pub fn put(
+        &self,
+        connection: &ConnectionId,
+        plugin_id: &str,
+        field: &str,
+        value: &SecretString,
+    ) -> Result<(), VaultError> {
+        self.db.write("store secret", |tx| {
+            self.check_version(tx)?;
+            check_owner(tx, connection, plugin_id)?;
+            let binding = Binding {
+                key_version: self.version,
+                plugin_id,
+                connection_id: connection.as_str(),
+                field,
+            };
+            let sealed = seal::seal_secret(&self.key, &binding, value.expose().as_bytes());
+            tx.execute(
+                "INSERT INTO secrets (connection_id, field, plugin_id, key_version, sealed)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(connection_id, field) DO UPDATE SET plugin_id = excluded.plugin_id,
+                     key_version = excluded.key_version, sealed = excluded.sealed",
+                params![connection.as_str(), field, plugin_id, self.version, sealed],
+            )
+            .map_err(sql("store secret"))?;
+            Ok::<_, VaultError>(())
+        })?;
+        tracing::debug!(connection = %connection, field, "secret stored");
+        Ok(())
+    }
+
+    /// Decrypts the value of (connection, field); `None` when there is none.
+    /// A value that fails authentication is an error, never `None`.
+    pub fn get(
+        &self,
+        connection: &ConnectionId,
+        plugin_id: &str,
+        field: &str,
+    ) -> Result<Option<SecretString>, VaultError> {
+        let row: Option<(u32, Vec<u8>)> = self.db.read(|conn| {
+            conn.query_row(
+                "SELECT key_version, sealed FROM secrets WHERE connection_id = ?1 AND field = ?2",
+                params![connection.as_str(), field],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(sql("read secret"))
+        })?;
+        let Some((stored_version, sealed)) = row else {
+            tracing::trace!(connection = %connection, field, "no secret stored");
+            return Ok(None);
+        };
+        if stored_version != self.version {
+            return Err(VaultError::KeyVersionMismatch {
+                connection: connection.to_string(),
+                field: field.to_owned(),
+                stored: stored_version,
+                current: self.version,
+            });
+        }
+        // The caller's plugin id, not the row's: a row moved between plugins
+        // must fail, not follow its own label.
+        let binding = Binding {
+            key_version: self.version,
+            plugin_id,
+            connection_id: connection.as_str(),
+            field,
+        };
+        let value = open_value(&self.key, &binding, &sealed)?;
+        tracing::trace!(connection = %connection, field, "secret read");
+        Ok(Some(value))
+    }
+
+    /// Removes the value of (connection, field), if any.
+    pub fn delete(&self, connection: &ConnectionId, field: &str) -> Result<(), VaultError> {
+        self.db.read(|conn| {
+            conn.execute(
+                "DELETE FROM secrets WHERE connection_id = ?1 AND field = ?2",
+                params![connection.as_str(), field],
+            )
+            .map_err(sql("delete secret"))
+        })?;
+        tracing::debug!(connection = %connection, field, "secret deleted");
+        Ok(())
+    }
+
+    /// Removes every value of the connection.
+    pub fn delete_all(&self, connection: &ConnectionId) -> Result<usize, VaultError> {
+        let removed = self.db.read(|conn| {
+            conn.execute(
+                "DELETE FROM secrets WHERE connection_id = ?1",
+                [connection.as_str()],
+            )
+            .map_err(sql("delete secrets"))
+        })?;
+        tracing::debug!(connection = %connection, removed, "secrets deleted");
+        Ok(removed)
+    }
+
+    /// The field keys stored for the connection (names only, no values).
+    pub fn fields(&self, connection: &ConnectionId) -> Result<Vec<String>, VaultError> {
+        Ok(self.db.read(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT field FROM secrets WHERE connection_id = ?1 ORDER BY field")
+                .map_err(sql("list secret fields"))?;
+            let fields = stmt
+                .query_map([connection.as_str()], |r| r.get(0))
+                .map_err(sql("list secret fields"))?
+                .collect::<rusqlite::Result<Vec<String>>>()
+                .map_err(sql("list secret fields"))?;
+            Ok(fields)
+        })?)
+    }
+
+    /// Re-encrypts every value under `new_key` as key version + 1, in one
+    /// transaction, and makes `new_key` the key file's content. Order: the
+    /// new key is written to `master.key.next` (0600, fsynced) before the
+    /// commit and renamed over `master.key` after it; if the transaction
+    /// fails the old key and every old value stay. A crash between commit and
+    /// rename is finished by the next [`Vault::open`].
+    ///
+    /// With the key from `BINCIO_MASTER_KEY` no file is written: set the
+    /// variable to the new key (its base64) before the next start.
+    pub fn rotate_key(&mut self, new_key: MasterKey) -> Result<u32, VaultError> {
+        let new_version = self.version + 1;
+        let pending = key_file::pending_path(&self.data_dir);
+        let key_path = key_file::key_path(&self.data_dir);
+        let to_file = matches!(self.origin, KeyOrigin::File(_));
+        let result = self.db.write("rotate vault key", |tx| {
+            self.check_version(tx)?;
+            let count = reseal_all(tx, &self.key, self.version, &new_key, new_version)?;
+            tx.execute("DELETE FROM vault_keys", [])
+                .map_err(sql("retire old key check"))?;
+            insert_key_check(tx, new_version, &seal::seal_canary(&new_key, new_version))?;
+            if to_file {
+                key_file::write_pending(&pending, &new_key)?;
+            }
+            Ok::<_, VaultError>(count)
+        });
+        let count = match result {
+            Ok(count) => count,
+            Err(err) => {
+                if to_file {
+                    let _ = key_file::remove_if_present(&pending);
+                }
+                return Err(err);
+            }
+        };
+        self.key = new_key;
+        self.version = new_version;
+        if to_file {
+            key_file::promote(&pending, &key_path).map_err(|source| {
+                VaultError::RotationIncomplete {
+                    pending: pending.clone(),
+                    path: key_path.clone(),
+                    source,
+                }
+            })?;
+        } else {
+            tracing::warn!(
+                "vault key rotated: set {MASTER_KEY_ENV} to the new key before the next start"
+            );
+        }
+        tracing::info!(
+            key_version = new_version,
+            secrets = count,
+            "vault key rotated"
+        );
+        Ok(new_version)
+    }
+
+    /// Fails when another handle rotated the key since this one opened.
+    fn check_version(&self, tx: &Transaction<'_>) -> Result<(), VaultError> {
+        let found = tx
+            .query_row("SELECT MAX(version) FROM vault_keys", [], |r| {
+                r.get::<_, Option<u32>>(0)
+            })
+            .map_err(sql("read vault key version"))?
+            .unwrap_or(0);
+        if found != self.version {
+            return Err(VaultError::KeyChanged {
+                expected: self.version,
+                found,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn open_value(
+    key: &MasterKey,
+    binding: &Binding<'_>,
+    sealed: &[u8],
+) -> Result<SecretString, VaultError> {
+    let tampered = || VaultError::Tampered {
+        connection: binding.connection_id.to_owned(),
+        field: binding.field.to_owned(),
+    };
+    let plain = seal::open_secret(key, binding, sealed).map_err(|_| tampered())?;
+    // `plain` is wiped on drop; the String built from it is owned by the
+    // SecretString, wiped on its drop.
+    match std::str::from_utf8(&plain) {
+        Ok(text) => Ok(SecretString::from(text)),
+        Err(_) => Err(VaultError::NotUtf8 {
+            connection: binding.connection_id.to_owned(),
+            field: binding.field.to_owned(),
+        }),
+    }
+}
+
+/// Opens every secret under the old key and seals it under the new one.
+/// One failure aborts the whole rotation (the caller's transaction rolls back).
+fn reseal_all(
+    tx: &Transaction<'_>,
+    old_key: &MasterKey,
+    old_version: u32,
+    new_key: &MasterKey,
+    new_version: u32,
+) -> Result<usize, VaultError> {
+    type Row = (String, String, String, u32, Vec<u8>);
+    let rows: Vec<Row> = {
+        let mut stmt = tx
+            .prepare("SELECT connection_id, field, plugin_id, key_version, sealed FROM secrets")
+            .map_err(sql("read secrets for rotation"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .map_err(sql("read secrets for rotation"))?
+            .collect::<rusqlite::Result<Vec<Row>>>()
+            .map_err(sql("read secrets for rotation"))?;
+        rows
+    };
+    for (connection_id, field, plugin_id, stored_version, sealed) in &rows {
+        if *stored_version != old_version {
+            return Err(VaultError::KeyVersionMismatch {
+                connection: connection_id.clone(),
+                field: field.clone(),
+                stored: *stored_version,
+                current: old_version,
+            });
+        }
+        let old = Binding {
+            key_version: old_version,
+            plugin_id,
+            connection_id,
+            field,
+        };
+        let plain = seal::open_secret(old_key, &old, sealed).map_err(|_| VaultError::Tampered {
+            connection: connection_id.clone(),
+            field: field.clone(),
+        })?;
+        let new = Binding {
+            key_version: new_version,
+            ..old
+        };
+        let resealed = seal::seal_secret(new_key, &new, &plain);
+        tx.execute(
+            "UPDATE secrets SET key_version = ?3, sealed = ?4
+             WHERE connection_id = ?1 AND field = ?2",
+            params![connection_id, field, new_version, resealed],
+        )
+        .map_err(sql("store re-encrypted secret"))?;
+    }
+    Ok(rows.len())
+}
+
+/// The current key version and its check value, `None` for a new vault.
+fn current_key(db: &StateDb) -> Result<Option<(u32, Vec<u8>)>, StateError> {
+    db.read(|conn| {
+        conn.query_row(
+            "SELECT version, canary FROM vault_keys ORDER BY version DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(sql("read vault key check"))
+    })
+}
+
+fn insert_key_check(tx: &Transaction<'_>, version: u32, canary: &[u8]) -> Result<(), StateError> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    tx.execute(
+        "INSERT INTO vault_keys (version, canary, created_at) VALUES (?1, ?2, ?3)",
+        params![version, canary, now],
+    )
+    .map_err(sql("store vault key check"))?;
+    Ok(())
+}
+
+/// A secret belongs to an existing connection of the same plugin.
+fn check_owner(
+    tx: &Transaction<'_>,
+    connection: &ConnectionId,
+    plugin_id: &str,
+) -> Result<(), VaultError> {
+    let stored: Option<String> = tx
+        .query_row(
+            "SELECT plugin_id FROM connections WHERE id = ?1",
+            [connection.as_str()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql("look up connection"))?;
+    match stored {
+        None => Err(VaultError::UnknownConnection {
+            connection: connection.to_string(),
+        }),
+        Some(stored) if stored != plugin_id => Err(VaultError::PluginMismatch {
+            connection: connection.to_string(),
+            stored,
+            given: plugin_id.to_owned(),
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The key file's key, creating the file when the vault is new. A vault that
+/// already holds a key check value never gets a fresh key silently.
+fn load_or_create_key_file(
+    data_dir: &Path,
+    stored: Option<&(u32, Vec<u8>)>,
+) -> Result<(MasterKey, KeyOrigin), VaultError> {
+    let path = key_file::key_path(data_dir);
+    let origin = KeyOrigin::File(path.clone());
+    if let Some(key) = key_file::read(&path)? {
+        return Ok((key, origin));
+    }
+    if let Some((version, canary)) = stored {
+        // The key file may be missing because a rotation stopped between
+        // commit and rename: the pending file then holds the current key.
+        if let Some(key) = finish_rotation(data_dir, &origin, *version, canary)? {
+            return Ok((key, origin));
+        }
+        return Err(VaultError::KeyMissing {
+            path,
+            version: *version,
+        });
+    }
+    key_file::ensure_dir(data_dir)?;
+    let key = MasterKey::generate();
+    match key_file::create(&path, &key) {
+        Ok(()) => {}
+        // Another process created it first: use theirs.
+        Err(VaultError::KeyFileWrite { source, .. })
+            if source.kind() == std::io::ErrorKind::AlreadyExists =>
+        {
+            if let Some(key) = key_file::read(&path)? {
+                return Ok((key, origin));
+            }
+            return Err(VaultError::KeyFileWrite { path, source });
+        }
+        Err(err) => return Err(err),
+    }
+    tracing::info!(path = %path.display(), "created a new vault master key file");
+    Ok((key, origin))
+}
+
+/// When `master.key.next` holds the key of the stored check value, a rotation
+/// committed but did not rename its key file: finish it and use that key.
+fn finish_rotation(
+    data_dir: &Path,
+    origin: &KeyOrigin,
+    version: u32,
+    canary: &[u8],
+) -> Result<Option<MasterKey>, VaultError> {
+    if *origin == KeyOrigin::Env {
+        return Ok(None);
+    }
+    let pending = key_file::pending_path(data_dir);
+    let Some(key) = key_file::read(&pending)? else {
+        return Ok(None);
+    };
+    if !seal::canary_matches(&key, version, canary) {
+        return Ok(None);
+    }
+    let path = key_file::key_path(data_dir);
+    key_file::promote(&pending, &path).map_err(|source| VaultError::KeyFileWrite {
+        path: path.clone(),
+        source,
+    })?;
+    tracing::info!(path = %path.display(), key_version = version, "finished an interrupted key rotation");
+    Ok(Some(key))
+}
