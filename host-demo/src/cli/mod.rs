@@ -1,5 +1,7 @@
 //! The commands, one module each; this file holds the argument grammar.
 
+mod activities_cmd;
+mod import_cmd;
 pub mod logging;
 mod plugins_cmd;
 
@@ -15,6 +17,10 @@ pub struct Args {
     /// Where the state database, the master key and the BAS store live.
     #[arg(long, global = true, default_value = "./bincio-data", env = "BINCIO_DATA_DIR")]
     pub data_dir: PathBuf,
+    /// The BincioActivity user whose BAS store activities go into
+    /// (`{data-dir}/{handle}/`).
+    #[arg(long, global = true, default_value = "me", env = "BINCIO_HANDLE")]
+    pub handle: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -26,6 +32,14 @@ pub enum Command {
         #[command(subcommand)]
         command: PluginsCommand,
     },
+    /// Import FIT files, folders (recursively) and .zip archives such as
+    /// Garmin Connect's data export: no credentials needed.
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// What the BAS store holds.
+    Activities,
 }
 
 #[derive(Debug, Subcommand)]
@@ -43,5 +57,7 @@ pub enum PluginsCommand {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Plugins { command } => plugins_cmd::run(&args.config, command),
+        Command::Import { paths } => import_cmd::run(&args.data_dir, &args.handle, &paths),
+        Command::Activities => activities_cmd::run(&args.data_dir, &args.handle),
     }
 }
