@@ -1,0 +1,158 @@
+//! The connectapi endpoints a sync needs: Bearer authentication, socialProfile, user-settings,
+//! the activity list and count, and one activity's details.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use crate::di_oauth::validate_access_token;
+use crate::listing::{entry, garmin_time, matching, page, ListQuery};
+use crate::responses::{invalid_token, json, not_found};
+use crate::state::Shared;
+
+/// The account email of the request's Bearer token, or the 401/403 to answer.
+pub fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<String, Response> {
+    if shared.knobs.require_native_headers {
+        let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if !ua.starts_with("GCM-") || !headers.contains_key("x-garmin-user-agent") {
+            return Err(json(StatusCode::FORBIDDEN, json!({ "message": "Client app validation failed" })));
+        }
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| invalid_token("Missing bearer token"))?;
+    validate_access_token(shared, token).map_err(invalid_token)
+}
+
+pub async fn social_profile(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let email = match authenticate(&shared, &headers) {
+        Ok(email) => email,
+        Err(resp) => return resp,
+    };
+    let state = shared.lock();
+    let Some(account) = state.account(&email) else {
+        return not_found("account");
+    };
+    json(
+        StatusCode::OK,
+        json!({
+            "id": account.profile_id,
+            "profileId": account.profile_id,
+            "garminGUID": format!("{:032x}", account.profile_id),
+            "displayName": account.display_name,
+            "fullName": account.display_name,
+            "userName": account.email,
+            "profileImageUrlLarge": null,
+            "profileImageUrlMedium": null,
+            "profileImageUrlSmall": null,
+            "location": null,
+            "profileVisibility": "private",
+            "activityStartVisibility": "private",
+            "activityMapVisibility": "private",
+            "userLevel": 1,
+            "userPro": false,
+        }),
+    )
+}
+
+pub async fn user_settings(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let email = match authenticate(&shared, &headers) {
+        Ok(email) => email,
+        Err(resp) => return resp,
+    };
+    let profile_id = shared.lock().account(&email).map(|a| a.profile_id).unwrap_or_default();
+    json(
+        StatusCode::OK,
+        json!({
+            "id": profile_id,
+            "userData": {
+                "gender": null,
+                "weight": null,
+                "height": null,
+                "timeFormat": "time_twenty_four_hr",
+                "birthDate": null,
+                "measurementSystem": "metric",
+                "activityLevel": null,
+                "handedness": "RIGHT",
+                "firstDayOfWeek": { "dayId": 2, "dayName": "monday", "sortOrder": 2, "isPossibleFirstDay": true },
+            },
+            "userSleep": { "sleepTime": 79200, "defaultSleepTime": false, "wakeTime": 25200, "defaultWakeTime": false },
+            "connectDate": null,
+            "sourceType": null,
+        }),
+    )
+}
+
+pub async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, Query(params): Query<HashMap<String, String>>) -> Response {
+    let email = match authenticate(&shared, &headers) {
+        Ok(email) => email,
+        Err(resp) => return resp,
+    };
+    let query = match ListQuery::parse(&params) {
+        Ok(q) => q,
+        Err(e) => return json(StatusCode::BAD_REQUEST, json!({ "message": e.to_string() })),
+    };
+    let state = shared.lock();
+    let Some(account) = state.account(&email) else {
+        return not_found("account");
+    };
+    let entries: Vec<Value> = page(account, &query).into_iter().map(|a| entry(account, a)).collect();
+    json(StatusCode::OK, Value::Array(entries))
+}
+
+pub async fn count(State(shared): State<Arc<Shared>>, headers: HeaderMap, Query(params): Query<HashMap<String, String>>) -> Response {
+    let email = match authenticate(&shared, &headers) {
+        Ok(email) => email,
+        Err(resp) => return resp,
+    };
+    let query = match ListQuery::parse(&params) {
+        Ok(q) => q,
+        Err(e) => return json(StatusCode::BAD_REQUEST, json!({ "message": e.to_string() })),
+    };
+    let state = shared.lock();
+    let total = state.account(&email).map(|a| matching(a, &query).len()).unwrap_or(0);
+    json(StatusCode::OK, json!({ "totalCount": total }))
+}
+
+pub async fn activity_detail(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let email = match authenticate(&shared, &headers) {
+        Ok(email) => email,
+        Err(resp) => return resp,
+    };
+    let state = shared.lock();
+    let found = id.parse::<u64>().ok().and_then(|id| {
+        let account = state.account(&email)?;
+        account.activities.iter().find(|a| a.id == id && a.listed).map(|a| (account, a))
+    });
+    let Some((account, a)) = found else {
+        return not_found("Activity not found");
+    };
+    let listed = entry(account, a);
+    json(
+        StatusCode::OK,
+        json!({
+            "activityId": a.id,
+            "activityName": a.name,
+            "userProfileId": account.profile_id,
+            "activityTypeDTO": listed["activityType"],
+            "eventTypeDTO": listed["eventType"],
+            "metadataDTO": { "hasPolyline": a.fit.is_some(), "manualActivity": a.fit.is_none(), "lapCount": 1 },
+            "summaryDTO": {
+                "startTimeLocal": garmin_time(a.start),
+                "startTimeGMT": listed["startTimeGMT"],
+                "distance": a.distance_m,
+                "duration": a.duration_s,
+                "elapsedDuration": a.duration_s,
+                "movingDuration": a.duration_s,
+                "averageSpeed": listed["averageSpeed"],
+            },
+        }),
+    )
+}

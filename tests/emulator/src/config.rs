@@ -1,0 +1,138 @@
+//! What an emulator starts with: accounts, their activities, and the protocol knobs (accepted DI
+//! client ids, token lifetimes, refresh-token rotation, how strict the SSO is).
+
+use std::time::Duration;
+
+use crate::activity::Activity;
+use crate::fixtures::sample_activities;
+
+/// The SSO client id / service URL of the iOS app (mobile JSON flow).
+pub const IOS_CLIENT_ID: &str = "GCM_IOS_DARK";
+pub const IOS_SERVICE_URL: &str = "https://mobile.integration.garmin.com/gcm/ios";
+/// The Android app's SSO client id / service URL.
+pub const ANDROID_CLIENT_ID: &str = "GCM_ANDROID_DARK";
+pub const ANDROID_SERVICE_URL: &str = "https://mobile.integration.garmin.com/gcm/android";
+/// The web portal's SSO client id / service URL.
+pub const PORTAL_CLIENT_ID: &str = "GarminConnect";
+pub const PORTAL_SERVICE_URL: &str = "https://connect.garmin.com/app";
+/// The DI grant type of the ticket exchange.
+pub const DI_TICKET_GRANT: &str = "https://connectapi.garmin.com/di-oauth2-service/oauth/grant/service_ticket";
+/// The DI client ids, in the order clients try them.
+pub const DI_CLIENT_IDS: [&str; 4] = [
+    "GARMIN_CONNECT_MOBILE_ANDROID_DI_2025Q2",
+    "GARMIN_CONNECT_MOBILE_ANDROID_DI_2024Q4",
+    "GARMIN_CONNECT_MOBILE_ANDROID_DI",
+    "GARMIN_CONNECT_MOBILE_IOS_DI",
+];
+/// The MFA code of the default MFA account, and of accounts a `Fault::MfaRequired` forces into MFA.
+pub const DEFAULT_MFA_CODE: &str = "123456";
+
+/// One Garmin account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub email: String,
+    pub password: String,
+    /// `Some(code)` = MFA on: every credential login asks for this code.
+    pub mfa_code: Option<String>,
+    pub display_name: String,
+    pub profile_id: u64,
+    pub activities: Vec<Activity>,
+}
+
+impl Account {
+    /// An account without MFA and without activities.
+    pub fn new(email: &str, password: &str) -> Account {
+        let profile_id = 80_000_000 + email.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)) % 10_000_000;
+        Account {
+            email: email.to_string(),
+            password: password.to_string(),
+            mfa_code: None,
+            display_name: email.split('@').next().unwrap_or(email).to_string(),
+            profile_id,
+            activities: Vec::new(),
+        }
+    }
+
+    pub fn with_mfa(mut self, code: &str) -> Account {
+        self.mfa_code = Some(code.to_string());
+        self
+    }
+
+    pub fn with_activities(mut self, activities: Vec<Activity>) -> Account {
+        self.activities.extend(activities);
+        self
+    }
+}
+
+/// Everything an [`crate::Emulator`] starts from.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    pub accounts: Vec<Account>,
+    /// DI client ids the token endpoint accepts (others get 401 `invalid_client`), so a client's
+    /// fall-through over the id list is exercised. Default: all four.
+    pub accepted_client_ids: Vec<String>,
+    /// Refresh issues a new refresh token and retires the old one (default true). When false the
+    /// same refresh token comes back and stays valid.
+    pub rotate_refresh_tokens: bool,
+    /// Lifetime of access tokens (JWT `exp - iat`, `expires_in`). Default 24 h.
+    pub access_token_ttl: Duration,
+    /// Lifetime of refresh tokens (`refresh_token_expires_in`). Default 30 days.
+    pub refresh_token_ttl: Duration,
+    /// Lifetime of a service ticket. Default 5 minutes.
+    pub ticket_ttl: Duration,
+    /// A JSON credential POST without the sign-in page's `SESSION` cookie, or whose `Referer` is
+    /// not that page, gets 429 (as Garmin does). Default true.
+    pub require_sign_in_cookies: bool,
+    /// API calls must carry the app's `User-Agent` / `X-Garmin-User-Agent` headers, else 403.
+    /// Default false.
+    pub require_native_headers: bool,
+    /// A DI ticket exchange that fails (wrong client id excepted) burns the ticket. Default false.
+    pub burn_ticket_on_failure: bool,
+}
+
+impl EmulatorConfig {
+    /// Two accounts with the sample activities: `demo@example.com` / `demo-password` (no MFA) and
+    /// `mfa@example.com` / `demo-password` (MFA code `123456`).
+    pub fn default_demo() -> Self {
+        let demo = Account {
+            display_name: "demo-runner".to_string(),
+            profile_id: 81_234_567,
+            ..Account::new("demo@example.com", "demo-password")
+        }
+        .with_activities(sample_activities(10_000_000_000));
+        let mfa = Account {
+            display_name: "mfa-rider".to_string(),
+            profile_id: 82_345_678,
+            ..Account::new("mfa@example.com", "demo-password")
+        }
+        .with_mfa(DEFAULT_MFA_CODE)
+        .with_activities(sample_activities(20_000_000_000));
+        Self::empty().with_account(demo).with_account(mfa)
+    }
+
+    /// No accounts; default knobs.
+    pub fn empty() -> Self {
+        EmulatorConfig {
+            accounts: Vec::new(),
+            accepted_client_ids: DI_CLIENT_IDS.iter().map(|s| s.to_string()).collect(),
+            rotate_refresh_tokens: true,
+            access_token_ttl: Duration::from_secs(24 * 3600),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            ticket_ttl: Duration::from_secs(300),
+            require_sign_in_cookies: true,
+            require_native_headers: false,
+            burn_ticket_on_failure: false,
+        }
+    }
+
+    pub fn with_account(mut self, account: Account) -> Self {
+        self.accounts.push(account);
+        self
+    }
+
+    /// Accept only these DI client ids.
+    pub fn with_accepted_client_ids(mut self, ids: &[&str]) -> Self {
+        self.accepted_client_ids = ids.iter().map(|s| s.to_string()).collect();
+        self
+    }
+}
