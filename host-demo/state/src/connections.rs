@@ -215,7 +215,7 @@ impl StateDb {
         account_id: &str,
         display_name: &str,
     ) -> Result<(), StateError> {
-        let rows = self.read(|conn| {
+        let rows = self.with_conn(|conn| {
             conn.execute(
                 "UPDATE connections SET account_id = ?2, display_name = ?3 WHERE id = ?1",
                 params![id.as_str(), account_id, display_name],
@@ -232,7 +232,7 @@ impl StateDb {
         status: ConnectionStatus,
         message: Option<&str>,
     ) -> Result<(), StateError> {
-        let rows = self.read(|conn| {
+        let rows = self.with_conn(|conn| {
             conn.execute(
                 "UPDATE connections SET status = ?2, status_message = ?3 WHERE id = ?1",
                 params![id.as_str(), status.as_str(), message],
@@ -245,7 +245,7 @@ impl StateDb {
     }
 
     pub fn connection(&self, id: &ConnectionId) -> Result<Option<Connection>, StateError> {
-        let found = self.read(|conn| {
+        let found = self.with_conn(|conn| {
             conn.query_row(&format!("{SELECT} WHERE id = ?1"), [id.as_str()], from_row)
                 .optional()
                 .map_err(sql("read connection"))
@@ -255,7 +255,7 @@ impl StateDb {
 
     /// Every connection, oldest first.
     pub fn connections(&self) -> Result<Vec<Connection>, StateError> {
-        let rows = self.read(|conn| {
+        let rows = self.with_conn(|conn| {
             let mut stmt = conn
                 .prepare(&format!("{SELECT} ORDER BY created_at, rowid"))
                 .map_err(sql("list connections"))?;

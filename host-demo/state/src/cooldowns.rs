@@ -75,7 +75,7 @@ impl StateDb {
         reason: &str,
     ) -> Result<(), StateError> {
         let scope = scope.into();
-        self.read(|conn| {
+        self.with_conn(|conn| {
             conn.execute(
                 "INSERT INTO cooldowns (scope, connection_id, until, reason) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(scope) DO UPDATE SET until = excluded.until, reason = excluded.reason",
@@ -94,7 +94,7 @@ impl StateDb {
         now: UnixSeconds,
     ) -> Result<Option<Cooldown>, StateError> {
         let scope = scope.into();
-        let found: Option<(UnixSeconds, String)> = self.read(|conn| {
+        let found: Option<(UnixSeconds, String)> = self.with_conn(|conn| {
             conn.query_row(
                 "SELECT until, reason FROM cooldowns WHERE scope = ?1 AND until > ?2",
                 params![scope.key(), now],
@@ -112,7 +112,7 @@ impl StateDb {
 
     pub fn clear_cooldown(&self, scope: impl Into<CooldownScope>) -> Result<(), StateError> {
         let scope = scope.into();
-        self.read(|conn| {
+        self.with_conn(|conn| {
             conn.execute("DELETE FROM cooldowns WHERE scope = ?1", [scope.key()])
                 .map_err(sql("clear cooldown"))
         })?;

@@ -24,7 +24,7 @@ pub(crate) fn set(
 impl StateDb {
     /// The last committed cursor, `None` before the first commit.
     pub fn cursor(&self, connection: &ConnectionId) -> Result<Option<String>, StateError> {
-        self.read(|conn| {
+        self.with_conn(|conn| {
             conn.query_row(
                 "SELECT cursor FROM cursors WHERE connection_id = ?1",
                 [connection.as_str()],

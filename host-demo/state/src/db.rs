@@ -84,7 +84,7 @@ impl StateDb {
 
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64, StateError> {
-        self.read(|conn| {
+        self.with_conn(|conn| {
             conn.pragma_query_value(None, "user_version", |r| r.get(0))
                 .map_err(sql("read schema version"))
         })
@@ -100,8 +100,9 @@ impl StateDb {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs read-only work on the connection.
-    pub(crate) fn read<T>(
+    /// Runs work that needs no transaction of its own: reads, and writes of a
+    /// single statement (SQLite makes each statement atomic).
+    pub(crate) fn with_conn<T>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, StateError>,
     ) -> Result<T, StateError> {

@@ -35,7 +35,7 @@ impl StateDb {
     ) -> Result<(), StateError> {
         let sha256 = sha256_hex.to_ascii_lowercase();
         validate_sha256(&sha256)?;
-        self.read(|conn| {
+        self.with_conn(|conn| {
             conn.execute(
                 "INSERT INTO disclaimer_acceptances (plugin_id, version, sha256, accepted_at)
                  VALUES (?1, ?2, ?3, ?4)",
@@ -49,7 +49,7 @@ impl StateDb {
 
     /// The latest acceptance of the plugin's disclaimer, if any.
     pub fn acceptance(&self, plugin_id: &str) -> Result<Option<Acceptance>, StateError> {
-        self.read(|conn| {
+        self.with_conn(|conn| {
             conn.query_row(
                 "SELECT plugin_id, version, sha256, accepted_at FROM disclaimer_acceptances
                  WHERE plugin_id = ?1 ORDER BY accepted_at DESC, id DESC LIMIT 1",

@@ -189,17 +189,17 @@ impl StateDb {
         source: &str,
         external_id: &str,
     ) -> Result<Option<LedgerEntry>, StateError> {
-        self.read(|conn| by_external_id(conn, source, external_id))
+        self.with_conn(|conn| by_external_id(conn, source, external_id))
     }
 
     /// The entry for this content hash, preferring an import over a
     /// duplicate over a rejection.
     pub fn ledger_by_hash(&self, sha256: &str) -> Result<Option<LedgerEntry>, StateError> {
-        self.read(|conn| by_hash(conn, sha256))
+        self.with_conn(|conn| by_hash(conn, sha256))
     }
 
     pub fn ledger_count(&self) -> Result<u64, StateError> {
-        self.read(|conn| {
+        self.with_conn(|conn| {
             conn.query_row("SELECT COUNT(*) FROM import_ledger", [], |r| {
                 r.get::<_, i64>(0)
             })
@@ -210,7 +210,7 @@ impl StateDb {
 
     /// Every entry from `source`, in the order they were recorded.
     pub fn ledger_entries(&self, source: &str) -> Result<Vec<LedgerEntry>, StateError> {
-        let raw = self.read(|conn| {
+        let raw = self.with_conn(|conn| {
             let mut stmt = conn
                 .prepare(&format!("{SELECT} WHERE source = ?1 ORDER BY id"))
                 .map_err(sql("list ledger entries"))?;

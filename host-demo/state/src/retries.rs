@@ -197,7 +197,7 @@ impl StateDb {
         connection: &ConnectionId,
         now: UnixSeconds,
     ) -> Result<Vec<RetryState>, StateError> {
-        self.read(|conn| list(conn, connection, Some(now)))
+        self.with_conn(|conn| list(conn, connection, Some(now)))
     }
 
     /// Every deferred item of the connection, due or not.
@@ -205,7 +205,7 @@ impl StateDb {
         &self,
         connection: &ConnectionId,
     ) -> Result<Vec<RetryState>, StateError> {
-        self.read(|conn| list(conn, connection, None))
+        self.with_conn(|conn| list(conn, connection, None))
     }
 
     /// Forgets an item's retry state outside an import transaction.
@@ -214,6 +214,6 @@ impl StateDb {
         connection: &ConnectionId,
         external_id: &str,
     ) -> Result<(), StateError> {
-        self.read(|conn| clear(conn, connection, external_id))
+        self.with_conn(|conn| clear(conn, connection, external_id))
     }
 }

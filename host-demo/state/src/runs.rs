@@ -153,7 +153,7 @@ impl StateDb {
     /// Closes a run record with what happened.
     pub fn finish_run(&self, run: RunId, finish: &RunFinish) -> Result<(), StateError> {
         let c = &finish.counts;
-        let rows = self.read(|conn| {
+        let rows = self.with_conn(|conn| {
             conn.execute(
                 "UPDATE sync_runs SET finished_at = ?2, outcome = ?3, imported = ?4,
                      duplicates = ?5, rejected = ?6, deferred = ?7, error_kind = ?8,
@@ -182,7 +182,7 @@ impl StateDb {
     /// Closes every run still open (left so by a crash) as `interrupted`;
     /// call once at start-up. Answers how many were closed.
     pub fn close_interrupted_runs(&self, now: UnixSeconds) -> Result<usize, StateError> {
-        self.read(|conn| {
+        self.with_conn(|conn| {
             conn.execute(
                 "UPDATE sync_runs SET finished_at = ?1, outcome = 'interrupted'
                  WHERE finished_at IS NULL",
@@ -203,7 +203,7 @@ impl StateDb {
         connection: &ConnectionId,
         limit: usize,
     ) -> Result<Vec<SyncRun>, StateError> {
-        let raw = self.read(|conn| {
+        let raw = self.with_conn(|conn| {
             let mut stmt = conn
                 .prepare(&format!(
                     "{SELECT} WHERE connection_id = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2"
@@ -223,7 +223,7 @@ impl StateDb {
     }
 
     pub fn run(&self, run: RunId) -> Result<Option<SyncRun>, StateError> {
-        let raw = self.read(|conn| {
+        let raw = self.with_conn(|conn| {
             conn.query_row(&format!("{SELECT} WHERE id = ?1"), [run.0], from_row)
                 .optional()
                 .map_err(sql("read sync run"))

@@ -39,7 +39,7 @@ impl StateDb {
 
     /// The stored schedule, `None` for a connection never scheduled.
     pub fn schedule(&self, connection: &ConnectionId) -> Result<Option<Schedule>, StateError> {
-        self.read(|conn| {
+        self.with_conn(|conn| {
             conn.query_row(
                 "SELECT next_run_at, consecutive_failures FROM schedule WHERE connection_id = ?1",
                 [connection.as_str()],

@@ -7,23 +7,26 @@
 //! - Opening checks the key against a stored key check value before
 //!   anything is written, so a wrong key is refused and nothing is
 //!   overwritten.
-//! - [`Vault::rotate_key`] re-encrypts every value in one transaction.
+//! - [`Vault::rotate_key`] ([`rotation`]) re-encrypts every value in one
+//!   transaction; [`key_check`] picks the key and proves it is the right one.
 
 pub mod error;
+mod key_check;
 pub mod key_file;
 pub mod master_key;
+mod rotation;
 mod seal;
 
 use crate::connections::ConnectionId;
 use crate::db::StateDb;
-use crate::error::{sql, StateError};
+use crate::error::sql;
 use crate::secret::SecretString;
 pub use error::{KeyOrigin, VaultError, MASTER_KEY_ENV};
+use key_check::{current_key, finish_rotation, insert_key_check, load_or_create_key_file};
 pub use master_key::{MasterKey, MasterKeyError};
 use rusqlite::{params, OptionalExtension, Transaction};
 use seal::Binding;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub struct Vault {
     db: StateDb,
@@ -174,7 +177,7 @@ impl Vault {
         plugin_id: &str,
         field: &str,
     ) -> Result<Option<SecretString>, VaultError> {
-        let row: Option<(u32, Vec<u8>)> = self.db.read(|conn| {
+        let row: Option<(u32, Vec<u8>)> = self.db.with_conn(|conn| {
             conn.query_row(
                 "SELECT key_version, sealed FROM secrets WHERE connection_id = ?1 AND field = ?2",
                 params![connection.as_str(), field],
@@ -210,7 +213,7 @@ impl Vault {
 
     /// Removes the value of (connection, field), if any.
     pub fn delete(&self, connection: &ConnectionId, field: &str) -> Result<(), VaultError> {
-        self.db.read(|conn| {
+        self.db.with_conn(|conn| {
             conn.execute(
                 "DELETE FROM secrets WHERE connection_id = ?1 AND field = ?2",
                 params![connection.as_str(), field],
@@ -223,7 +226,7 @@ impl Vault {
 
     /// Removes every value of the connection.
     pub fn delete_all(&self, connection: &ConnectionId) -> Result<usize, VaultError> {
-        let removed = self.db.read(|conn| {
+        let removed = self.db.with_conn(|conn| {
             conn.execute(
                 "DELETE FROM secrets WHERE connection_id = ?1",
                 [connection.as_str()],
@@ -236,7 +239,7 @@ impl Vault {
 
     /// The field keys stored for the connection (names only, no values).
     pub fn fields(&self, connection: &ConnectionId) -> Result<Vec<String>, VaultError> {
-        Ok(self.db.read(|conn| {
+        Ok(self.db.with_conn(|conn| {
             let mut stmt = conn
                 .prepare("SELECT field FROM secrets WHERE connection_id = ?1 ORDER BY field")
                 .map_err(sql("list secret fields"))?;
@@ -247,63 +250,6 @@ impl Vault {
                 .map_err(sql("list secret fields"))?;
             Ok(fields)
         })?)
-    }
-
-    /// Re-encrypts every value under `new_key` as key version + 1, in one
-    /// transaction, and makes `new_key` the key file's content. Order: the
-    /// new key is written to `master.key.next` (0600, fsynced) before the
-    /// commit and renamed over `master.key` after it; if the transaction
-    /// fails the old key and every old value stay. A crash between commit and
-    /// rename is finished by the next [`Vault::open`].
-    ///
-    /// With the key from `BINCIO_MASTER_KEY` no file is written: set the
-    /// variable to the new key (its base64) before the next start.
-    pub fn rotate_key(&mut self, new_key: MasterKey) -> Result<u32, VaultError> {
-        let new_version = self.version + 1;
-        let pending = key_file::pending_path(&self.data_dir);
-        let key_path = key_file::key_path(&self.data_dir);
-        let to_file = matches!(self.origin, KeyOrigin::File(_));
-        let result = self.db.write("rotate vault key", |tx| {
-            self.check_version(tx)?;
-            let count = reseal_all(tx, &self.key, self.version, &new_key, new_version)?;
-            tx.execute("DELETE FROM vault_keys", [])
-                .map_err(sql("retire old key check"))?;
-            insert_key_check(tx, new_version, &seal::seal_canary(&new_key, new_version))?;
-            if to_file {
-                key_file::write_pending(&pending, &new_key)?;
-            }
-            Ok::<_, VaultError>(count)
-        });
-        let count = match result {
-            Ok(count) => count,
-            Err(err) => {
-                if to_file {
-                    let _ = key_file::remove_if_present(&pending);
-                }
-                return Err(err);
-            }
-        };
-        self.key = new_key;
-        self.version = new_version;
-        if to_file {
-            key_file::promote(&pending, &key_path).map_err(|source| {
-                VaultError::RotationIncomplete {
-                    pending: pending.clone(),
-                    path: key_path.clone(),
-                    source,
-                }
-            })?;
-        } else {
-            tracing::warn!(
-                "vault key rotated: set {MASTER_KEY_ENV} to the new key before the next start"
-            );
-        }
-        tracing::info!(
-            key_version = new_version,
-            secrets = count,
-            "vault key rotated"
-        );
-        Ok(new_version)
     }
 
     /// Fails when another handle rotated the key since this one opened.
@@ -345,89 +291,6 @@ fn open_value(
     }
 }
 
-/// Opens every secret under the old key and seals it under the new one.
-/// One failure aborts the whole rotation (the caller's transaction rolls back).
-fn reseal_all(
-    tx: &Transaction<'_>,
-    old_key: &MasterKey,
-    old_version: u32,
-    new_key: &MasterKey,
-    new_version: u32,
-) -> Result<usize, VaultError> {
-    type Row = (String, String, String, u32, Vec<u8>);
-    let rows: Vec<Row> = {
-        let mut stmt = tx
-            .prepare("SELECT connection_id, field, plugin_id, key_version, sealed FROM secrets")
-            .map_err(sql("read secrets for rotation"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .map_err(sql("read secrets for rotation"))?
-            .collect::<rusqlite::Result<Vec<Row>>>()
-            .map_err(sql("read secrets for rotation"))?;
-        rows
-    };
-    for (connection_id, field, plugin_id, stored_version, sealed) in &rows {
-        if *stored_version != old_version {
-            return Err(VaultError::KeyVersionMismatch {
-                connection: connection_id.clone(),
-                field: field.clone(),
-                stored: *stored_version,
-                current: old_version,
-            });
-        }
-        let old = Binding {
-            key_version: old_version,
-            plugin_id,
-            connection_id,
-            field,
-        };
-        let plain = seal::open_secret(old_key, &old, sealed).map_err(|_| VaultError::Tampered {
-            connection: connection_id.clone(),
-            field: field.clone(),
-        })?;
-        let new = Binding {
-            key_version: new_version,
-            ..old
-        };
-        let resealed = seal::seal_secret(new_key, &new, &plain);
-        tx.execute(
-            "UPDATE secrets SET key_version = ?3, sealed = ?4
-             WHERE connection_id = ?1 AND field = ?2",
-            params![connection_id, field, new_version, resealed],
-        )
-        .map_err(sql("store re-encrypted secret"))?;
-    }
-    Ok(rows.len())
-}
-
-/// The current key version and its check value, `None` for a new vault.
-fn current_key(db: &StateDb) -> Result<Option<(u32, Vec<u8>)>, StateError> {
-    db.read(|conn| {
-        conn.query_row(
-            "SELECT version, canary FROM vault_keys ORDER BY version DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(sql("read vault key check"))
-    })
-}
-
-fn insert_key_check(tx: &Transaction<'_>, version: u32, canary: &[u8]) -> Result<(), StateError> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    tx.execute(
-        "INSERT INTO vault_keys (version, canary, created_at) VALUES (?1, ?2, ?3)",
-        params![version, canary, now],
-    )
-    .map_err(sql("store vault key check"))?;
-    Ok(())
-}
-
 /// A secret belongs to an existing connection of the same plugin.
 fn check_owner(
     tx: &Transaction<'_>,
@@ -453,72 +316,4 @@ fn check_owner(
         }),
         Some(_) => Ok(()),
     }
-}
-
-/// The key file's key, creating the file when the vault is new. A vault that
-/// already holds a key check value never gets a fresh key silently.
-fn load_or_create_key_file(
-    data_dir: &Path,
-    stored: Option<&(u32, Vec<u8>)>,
-) -> Result<(MasterKey, KeyOrigin), VaultError> {
-    let path = key_file::key_path(data_dir);
-    let origin = KeyOrigin::File(path.clone());
-    if let Some(key) = key_file::read(&path)? {
-        return Ok((key, origin));
-    }
-    if let Some((version, canary)) = stored {
-        // The key file may be missing because a rotation stopped between
-        // commit and rename: the pending file then holds the current key.
-        if let Some(key) = finish_rotation(data_dir, &origin, *version, canary)? {
-            return Ok((key, origin));
-        }
-        return Err(VaultError::KeyMissing {
-            path,
-            version: *version,
-        });
-    }
-    key_file::ensure_dir(data_dir)?;
-    let key = MasterKey::generate();
-    match key_file::create(&path, &key) {
-        Ok(()) => {}
-        // Another process created it first: use theirs.
-        Err(VaultError::KeyFileWrite { source, .. })
-            if source.kind() == std::io::ErrorKind::AlreadyExists =>
-        {
-            if let Some(key) = key_file::read(&path)? {
-                return Ok((key, origin));
-            }
-            return Err(VaultError::KeyFileWrite { path, source });
-        }
-        Err(err) => return Err(err),
-    }
-    tracing::info!(path = %path.display(), "created a new vault master key file");
-    Ok((key, origin))
-}
-
-/// When `master.key.next` holds the key of the stored check value, a rotation
-/// committed but did not rename its key file: finish it and use that key.
-fn finish_rotation(
-    data_dir: &Path,
-    origin: &KeyOrigin,
-    version: u32,
-    canary: &[u8],
-) -> Result<Option<MasterKey>, VaultError> {
-    if *origin == KeyOrigin::Env {
-        return Ok(None);
-    }
-    let pending = key_file::pending_path(data_dir);
-    let Some(key) = key_file::read(&pending)? else {
-        return Ok(None);
-    };
-    if !seal::canary_matches(&key, version, canary) {
-        return Ok(None);
-    }
-    let path = key_file::key_path(data_dir);
-    key_file::promote(&pending, &path).map_err(|source| VaultError::KeyFileWrite {
-        path: path.clone(),
-        source,
-    })?;
-    tracing::info!(path = %path.display(), key_version = version, "finished an interrupted key rotation");
-    Ok(Some(key))
 }

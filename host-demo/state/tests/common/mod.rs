@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use bincio_state::{ConnectionId, StateDb};
+use bincio_state::{ConnectionId, SecretString, StateDb, Vault};
 use std::path::{Path, PathBuf};
 
 pub const GARMIN: &str = "dev.bincio.garmin";
@@ -49,4 +49,37 @@ pub fn connection(db: &StateDb) -> ConnectionId {
 
 pub fn sha(n: u8) -> String {
     format!("{n:02x}").repeat(32)
+}
+
+pub fn secret(text: &str) -> SecretString {
+    SecretString::from(text)
+}
+
+pub fn vault(fx: &Fixture, db: &StateDb) -> Vault {
+    Vault::open_with_env_key(fx.data_dir(), db, None).expect("open vault")
+}
+
+/// Every row of the tables the vault writes, for before/after comparisons.
+pub fn vault_rows(fx: &Fixture) -> Vec<(String, String, i64, Vec<u8>)> {
+    let raw = fx.raw();
+    let mut rows: Vec<(String, String, i64, Vec<u8>)> = raw
+        .prepare("SELECT connection_id, field, key_version, sealed FROM secrets")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let keys: Vec<(i64, Vec<u8>)> = raw
+        .prepare("SELECT version, canary FROM vault_keys")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    rows.extend(
+        keys.into_iter()
+            .map(|(v, c)| ("#key".to_owned(), String::new(), v, c)),
+    );
+    rows.sort();
+    rows
 }
