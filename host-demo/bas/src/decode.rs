@@ -1,0 +1,243 @@
+//! Lenient FIT decoding: the byte stream is split by FIT headers (chained files are decoded one
+//! by one), each part is streamed through fitparser, and damage (bad CRC, truncated tail,
+//! corrupt chained header, a decoder panic) ends or skips only the damaged part, leaving a
+//! [`Warning`], so every message that can be read reaches the caller.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use fitparser::de::{DecodeOption, FitObject, FitStreamProcessor};
+use fitparser::{ErrorKind, FitDataRecord};
+
+use crate::error::RejectCause;
+use crate::warning::Warning;
+
+/// The length of a FIT header without its own CRC.
+const SHORT_HEADER: usize = 12;
+/// The length of a FIT header with its own CRC.
+const LONG_HEADER: usize = 14;
+/// The CRC that closes every FIT file.
+const FILE_CRC_LEN: usize = 2;
+
+/// The fields of a FIT file header this module needs.
+#[derive(Debug, Clone, Copy)]
+struct FitHeader {
+    header_len: usize,
+    data_len: usize,
+}
+
+impl FitHeader {
+    /// Bytes from the header's first byte through the closing CRC.
+    fn file_len(&self) -> usize {
+        self.header_len + self.data_len + FILE_CRC_LEN
+    }
+}
+
+/// Checks a FIT header ourselves before fitparser sees it: fitparser slices by the header's
+/// declared size and would panic on a header longer than the bytes at hand.
+fn parse_header(bytes: &[u8]) -> Result<FitHeader, String> {
+    if bytes.len() < SHORT_HEADER {
+        return Err(format!(
+            "{} byte(s), a FIT header needs {SHORT_HEADER}",
+            bytes.len()
+        ));
+    }
+    let header_len = bytes[0] as usize;
+    if header_len != SHORT_HEADER && header_len != LONG_HEADER {
+        return Err(format!(
+            "header size byte is {header_len}, expected {SHORT_HEADER} or {LONG_HEADER}"
+        ));
+    }
+    if bytes.len() < header_len {
+        return Err(format!(
+            "{} byte(s), the header announces {header_len}",
+            bytes.len()
+        ));
+    }
+    if &bytes[8..12] != b".FIT" {
+        return Err("the \".FIT\" signature is missing".to_string());
+    }
+    let data_len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+    Ok(FitHeader {
+        header_len,
+        data_len,
+    })
+}
+
+/// What decoding saw besides the messages themselves.
+#[derive(Debug, Default)]
+pub(crate) struct DecodeReport {
+    /// Damage met and worked around.
+    pub warnings: Vec<Warning>,
+    /// Number of FIT files found in the byte stream (more than one when chained).
+    pub parts: usize,
+    /// Number of data messages handed to the caller.
+    pub messages: usize,
+}
+
+/// Decodes every readable data message of `bytes`, in order, handing each to `on_message`.
+/// Fails only when the bytes do not start with a FIT
+/// header; every other problem becomes a warning in the report.
+pub(crate) fn decode_lenient(
+    bytes: &[u8],
+    on_message: &mut dyn FnMut(FitDataRecord),
+) -> Result<DecodeReport, RejectCause> {
+    if bytes.is_empty() {
+        return Err(RejectCause::Empty);
+    }
+    let mut report = DecodeReport::default();
+    let mut start = 0;
+    while start < bytes.len() {
+        let header = match parse_header(&bytes[start..]) {
+            Ok(header) => header,
+            Err(reason) if start == 0 => return Err(RejectCause::NotFit { reason }),
+            Err(reason) => {
+                report.warnings.push(Warning::CorruptChainedHeader {
+                    offset: start,
+                    reason,
+                });
+                break;
+            }
+        };
+        let expected_end = start.saturating_add(header.file_len());
+        let end = expected_end.min(bytes.len());
+        if expected_end > bytes.len() {
+            report.warnings.push(Warning::Truncated {
+                file_len: bytes.len(),
+                expected_len: expected_end,
+            });
+        }
+        let part = Part {
+            bytes: &bytes[start..end],
+            offset: start,
+            truncated: expected_end > bytes.len(),
+        };
+        report.parts += 1;
+        let mut stats = PartStats::default();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            decode_part(&part, header, on_message, &mut stats)
+        }));
+        report.messages += stats.messages;
+        report.warnings.append(&mut stats.warnings);
+        if stats.skipped > 0 {
+            report.warnings.push(Warning::MessagesSkipped {
+                count: stats.skipped,
+                first_detail: stats.first_skip_detail,
+            });
+        }
+        if outcome.is_err() {
+            // fitparser has arithmetic that overflows on some crafted inputs; the messages
+            // decoded before the panic are kept and the rest of the stream is not trusted.
+            report.warnings.push(Warning::DecodeStopped {
+                offset: stats.position,
+                detail: "the FIT decoder failed on malformed data".to_string(),
+            });
+            break;
+        }
+        start = expected_end;
+    }
+    Ok(report)
+}
+
+/// One FIT file of a possibly chained stream.
+struct Part<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    truncated: bool,
+}
+
+#[derive(Default)]
+struct PartStats {
+    messages: usize,
+    skipped: usize,
+    first_skip_detail: String,
+    position: usize,
+    warnings: Vec<Warning>,
+}
+
+fn decode_part(
+    part: &Part<'_>,
+    header: FitHeader,
+    on_message: &mut dyn FnMut(FitDataRecord),
+    stats: &mut PartStats,
+) {
+    let mut processor = FitStreamProcessor::new();
+    processor.add_option(DecodeOption::DropUnknownFields);
+    let mut rest = part.bytes;
+    while !rest.is_empty() {
+        stats.position = part.offset + (part.bytes.len() - rest.len());
+        match processor.deserialize_next(rest) {
+            Ok((remaining, object)) => {
+                rest = remaining;
+                match object {
+                    FitObject::DataMessage(message) => match processor.decode_message(message) {
+                        Ok(record) => {
+                            stats.messages += 1;
+                            on_message(record);
+                        }
+                        Err(error) => {
+                            if stats.skipped == 0 {
+                                stats.first_skip_detail = error.to_string();
+                            }
+                            stats.skipped += 1;
+                        }
+                    },
+                    FitObject::Crc(_) => break,
+                    FitObject::Header(_) | FitObject::DefinitionMessage(_) => {}
+                }
+            }
+            Err(error) => match *error {
+                ErrorKind::InvalidCrc((_, FitObject::Header(_), _, _)) => {
+                    stats.warnings.push(Warning::HeaderCrcMismatch {
+                        offset: part.offset,
+                    });
+                    // The deserializer has taken the header in; resume right after it.
+                    rest = &part.bytes[header.header_len..];
+                }
+                ErrorKind::InvalidCrc((_, _, stored, computed)) => {
+                    stats.warnings.push(Warning::FileCrcMismatch {
+                        offset: stats.position,
+                        stored,
+                        computed,
+                    });
+                    break;
+                }
+                // A truncated part ends in an EOF error; the Truncated warning already says so.
+                ErrorKind::UnexpectedEof(_) if part.truncated => break,
+                other => {
+                    stats.warnings.push(Warning::DecodeStopped {
+                        offset: stats.position,
+                        detail: other.to_string(),
+                    });
+                    break;
+                }
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_checks_name_the_problem() {
+        assert!(parse_header(b"short").unwrap_err().contains("needs 12"));
+        let mut header = [0u8; 12];
+        header[0] = 12;
+        assert!(parse_header(&header).unwrap_err().contains("signature"));
+        header[8..12].copy_from_slice(b".FIT");
+        header[4] = 7;
+        let parsed = parse_header(&header).unwrap();
+        assert_eq!((parsed.header_len, parsed.data_len), (12, 7));
+        header[0] = 200;
+        assert!(parse_header(&header).unwrap_err().contains("200"));
+    }
+
+    #[test]
+    fn empty_and_foreign_bytes_are_refused() {
+        let mut sink = |_: FitDataRecord| {};
+        assert_eq!(decode_lenient(b"", &mut sink).unwrap_err(), RejectCause::Empty);
+        let err = decode_lenient(b"<html>not a fit file</html>", &mut sink).unwrap_err();
+        assert!(matches!(err, RejectCause::NotFit { .. }), "{err:?}");
+    }
+}
