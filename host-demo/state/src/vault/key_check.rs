@@ -12,15 +12,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The current key version and its check value, `None` for a new vault.
 pub(super) fn current_key(db: &StateDb) -> Result<Option<(u32, Vec<u8>)>, StateError> {
-    db.with_conn(|conn| {
-        conn.query_row(
-            "SELECT version, canary FROM vault_keys ORDER BY version DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(sql("read vault key check"))
-    })
+    db.with_conn(current_key_in)
+}
+
+/// [`current_key`] on a connection or transaction already in hand.
+pub(super) fn current_key_in(
+    conn: &rusqlite::Connection,
+) -> Result<Option<(u32, Vec<u8>)>, StateError> {
+    conn.query_row(
+        "SELECT version, canary FROM vault_keys ORDER BY version DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+    .map_err(sql("read vault key check"))
 }
 
 pub(super) fn insert_key_check(

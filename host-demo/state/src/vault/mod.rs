@@ -99,12 +99,24 @@ impl Vault {
                 }
             }
             None => {
-                let version = 1;
-                let canary = seal::seal_canary(&key, version);
+                let canary = seal::seal_canary(&key, 1);
                 db.write("store vault key check", |tx| {
-                    insert_key_check(tx, version, &canary)
-                })?;
-                version
+                    // Re-checked under the write lock: another process may
+                    // have set up the vault since we looked.
+                    match key_check::current_key_in(tx)? {
+                        None => {
+                            insert_key_check(tx, 1, &canary)?;
+                            Ok(1)
+                        }
+                        Some((found, theirs)) if seal::canary_matches(&key, found, &theirs) => {
+                            Ok(found)
+                        }
+                        Some((found, _)) => Err(VaultError::WrongKey {
+                            origin: origin.clone(),
+                            version: found,
+                        }),
+                    }
+                })?
             }
         };
         tracing::info!(key_version = version, origin = %origin, "vault open");
