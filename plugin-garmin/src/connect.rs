@@ -1,0 +1,303 @@
+//! Connecting an account: a password login (maybe with an MFA step) or a
+//! token file, ending with the tokens stored and the profile read.
+//!
+//! A login waiting for its MFA code is kept in [`PendingFlows`], in memory
+//! only, keyed by a random flow id, for `mfa_flow_timeout_secs`.
+
+use crate::api::{Api, Profile};
+use crate::auth;
+use crate::descriptor::{fields, mfa_field};
+use crate::di_token::Ticket;
+use crate::errors::{GarminError, Result};
+use crate::login::{self, Step};
+use crate::mfa::{PendingMfa, Verdict};
+use crate::shared::{cancel_fn, Shared};
+use crate::tokens::{keys, Tokens, Vault};
+use abi_stable::std_types::RVec;
+use host_api::{ConnectStep, ConnectionContext, FieldError, FieldValue, PluginError};
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Wrong codes accepted before the flow is dropped.
+const MAX_CODE_ATTEMPTS: u32 = 5;
+
+/// The values the user gave, by key, trimmed; empty ones left out.
+pub struct Inputs(HashMap<String, String>);
+
+impl Inputs {
+    pub fn new(values: &RVec<FieldValue>) -> Self {
+        Self(
+            values
+                .iter()
+                .map(|v| (v.key.to_string(), v.value.trim().to_string()))
+                .filter(|(_, v)| !v.is_empty())
+                .collect(),
+        )
+    }
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+}
+
+struct PendingFlow {
+    connection_id: String,
+    email: String,
+    password: String,
+    mfa: PendingMfa,
+    expires_at: Instant,
+    attempts: u32,
+}
+
+/// Logins waiting for an MFA code.
+#[derive(Default)]
+pub struct PendingFlows {
+    flows: Mutex<HashMap<String, PendingFlow>>,
+}
+
+impl PendingFlows {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, PendingFlow>> {
+        self.flows.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn insert(&self, flow: PendingFlow) -> String {
+        let id = format!("{:032x}", rand::thread_rng().gen::<u128>());
+        self.lock().insert(id.clone(), flow);
+        id
+    }
+
+    /// Takes the flow out (so no lock is held across the verify request);
+    /// expired flows are dropped on the way.
+    fn take(&self, flow_id: &str, connection_id: &str) -> Option<PendingFlow> {
+        let mut flows = self.lock();
+        let now = Instant::now();
+        flows.retain(|_, f| f.expires_at > now);
+        match flows.get(flow_id) {
+            Some(f) if f.connection_id == connection_id => flows.remove(flow_id),
+            _ => None,
+        }
+    }
+
+    fn put_back(&self, flow_id: &str, flow: PendingFlow) {
+        self.lock().insert(flow_id.to_string(), flow);
+    }
+
+    pub fn drop_connection(&self, connection_id: &str) {
+        self.lock().retain(|_, f| f.connection_id != connection_id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+pub async fn begin(
+    shared: &Shared,
+    flows: &PendingFlows,
+    ctx: &ConnectionContext,
+    inputs: Inputs,
+) -> ConnectStep {
+    let vault = Vault::new(ctx.secrets.clone());
+    if let Some(file) = inputs.get(fields::TOKEN_FILE) {
+        return import_tokens(shared, ctx, &vault, file, &inputs).await;
+    }
+    let (Some(email), Some(password)) = (inputs.get(fields::EMAIL), inputs.get(fields::PASSWORD))
+    else {
+        return ConnectStep::Failed(PluginError::invalid_credentials(
+            "Enter your Garmin Connect email and password, or the contents of a token file.",
+        ));
+    };
+    if let Err(e) = vault.record_password_login(shared.clock.now()) {
+        return failed(e);
+    }
+    let cancelled = cancel_fn(&ctx.cancel);
+    match login::password_login(
+        &shared.settings,
+        &shared.clock,
+        &*cancelled,
+        email,
+        password,
+    )
+    .await
+    {
+        Ok(Step::Ticket(ticket)) => finish(shared, ctx, &vault, email, password, &ticket).await,
+        Ok(Step::Mfa(mfa)) => {
+            let flow_id = flows.insert(PendingFlow {
+                connection_id: ctx.connection_id.to_string(),
+                email: email.to_string(),
+                password: password.to_string(),
+                mfa,
+                expires_at: Instant::now()
+                    + Duration::from_secs(shared.settings.mfa_flow_timeout_secs),
+                attempts: 0,
+            });
+            need_code(flow_id, Vec::new())
+        }
+        Err(e) => failed(e),
+    }
+}
+
+pub async fn resume(
+    shared: &Shared,
+    flows: &PendingFlows,
+    ctx: &ConnectionContext,
+    flow_id: &str,
+    inputs: Inputs,
+) -> ConnectStep {
+    let Some(mut flow) = flows.take(flow_id, &ctx.connection_id) else {
+        return ConnectStep::Failed(PluginError::needs_user_action(
+            "This sign-in has expired (or the server restarted). Start connecting again; Garmin will send a new code.",
+        ));
+    };
+    let Some(code) = inputs.get(fields::MFA_CODE).map(str::to_string) else {
+        flows.put_back(flow_id, flow);
+        return need_code(
+            flow_id.to_string(),
+            vec![code_error("Enter the code Garmin sent you.")],
+        );
+    };
+    flow.attempts += 1;
+    match flow.mfa.verify(&shared.settings, &shared.clock, &code).await {
+        Ok(Verdict::Ticket(ticket)) => {
+            let vault = Vault::new(ctx.secrets.clone());
+            finish(shared, ctx, &vault, &flow.email, &flow.password, &ticket).await
+        }
+        Ok(Verdict::WrongCode) if flow.attempts >= MAX_CODE_ATTEMPTS => ConnectStep::Failed(PluginError::invalid_credentials(
+            "Garmin refused the MFA code too many times. Start connecting again to get a new code.",
+        )),
+        Ok(Verdict::WrongCode) => {
+            tracing::info!(target: "garmin::connect", attempt = flow.attempts, "Garmin refused the MFA code");
+            flows.put_back(flow_id, flow);
+            need_code(
+                flow_id.to_string(),
+                vec![code_error("Garmin did not accept this code. Check it (codes expire after a few minutes) and try again.")],
+            )
+        }
+        Err(e) => failed(e),
+    }
+}
+
+fn need_code(flow_id: String, errors: Vec<FieldError>) -> ConnectStep {
+    ConnectStep::NeedInput {
+        flow_id: flow_id.into(),
+        message: "Garmin sent a one-time code (by e-mail or text message, or in your authenticator app). Enter it to finish connecting.".into(),
+        fields: vec![mfa_field()].into(),
+        errors: errors.into(),
+    }
+}
+
+fn code_error(message: &str) -> FieldError {
+    FieldError {
+        key: fields::MFA_CODE.into(),
+        message: message.into(),
+    }
+}
+
+fn failed(error: GarminError) -> ConnectStep {
+    tracing::warn!(target: "garmin::connect", "connect failed: {error}");
+    ConnectStep::Failed(error.into_plugin_error())
+}
+
+/// A fresh login's ticket: tokens, profile, then everything stored.
+async fn finish(
+    shared: &Shared,
+    ctx: &ConnectionContext,
+    vault: &Vault,
+    email: &str,
+    password: &str,
+    ticket: &Ticket,
+) -> ConnectStep {
+    let tokens = match auth::tokens_for_ticket(
+        &shared.client,
+        &shared.settings,
+        &shared.clock,
+        ticket,
+    )
+    .await
+    {
+        Ok(tokens) => tokens,
+        Err(e) => return failed(e),
+    };
+    match validate_and_store(shared, ctx, vault, tokens, Some(email), Some(password)).await {
+        Ok(profile) => done(profile),
+        Err(e) => failed(e),
+    }
+}
+
+async fn import_tokens(
+    shared: &Shared,
+    ctx: &ConnectionContext,
+    vault: &Vault,
+    file: &str,
+    inputs: &Inputs,
+) -> ConnectStep {
+    let tokens = match Tokens::from_file_text(file) {
+        Ok(tokens) => tokens,
+        Err(e) => {
+            return ConnectStep::Failed(PluginError::invalid_credentials(format!(
+                "The token file cannot be used: {e}."
+            )))
+        }
+    };
+    tracing::info!(target: "garmin::connect", "connecting with an imported token file");
+    match validate_and_store(shared, ctx, vault, tokens, inputs.get(fields::EMAIL), inputs.get(fields::PASSWORD)).await {
+        Ok(profile) => done(profile),
+        Err(GarminError::TokensDead { detail }) => ConnectStep::Failed(
+            PluginError::invalid_credentials(
+                "The tokens in this file have expired or were revoked. Make a fresh token file (log in with python-garminconnect again) and connect with it.",
+            )
+            .with_detail(detail),
+        ),
+        Err(e) => failed(e),
+    }
+}
+
+/// Stores `tokens`, proves them with the profile (refreshing when they
+/// expire soon), then keeps the credentials. On failure the previously
+/// stored tokens are put back.
+async fn validate_and_store(
+    shared: &Shared,
+    ctx: &ConnectionContext,
+    vault: &Vault,
+    tokens: Tokens,
+    email: Option<&str>,
+    password: Option<&str>,
+) -> Result<Profile> {
+    let previous = vault.get(keys::TOKENS)?;
+    vault.save_tokens(&tokens)?;
+    let session = shared
+        .session_with(&ctx.connection_id, vault.clone(), &ctx.cancel, tokens)
+        .without_relogin();
+    let mut api = Api::new(session);
+    let profile = match api.profile().await {
+        Ok(profile) => profile,
+        Err(e) => {
+            let restored = match previous {
+                Some(previous) => vault.put(keys::TOKENS, &previous),
+                None => vault.delete(keys::TOKENS),
+            };
+            restored?;
+            return Err(e);
+        }
+    };
+    if let Some(email) = email {
+        vault.put(keys::EMAIL, email)?;
+    }
+    if let Some(password) = password {
+        vault.put(keys::PASSWORD, password)?;
+    }
+    tracing::info!(target: "garmin::connect", account = %profile.account_id, "connected");
+    Ok(profile)
+}
+
+fn done(profile: Profile) -> ConnectStep {
+    ConnectStep::Done {
+        account_id: profile.account_id.into(),
+        display_name: profile.display_name.into(),
+    }
+}

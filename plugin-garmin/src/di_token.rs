@@ -1,0 +1,251 @@
+//! Garmin's DI OAuth2 endpoint (diauth): a service ticket from the SSO
+//! becomes an access/refresh token pair, and a refresh token becomes a new
+//! pair (the refresh token rotates).
+
+use crate::clock::Clock;
+use crate::errors::{GarminError, Result};
+use crate::http::{self, is_rate_limit, transport_error};
+use crate::identity::{DI_CLIENT_IDS, DI_TICKET_GRANT};
+use crate::jwt;
+use crate::settings::Settings;
+use crate::tokens::Tokens;
+use base64::{engine::general_purpose::STANDARD, Engine};
+use reqwest::{header, Client, StatusCode};
+use serde::Deserialize;
+
+const TICKET_ENDPOINT: &str = "DI token exchange";
+const REFRESH_ENDPOINT: &str = "DI token refresh";
+
+/// An SSO service ticket and the service URL it was issued for.
+#[derive(Clone, PartialEq)]
+pub struct Ticket {
+    pub ticket: String,
+    pub service_url: String,
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Ticket([redacted] for {})", self.service_url)
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: Option<String>,
+    refresh_token: Option<String>,
+}
+
+fn token_url(settings: &Settings) -> String {
+    format!("{}/di-oauth2-service/oauth/token", settings.diauth())
+}
+
+fn basic(client_id: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{client_id}:")))
+}
+
+/// Exchanges `ticket`, trying the known client ids in order with the same
+/// ticket: a 429 stops at once, any other refusal tries the next id.
+pub async fn exchange_ticket(
+    client: &Client,
+    settings: &Settings,
+    clock: &Clock,
+    ticket: &Ticket,
+) -> Result<Tokens> {
+    let mut refusals = Vec::new();
+    let mut any_transient = false;
+    for client_id in DI_CLIENT_IDS {
+        let sent = client
+            .post(token_url(settings))
+            .header(header::AUTHORIZATION, basic(client_id))
+            .header(header::ACCEPT, "application/json,text/html;q=0.9,*/*;q=0.8")
+            .header(header::CACHE_CONTROL, "no-cache")
+            .form(&[
+                ("client_id", client_id),
+                ("service_ticket", ticket.ticket.as_str()),
+                ("grant_type", DI_TICKET_GRANT),
+                ("service_url", ticket.service_url.as_str()),
+            ])
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) => {
+                any_transient = true;
+                refusals.push(format!(
+                    "{client_id}: {}",
+                    transport_error(TICKET_ENDPOINT, e)
+                ));
+                continue;
+            }
+        };
+        let status = response.status();
+        if is_rate_limit(status) {
+            let wait = http::retry_after_secs(response.headers(), clock.now());
+            return Err(GarminError::rate_limited(
+                TICKET_ENDPOINT,
+                wait,
+                settings.login_rate_limit_wait_secs,
+            ));
+        }
+        if !status.is_success() {
+            any_transient |= status.is_server_error();
+            tracing::debug!(target: "garmin::di", client_id, status = status.as_u16(), "ticket refused for this client id");
+            refusals.push(format!("{client_id}: HTTP {}", status.as_u16()));
+            continue;
+        }
+        match parse_answer(response, TICKET_ENDPOINT).await {
+            Ok((access, refresh)) => {
+                tracing::info!(target: "garmin::di", client_id, "service ticket exchanged for DI tokens");
+                let di_client_id = jwt::claims(&access)
+                    .and_then(|c| c.client_id)
+                    .unwrap_or_else(|| client_id.to_string());
+                return Ok(Tokens {
+                    di_token: access,
+                    di_refresh_token: refresh,
+                    di_client_id: Some(di_client_id),
+                });
+            }
+            Err(e) => refusals.push(format!("{client_id}: {e}")),
+        }
+    }
+    let detail = format!("every client id was refused: {}", refusals.join("; "));
+    Err(if any_transient {
+        GarminError::transient(TICKET_ENDPOINT, detail)
+    } else {
+        GarminError::permanent(TICKET_ENDPOINT, detail)
+    })
+}
+
+/// One refresh grant, retried on 5xx and network errors. A 4xx answer means
+/// the refresh token is dead ([`GarminError::TokensDead`]).
+pub async fn refresh(
+    client: &Client,
+    settings: &Settings,
+    clock: &Clock,
+    tokens: &Tokens,
+) -> Result<Tokens> {
+    let Some(refresh_token) = tokens.di_refresh_token.as_deref() else {
+        return Err(GarminError::TokensDead {
+            detail: "no refresh token is stored".into(),
+        });
+    };
+    let client_id = tokens.client_id();
+    let mut attempt = 0;
+    loop {
+        let outcome = refresh_once(client, settings, clock, &client_id, refresh_token).await;
+        match outcome {
+            Err(GarminError::Transient { .. }) if attempt + 1 < settings.retry_attempts.max(1) => {
+                http::pause(http::backoff(settings, attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+            Ok((access, new_refresh)) => {
+                let di_client_id = jwt::claims(&access)
+                    .and_then(|c| c.client_id)
+                    .unwrap_or(client_id);
+                return Ok(Tokens {
+                    di_token: access,
+                    di_refresh_token: new_refresh.or_else(|| Some(refresh_token.to_string())),
+                    di_client_id: Some(di_client_id),
+                });
+            }
+        }
+    }
+}
+
+async fn refresh_once(
+    client: &Client,
+    settings: &Settings,
+    clock: &Clock,
+    client_id: &str,
+    refresh_token: &str,
+) -> Result<(String, Option<String>)> {
+    let response = client
+        .post(token_url(settings))
+        .header(header::AUTHORIZATION, basic(client_id))
+        .header(header::ACCEPT, "application/json")
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .map_err(|e| transport_error(REFRESH_ENDPOINT, e))?;
+    let status = response.status();
+    if is_rate_limit(status) {
+        let wait = http::retry_after_secs(response.headers(), clock.now());
+        return Err(GarminError::rate_limited(
+            REFRESH_ENDPOINT,
+            wait,
+            settings.api_rate_limit_wait_secs,
+        ));
+    }
+    if status.is_server_error() {
+        return Err(GarminError::transient(
+            REFRESH_ENDPOINT,
+            format!("HTTP {}", status.as_u16()),
+        ));
+    }
+    if !status.is_success() {
+        return Err(GarminError::TokensDead {
+            detail: refusal_detail(status, response).await,
+        });
+    }
+    let answer = parse_answer(response, REFRESH_ENDPOINT).await?;
+    tracing::info!(target: "garmin::di", "DI tokens refreshed");
+    Ok(answer)
+}
+
+/// "HTTP 400 invalid_grant": the status and the OAuth `error` code only.
+async fn refusal_detail(status: StatusCode, response: reqwest::Response) -> String {
+    let code = response
+        .json::<serde_json::Value>()
+        .await
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string));
+    match code {
+        Some(code) => format!(
+            "HTTP {} {}",
+            status.as_u16(),
+            code.chars().take(60).collect::<String>()
+        ),
+        None => format!("HTTP {}", status.as_u16()),
+    }
+}
+
+async fn parse_answer(
+    response: reqwest::Response,
+    endpoint: &str,
+) -> Result<(String, Option<String>)> {
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(endpoint, e))?;
+    let answer: TokenAnswer = serde_json::from_slice(&body)
+        .map_err(|_| GarminError::transient(endpoint, "the answer is not JSON"))?;
+    let access = answer
+        .access_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| GarminError::permanent(endpoint, "the answer has no access_token"))?;
+    Ok((access, answer.refresh_token.filter(|t| !t.is_empty())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_has_an_empty_secret() {
+        assert_eq!(basic("ABC"), format!("Basic {}", STANDARD.encode("ABC:")));
+    }
+
+    #[test]
+    fn a_ticket_never_shows_in_debug() {
+        let t = Ticket {
+            ticket: "ST-123-secret".into(),
+            service_url: "https://x".into(),
+        };
+        assert!(!format!("{t:?}").contains("ST-123"));
+    }
+}

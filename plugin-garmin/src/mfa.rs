@@ -1,0 +1,183 @@
+//! A login waiting for its MFA code: the HTTP client holding the SSO
+//! session cookies, the flow that asked, and what its verify POST needs.
+//!
+//! It lives only in memory (see `connect::PendingFlows`); the code is used
+//! once and never stored or logged.
+
+use crate::clock::Clock;
+use crate::di_token::Ticket;
+use crate::errors::{GarminError, Result};
+use crate::html;
+use crate::http::transport_error;
+use crate::settings::Settings;
+use crate::sso_json::{read_answer, Answer, JsonFlow};
+use crate::sso_widget::{self, read_page};
+use reqwest::header::REFERER;
+use reqwest::Client;
+use serde_json::json;
+
+pub struct PendingMfa {
+    client: Client,
+    kind: Kind,
+}
+
+enum Kind {
+    Json { flow: JsonFlow, method: String },
+    Widget { csrf: String, referer: String },
+}
+
+/// What Garmin said about a code.
+#[derive(Debug)]
+pub enum Verdict {
+    Ticket(Ticket),
+    WrongCode,
+}
+
+impl PendingMfa {
+    pub fn json(client: Client, flow: JsonFlow, method: String) -> Self {
+        Self {
+            client,
+            kind: Kind::Json { flow, method },
+        }
+    }
+
+    pub fn widget(client: Client, csrf: String, referer: String) -> Self {
+        Self {
+            client,
+            kind: Kind::Widget { csrf, referer },
+        }
+    }
+
+    /// The flow's name, for logs.
+    pub fn flow_name(&self) -> &'static str {
+        match &self.kind {
+            Kind::Json { flow, .. } => flow.name(),
+            Kind::Widget { .. } => "widget",
+        }
+    }
+
+    pub async fn verify(
+        &mut self,
+        settings: &Settings,
+        clock: &Clock,
+        code: &str,
+    ) -> Result<Verdict> {
+        match &mut self.kind {
+            Kind::Json { flow, method } => {
+                verify_json(&self.client, settings, clock, *flow, method, code).await
+            }
+            Kind::Widget { csrf, referer } => {
+                verify_widget(&self.client, settings, clock, csrf, referer, code).await
+            }
+        }
+    }
+}
+
+/// The flow's own verify endpoint; only when that one cannot answer (rate
+/// limit, network, HTML) the other flow's endpoint, as Garmin's clients do.
+/// A definite "wrong code" is not submitted a second time, and a ticket is
+/// exchanged for the service URL of the endpoint that issued it.
+async fn verify_json(
+    client: &Client,
+    settings: &Settings,
+    clock: &Clock,
+    flow: JsonFlow,
+    method: &str,
+    code: &str,
+) -> Result<Verdict> {
+    let first = verify_json_at(client, settings, clock, flow, flow, method, code).await;
+    let first_error = match first {
+        Ok(verdict) => return Ok(verdict),
+        Err(e @ (GarminError::RateLimited { .. } | GarminError::Transient { .. })) => e,
+        Err(e) => return Err(e),
+    };
+    tracing::debug!(target: "garmin::mfa", "verify at {} failed ({first_error}); trying {}", flow.name(), flow.other().name());
+    match verify_json_at(client, settings, clock, flow, flow.other(), method, code).await {
+        Ok(verdict) => Ok(verdict),
+        Err(second) if second.is_rate_limited() && first_error.is_rate_limited() => Err(second),
+        Err(_) => Err(first_error),
+    }
+}
+
+async fn verify_json_at(
+    client: &Client,
+    settings: &Settings,
+    clock: &Clock,
+    flow: JsonFlow,
+    via: JsonFlow,
+    method: &str,
+    code: &str,
+) -> Result<Verdict> {
+    let endpoint = format!("{} MFA verify", via.name());
+    let response = client
+        .post(via.api_url(settings, "mfa/verifyCode"))
+        .query(&via.api_query())
+        .headers(flow.post_headers(settings))
+        .body(
+            json!({
+                "mfaMethod": method,
+                "mfaVerificationCode": code,
+                "rememberMyBrowser": true,
+                "reconsentList": [],
+                "mfaSetup": false,
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .map_err(|e| transport_error(&endpoint, e))?;
+    match read_answer(response, &endpoint, settings, clock).await? {
+        Answer::Successful(ticket) => Ok(Verdict::Ticket(Ticket {
+            ticket,
+            service_url: via.service_url().to_string(),
+        })),
+        Answer::MfaRequired(_) | Answer::Other(_) => Ok(Verdict::WrongCode),
+    }
+}
+
+async fn verify_widget(
+    client: &Client,
+    settings: &Settings,
+    clock: &Clock,
+    csrf: &mut String,
+    referer: &str,
+    code: &str,
+) -> Result<Verdict> {
+    const ENDPOINT: &str = "widget MFA verify";
+    let response = client
+        .post(format!(
+            "{}/sso/verifyMFA/loginEnterMfaCode",
+            settings.sso()
+        ))
+        .query(&sso_widget::signin_query(settings))
+        .header(REFERER, referer)
+        .form(&[
+            ("mfa-code", code),
+            ("embed", "true"),
+            ("_csrf", csrf.as_str()),
+            ("fromPage", "setupEnterMfaCode"),
+        ])
+        .send()
+        .await
+        .map_err(|e| transport_error(ENDPOINT, e))?;
+    let page = read_page(response, ENDPOINT, settings, clock).await?;
+    if page.status.is_server_error() {
+        return Err(GarminError::transient(
+            ENDPOINT,
+            format!("HTTP {}", page.status.as_u16()),
+        ));
+    }
+    if page.title.eq_ignore_ascii_case("success") {
+        if let Some(ticket) = html::service_ticket(&page.text) {
+            return Ok(Verdict::Ticket(Ticket {
+                ticket,
+                service_url: sso_widget::service_url(settings),
+            }));
+        }
+    }
+    // The page asking again carries a fresh CSRF token for the next try.
+    if let Some(fresh) = html::csrf_token(&page.text) {
+        *csrf = fresh;
+    }
+    Ok(Verdict::WrongCode)
+}

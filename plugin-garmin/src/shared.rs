@@ -1,0 +1,84 @@
+//! What every call of one importer instance shares: the settings, the
+//! clock, the API client (its connection pool) and one refresh lock per
+//! connection.
+
+use crate::auth::{CancelFn, Session};
+use crate::clock::Clock;
+use crate::errors::Result;
+use crate::http;
+use crate::settings::Settings;
+use crate::tokens::{Tokens, Vault};
+use host_api::CancelBox;
+use reqwest::Client;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub struct Shared {
+    pub settings: Arc<Settings>,
+    pub clock: Clock,
+    pub client: Client,
+    refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Shared {
+    pub fn new(settings: Settings, clock: Clock) -> Result<Self> {
+        let client = http::api_client(&settings)?;
+        Ok(Self {
+            settings: Arc::new(settings),
+            clock,
+            client,
+            refresh_locks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn refresh_lock(&self, connection_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.refresh_locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(connection_id.to_string()).or_default().clone()
+    }
+
+    pub fn forget(&self, connection_id: &str) {
+        let mut locks = self.refresh_locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.remove(connection_id);
+    }
+
+    /// The session of a connected account (its stored tokens).
+    pub fn open_session(
+        &self,
+        connection_id: &str,
+        vault: Vault,
+        cancel: &CancelBox,
+    ) -> Result<Session> {
+        Session::open(
+            self.settings.clone(),
+            self.clock.clone(),
+            vault,
+            self.client.clone(),
+            cancel_fn(cancel),
+            self.refresh_lock(connection_id),
+        )
+    }
+
+    /// A session over `tokens` that are being validated at connect.
+    pub fn session_with(
+        &self,
+        connection_id: &str,
+        vault: Vault,
+        cancel: &CancelBox,
+        tokens: Tokens,
+    ) -> Session {
+        Session::new(
+            self.settings.clone(),
+            self.clock.clone(),
+            vault,
+            self.client.clone(),
+            cancel_fn(cancel),
+            tokens,
+            self.refresh_lock(connection_id),
+        )
+    }
+}
+
+pub fn cancel_fn(cancel: &CancelBox) -> CancelFn {
+    let cancel = cancel.clone();
+    Arc::new(move || cancel.is_cancelled())
+}

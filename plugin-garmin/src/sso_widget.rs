@@ -1,0 +1,243 @@
+//! The SSO embed widget: the HTML form login (research §1.3). Three pages
+//! (embed, sign-in form with its CSRF token, the form POST), each answer
+//! judged by its `<title>`.
+
+use crate::clock::Clock;
+use crate::di_token::Ticket;
+use crate::errors::{GarminError, Result};
+use crate::html;
+use crate::http::{self, is_rate_limit, transport_error};
+use crate::login::Step;
+use crate::mfa::PendingMfa;
+use crate::settings::Settings;
+use crate::sso_json::challenge;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, REFERER};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::json;
+
+/// The service URL a widget ticket is issued for.
+pub fn service_url(settings: &Settings) -> String {
+    format!("{}/sso/embed", settings.sso())
+}
+
+/// The query of the sign-in form and of every POST after it.
+pub fn signin_query(settings: &Settings) -> Vec<(&'static str, String)> {
+    let embed = service_url(settings);
+    vec![
+        ("id", "gauth-widget".into()),
+        ("embedWidget", "true".into()),
+        ("gauthHost", embed.clone()),
+        ("service", embed.clone()),
+        ("source", embed.clone()),
+        ("redirectAfterAccountLoginUrl", embed.clone()),
+        ("redirectAfterAccountCreationUrl", embed),
+    ]
+}
+
+/// A page the widget answered: status, final URL (after redirects) and text.
+pub struct Page {
+    pub status: StatusCode,
+    pub url: String,
+    pub text: String,
+    pub title: String,
+}
+
+pub async fn read_page(
+    response: Response,
+    endpoint: &str,
+    settings: &Settings,
+    clock: &Clock,
+) -> Result<Page> {
+    let status = response.status();
+    if is_rate_limit(status) {
+        let wait = http::retry_after_secs(response.headers(), clock.now());
+        return Err(GarminError::rate_limited(
+            endpoint,
+            wait,
+            settings.login_rate_limit_wait_secs,
+        ));
+    }
+    let url = response.url().to_string();
+    let body = http::read_body(endpoint, response, 2 << 20).await?;
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let title = html::title(&text).unwrap_or_default();
+    Ok(Page {
+        status,
+        url,
+        text,
+        title,
+    })
+}
+
+pub async fn login(
+    client: Client,
+    settings: &Settings,
+    clock: &Clock,
+    email: &str,
+    password: &str,
+) -> Result<Step> {
+    let sso = settings.sso();
+    let embed = client
+        .get(format!("{sso}/sso/embed"))
+        .query(&[
+            ("id", "gauth-widget"),
+            ("embedWidget", "true"),
+            ("gauthHost", &format!("{sso}/sso")),
+        ])
+        .send()
+        .await
+        .map_err(|e| transport_error("widget embed page", e))?;
+    let embed = read_page(embed, "widget embed page", settings, clock).await?;
+    ensure_ok(&embed, "widget embed page")?;
+
+    let form = client
+        .get(format!("{sso}/sso/signin"))
+        .query(&signin_query(settings))
+        .header(REFERER, service_url(settings))
+        .send()
+        .await
+        .map_err(|e| transport_error("widget sign-in page", e))?;
+    let form = read_page(form, "widget sign-in page", settings, clock).await?;
+    ensure_ok(&form, "widget sign-in page")?;
+    let csrf = html::csrf_token(&form.text).ok_or_else(|| {
+        GarminError::permanent("widget sign-in page", "no _csrf token in the form")
+    })?;
+
+    http::pause(http::jittered(settings.login_pause(), 1.0, 8.0 / 3.0)).await;
+
+    tracing::debug!(target: "garmin::login", flow = "widget", "posting credentials");
+    let answer = client
+        .post(format!("{sso}/sso/signin"))
+        .query(&signin_query(settings))
+        .header(REFERER, form.url.as_str())
+        .form(&[
+            ("username", email),
+            ("password", password),
+            ("embed", "true"),
+            ("_csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .map_err(|e| transport_error("widget login", e))?;
+    let page = read_page(answer, "widget login", settings, clock).await?;
+    judge(client, settings, clock, page).await
+}
+
+fn ensure_ok(page: &Page, endpoint: &str) -> Result<()> {
+    match page.status {
+        s if s.is_success() => Ok(()),
+        StatusCode::FORBIDDEN => Err(challenge(endpoint)),
+        s => Err(GarminError::transient(
+            endpoint,
+            format!("HTTP {} ({})", s.as_u16(), page.title),
+        )),
+    }
+}
+
+/// Judges the page the credential POST led to (research §1.3 step 5).
+async fn judge(client: Client, settings: &Settings, clock: &Clock, page: Page) -> Result<Step> {
+    const ENDPOINT: &str = "widget login";
+    let title = page.title.to_ascii_lowercase();
+    let detail = format!("HTTP {}, title {:?}", page.status.as_u16(), page.title);
+    if ["bad gateway", "service unavailable", "502", "503"]
+        .iter()
+        .any(|t| title.contains(t))
+        || page.status.is_server_error()
+    {
+        return Err(GarminError::transient(ENDPOINT, detail));
+    }
+    if title.contains("just a moment")
+        || title.contains("cloudflare")
+        || page.status == StatusCode::FORBIDDEN
+    {
+        return Err(challenge(ENDPOINT));
+    }
+    if title.contains("locked") {
+        return Err(GarminError::AccountLocked { detail });
+    }
+    if ["invalid", "incorrect", "account error"]
+        .iter()
+        .any(|t| title.contains(t))
+        || page.text.contains("Invalid sign in")
+        || html::js_var(&page.text, "status").as_deref() == Some("FAIL")
+    {
+        return Err(GarminError::BadCredentials { detail });
+    }
+    if title.contains("unable to sign in") || title.contains("unable to login") {
+        return Err(GarminError::needs_user(
+            "Garmin does not allow web sign-in for this account (child or family accounts are restricted). Connect with a token file instead.",
+            detail,
+        ));
+    }
+    let mfa_method = html::js_var(&page.text, "mfaMethod").filter(|m| !m.is_empty());
+    if title.contains("mfa")
+        || (title.contains("authentication application") && mfa_method.is_some())
+    {
+        return start_mfa(
+            client,
+            settings,
+            clock,
+            page,
+            mfa_method.unwrap_or_else(|| "email".into()),
+        )
+        .await;
+    }
+    if title == "success" {
+        let ticket = html::service_ticket(&page.text).ok_or_else(|| {
+            GarminError::permanent(ENDPOINT, "a Success page without a service ticket")
+        })?;
+        return Ok(Step::Ticket(Ticket {
+            ticket,
+            service_url: service_url(settings),
+        }));
+    }
+    Err(GarminError::permanent(
+        ENDPOINT,
+        format!("unexpected page: {detail}"),
+    ))
+}
+
+/// The widget's MFA page: ask for delivery when Garmin has not sent the code
+/// yet (email/SMS), then keep what the verify POST needs.
+async fn start_mfa(
+    client: Client,
+    settings: &Settings,
+    clock: &Clock,
+    page: Page,
+    method: String,
+) -> Result<Step> {
+    let csrf = html::csrf_token(&page.text).ok_or_else(|| {
+        GarminError::permanent("widget MFA page", "no _csrf token on the MFA page")
+    })?;
+    let sent_to = html::js_var(&page.text, "codeSentTo").unwrap_or_default();
+    if (method == "email" || method == "sms") && sent_to.is_empty() {
+        let var = |name| html::js_var(&page.text, name).unwrap_or_default();
+        let response = client
+            .post(format!("{}/sso/verifyMFA/mfaCode", settings.sso()))
+            .query(&[("clientId", var("clientId"))])
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json, text/plain, */*")
+            .header(REFERER, page.url.as_str())
+            .body(json!({"customerGuid": var("customerGuid"), "mfaMethod": method, "locale": var("locale")}).to_string())
+            .send()
+            .await
+            .map_err(|e| transport_error("widget MFA code request", e))?;
+        let status = response.status();
+        if is_rate_limit(status) {
+            let wait = http::retry_after_secs(response.headers(), clock.now());
+            return Err(GarminError::rate_limited(
+                "widget MFA code request",
+                wait,
+                settings.login_rate_limit_wait_secs,
+            ));
+        }
+        if !status.is_success() {
+            return Err(GarminError::transient(
+                "widget MFA code request",
+                format!("HTTP {}", status.as_u16()),
+            ));
+        }
+    }
+    tracing::info!(target: "garmin::login", flow = "widget", method = %method, "Garmin asks for an MFA code");
+    Ok(Step::Mfa(PendingMfa::widget(client, csrf, page.url)))
+}
