@@ -2,7 +2,7 @@
 //!
 //! A [`StateDb`] is a cheap, cloneable handle to one SQLite connection behind a
 //! mutex, so the scheduler, the import sink and the vault can share it across
-//! threads. Every multi-statement change goes through [`StateDb::write`], one
+//! threads. Every multi-statement change goes through `StateDb::write`, one
 //! `BEGIN IMMEDIATE` transaction: either all of it lands or none of it does.
 //! A second process (or a second `StateDb::open` of the same file) works too:
 //! WAL lets readers run beside the writer and the busy timeout makes writers

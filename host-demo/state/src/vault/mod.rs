@@ -3,12 +3,12 @@
 //! database's `secrets` table.
 //!
 //! - [`master_key`]: the key and its base64 form; [`key_file`]: the 0600 key
-//!   file; [`seal`]: the cipher and what its associated data binds.
+//!   file; `seal`: the cipher and what its associated data binds.
 //! - Opening checks the key against a stored key check value before
 //!   anything is written, so a wrong key is refused and nothing is
 //!   overwritten.
-//! - [`Vault::rotate_key`] ([`rotation`]) re-encrypts every value in one
-//!   transaction; [`key_check`] picks the key and proves it is the right one.
+//! - [`Vault::rotate_key`] (`rotation`) re-encrypts every value in one
+//!   transaction; `key_check` picks the key and proves it is the right one.
 
 pub mod error;
 mod key_check;
