@@ -2,7 +2,14 @@
 //! it in-process; `main.rs` is a thin CLI over it.
 //!
 //! - [`plugins`]: plugin.toml, the loader and the plugin manager.
+//! - [`host`]: the host's operations: connect, check, sync, status, disconnect.
+//! - [`services`]: the host services lent to plugins (vault-backed secrets,
+//!   the import sink, progress, logger, cancel).
+//! - [`clock`]: system time, or a manual clock for tests.
 //! - [`atomic_file`]: crash-safe small-file replacement.
 
 pub mod atomic_file;
+pub mod clock;
+pub mod host;
 pub mod plugins;
+pub mod services;

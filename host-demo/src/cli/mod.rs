@@ -1,11 +1,18 @@
 //! The commands, one module each; this file holds the argument grammar.
 
 mod activities_cmd;
+mod connect_cmd;
+mod disconnect_cmd;
 mod import_cmd;
 pub mod logging;
 mod plugins_cmd;
+mod prompt;
+mod secrets_cmd;
+mod status_cmd;
+mod sync_cmd;
 
 use clap::{Parser, Subcommand};
+use host_demo::host::Host;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -40,6 +47,36 @@ pub enum Command {
     },
     /// What the BAS store holds.
     Activities,
+    /// Read and accept a plugin's disclaimer, then connect an account.
+    Connect(connect_cmd::ConnectArgs),
+    /// Sync now: one connection (garmin-1), all of a plugin's, or all.
+    Sync {
+        /// A connection id or a plugin id; all connections when absent.
+        id: Option<String>,
+        /// Download at most this many activities in this run.
+        #[arg(long)]
+        max_downloads: Option<u32>,
+    },
+    /// Each connection: account, last and next run, what needs attention.
+    Status,
+    /// Delete a connection's stored credentials and tokens; keep its activities.
+    Disconnect { connection: String },
+    /// Manage the encrypted secret vault.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-encrypt every stored secret under a new master key, in one transaction.
+    RotateKey {
+        /// The new key (base64 of 64 bytes); required when the current key
+        /// comes from BINCIO_MASTER_KEY, generated otherwise.
+        #[arg(long)]
+        new_key_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,9 +92,25 @@ pub enum PluginsCommand {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    match args.command {
-        Command::Plugins { command } => plugins_cmd::run(&args.config, command),
-        Command::Import { paths } => import_cmd::run(&args.data_dir, &args.handle, &paths),
-        Command::Activities => activities_cmd::run(&args.data_dir, &args.handle),
+    let Args {
+        config,
+        data_dir,
+        handle,
+        command,
+    } = args;
+    let open_host = || -> anyhow::Result<Host> { Ok(Host::open(&config, &data_dir, &handle)?) };
+    match command {
+        Command::Plugins { command } => plugins_cmd::run(&config, command),
+        Command::Import { paths } => import_cmd::run(&data_dir, &handle, &paths),
+        Command::Activities => activities_cmd::run(&data_dir, &handle),
+        Command::Secrets {
+            command: SecretsCommand::RotateKey { new_key_file },
+        } => secrets_cmd::rotate_key(&data_dir, new_key_file.as_deref()),
+        Command::Connect(connect) => connect_cmd::run(&open_host()?, connect),
+        Command::Sync { id, max_downloads } => {
+            sync_cmd::run(&open_host()?, id.as_deref(), max_downloads)
+        }
+        Command::Status => status_cmd::run(&open_host()?),
+        Command::Disconnect { connection } => disconnect_cmd::run(&open_host()?, &connection),
     }
 }

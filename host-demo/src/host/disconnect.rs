@@ -1,0 +1,40 @@
+//! Disconnecting: the plugin forgets what it holds, the host deletes every
+//! stored credential and token of the connection, and the imported
+//! activities stay.
+
+use super::{Host, HostError};
+use crate::services::CancelFlag;
+use bincio_state::ConnectionId;
+use host_api::PluginError;
+
+#[derive(Debug)]
+pub struct Disconnected {
+    pub connection: ConnectionId,
+    pub secrets_deleted: usize,
+    /// The plugin's own cleanup failed (it may not be loaded any more); the
+    /// host's deletion happened regardless.
+    pub plugin_warning: Option<PluginError>,
+}
+
+impl Host {
+    pub fn disconnect(&self, connection_id: &str) -> Result<Disconnected, HostError> {
+        let connection = self.connection(connection_id)?;
+        let id = connection.id.clone();
+        let plugin_warning = match self.instance(&connection.plugin_id) {
+            Ok(instance) => {
+                let ctx = self.connection_context(&connection.plugin_id, &id, &CancelFlag::new());
+                instance.importer.disconnect(ctx).into_result().err()
+            }
+            Err(e) => Some(PluginError::internal(format!(
+                "the plugin could not be asked to forget the connection: {e}"
+            ))),
+        };
+        let secrets_deleted = self.vault.delete_all(&id)?;
+        self.db.delete_connection_data(&id)?;
+        Ok(Disconnected {
+            connection: id,
+            secrets_deleted,
+            plugin_warning,
+        })
+    }
+}

@@ -1,0 +1,75 @@
+//! What can go wrong in a host operation, each with what to do about it.
+
+use crate::plugins::{ConfigError, ManagerError};
+use bincio_state::{StateError, VaultError};
+use host_api::PluginError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum HostError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Plugin(#[from] ManagerError),
+    #[error("state database: {0}")]
+    State(#[from] StateError),
+    #[error("vault: {0}")]
+    Vault(#[from] VaultError),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("plugin {plugin}: creating its importer failed: {error}")]
+    Create { plugin: String, error: PluginError },
+    #[error("the disclaimer of {plugin} (version {version}) has not been accepted{}; run `host-demo connect {plugin}` to read and accept it", if *changed { " since it changed" } else { "" })]
+    DisclaimerNotAccepted {
+        plugin: String,
+        version: u32,
+        changed: bool,
+    },
+    #[error("{scope}: Garmin asked us to slow down; no login is tried before {until_utc} ({minutes} min from now) so the account is not blocked")]
+    CoolingDown {
+        scope: String,
+        until_utc: String,
+        minutes: i64,
+    },
+    #[error("no connection {0:?}; `host-demo status` lists them")]
+    UnknownConnection(String),
+    #[error("connection {id} needs you: {message}. Run `host-demo connect {plugin}` again")]
+    NeedsUser {
+        id: String,
+        plugin: String,
+        message: String,
+    },
+    #[error("{plugin} account {account} is already connected as {existing}")]
+    AlreadyConnected {
+        plugin: String,
+        account: String,
+        existing: String,
+    },
+    #[error("{0}")]
+    PluginCall(PluginError),
+    #[error("a required field is missing: {0}")]
+    MissingField(String),
+    #[error("connect flow {0:?} is unknown or expired; start again")]
+    UnknownFlow(String),
+    #[error("import store: {0}")]
+    Import(String),
+}
+
+impl From<PluginError> for HostError {
+    fn from(e: PluginError) -> Self {
+        Self::PluginCall(e)
+    }
+}
+
+impl HostError {
+    /// The plugin error underneath, if this came from the plugin.
+    pub fn plugin_error(&self) -> Option<&PluginError> {
+        match self {
+            Self::PluginCall(e) | Self::Create { error: e, .. } => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The host's implementations of the services it lends plugins (host-api's
+//! `SecretStore`, `ImportSink`, `Progress`, `Logger`, `Cancel`), each scoped
+//! to one plugin and connection.
+//!
+//! Plugins call these from their own threads. Every body runs inside the
+//! panic guard: a panic here would otherwise cross back into the plugin and
+//! end the process.
+
+pub mod cancel;
+pub mod import_sink;
+pub mod logger;
+pub mod progress;
+pub mod secret_store;
+
+pub use cancel::CancelFlag;
+pub use logger::{HostLogger, Redactions};
+pub use progress::{ProgressEvent, ProgressReporter};
+pub use secret_store::VaultSecretStore;

@@ -1,0 +1,45 @@
+//! `Progress`: a plugin's progress reports, passed to whatever shows them
+//! (the CLI's progress bar, the scheduler's log).
+
+use abi_stable::{sabi_trait::TD_Opaque, std_types::{RArc, RStr}};
+use host_api::{Progress, ProgressBox, Progress_TO};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProgressEvent {
+    Total(u64),
+    Advance { done: u64, message: String },
+}
+
+type Callback = Arc<dyn Fn(ProgressEvent) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct ProgressReporter(Callback);
+
+impl ProgressReporter {
+    pub fn new(callback: impl Fn(ProgressEvent) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(callback))
+    }
+    pub fn silent() -> Self {
+        Self::new(|_| {})
+    }
+    pub fn to_service(&self) -> ProgressBox {
+        Progress_TO::from_ptr(RArc::new(self.clone()), TD_Opaque)
+    }
+    fn emit(&self, event: ProgressEvent) {
+        // A display problem must never cross into the plugin.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.0)(event)));
+    }
+}
+
+impl Progress for ProgressReporter {
+    fn set_total(&self, total: u64) {
+        self.emit(ProgressEvent::Total(total));
+    }
+    fn advance(&self, done: u64, message: RStr<'_>) {
+        self.emit(ProgressEvent::Advance {
+            done,
+            message: message.to_string(),
+        });
+    }
+}
