@@ -179,7 +179,7 @@ mod tests {
 
     #[test]
     fn best_effort_and_climb() {
-        // 36 km/h = 10 m/s: 400 m take 40 s.
+        // 10 m/s for 100 s: 400 m take 40 s, 1 km takes all 100 s, 1.609 km is out of reach.
         let points: Vec<Point> = (0..100)
             .map(|t| Point {
                 t,
@@ -189,7 +189,7 @@ mod tests {
             })
             .collect();
         let run = compute(&points, 0, Sport::Running);
-        assert_eq!(run.best_efforts, Some(vec![(0.4, 40)]));
+        assert_eq!(run.best_efforts, Some(vec![(0.4, 40), (1.0, 100)]));
         assert_eq!(run.best_climb_m, None);
         let ride = compute(&points, 0, Sport::Cycling);
         assert_eq!(ride.best_climb_m, Some(49.0));

@@ -59,6 +59,14 @@ pub enum StoreError {
         /// What is wrong with it.
         detail: String,
     },
+    /// An activity that cannot be listed in the index.
+    #[error("activity {id} cannot be indexed: {detail}")]
+    BadActivity {
+        /// The activity's id.
+        id: String,
+        /// What is wrong.
+        detail: String,
+    },
     /// The handle cannot be used as a directory name.
     #[error("invalid store handle {handle:?}: {reason}")]
     BadHandle {

@@ -8,15 +8,20 @@
 //! The crate knows nothing of plugins or ledgers: the host composes it.
 
 mod activity;
+mod atomic;
+mod catalog;
 mod convert;
 mod decode;
 mod efforts;
 mod error;
 mod geojson;
+mod index;
 mod laps;
 mod messages;
 mod metrics;
+mod recover;
 mod sport;
+mod store;
 mod timefmt;
 mod timeseries;
 mod warning;
@@ -27,3 +32,7 @@ pub use error::{RejectCause, Rejected, StoreError};
 pub use geojson::{Track, TrackPoint, TRACK_EPSILON_DEG};
 pub use sport::{map_fit_sport, Sport, SubSport};
 pub use warning::Warning;
+pub use catalog::{NEAR_DISTANCE_FRACTION, NEAR_START_S};
+pub use index::{IndexEntry, IndexFile, Owner};
+pub use recover::RecoveryReport;
+pub use store::{Added, BasStore, Batch};

@@ -1,0 +1,176 @@
+//! The in-memory index of a store: every summary by id, by content hash and by start time
+//! (sorted), each with its JSON already serialised, so lookups are logarithmic and rewriting
+//! `index.json` is a concatenation, whatever the number of activities.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::index::IndexEntry;
+use crate::timefmt::parse_unix;
+
+/// Two activities starting this close (seconds) may be the same one...
+pub const NEAR_START_S: i64 = 5 * 60;
+/// ...when their distances differ by at most this fraction of the longer one.
+pub const NEAR_DISTANCE_FRACTION: f64 = 0.05;
+/// Distances below this (metres) are "no distance": two of them are equal.
+const NO_DISTANCE_M: f64 = 1.0;
+
+struct Slot {
+    entry: IndexEntry,
+    started_at: i64,
+    json: Box<[u8]>,
+}
+
+#[derive(Default)]
+pub(crate) struct Catalog {
+    slots: HashMap<String, Slot>,
+    by_time: BTreeSet<(i64, String)>,
+    by_hash: HashMap<String, String>,
+}
+
+/// Why an entry cannot be catalogued.
+#[derive(Debug)]
+pub(crate) enum CatalogError {
+    BadStartedAt(String),
+    Serialize(serde_json::Error),
+}
+
+impl Catalog {
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Adds `entry`, replacing any entry with the same id.
+    pub(crate) fn insert(&mut self, entry: IndexEntry) -> Result<(), CatalogError> {
+        let started_at = parse_unix(&entry.started_at)
+            .ok_or_else(|| CatalogError::BadStartedAt(entry.started_at.clone()))?;
+        let json = serde_json::to_vec(&entry).map_err(CatalogError::Serialize)?;
+        self.remove(&entry.id);
+        self.by_time.insert((started_at, entry.id.clone()));
+        if let Some(hash) = entry.source_hash() {
+            self.by_hash.insert(hash.to_string(), entry.id.clone());
+        }
+        self.slots.insert(
+            entry.id.clone(),
+            Slot {
+                entry,
+                started_at,
+                json: json.into_boxed_slice(),
+            },
+        );
+        Ok(())
+    }
+
+    pub(crate) fn remove(&mut self, id: &str) -> Option<IndexEntry> {
+        let slot = self.slots.remove(id)?;
+        self.by_time.remove(&(slot.started_at, slot.entry.id.clone()));
+        if let Some(hash) = slot.entry.source_hash() {
+            if self.by_hash.get(hash).is_some_and(|owner| owner == id) {
+                self.by_hash.remove(hash);
+            }
+        }
+        Some(slot.entry)
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<&IndexEntry> {
+        self.slots.get(id).map(|slot| &slot.entry)
+    }
+
+    pub(crate) fn id_for_hash(&self, source_hash: &str) -> Option<&str> {
+        self.by_hash.get(source_hash).map(String::as_str)
+    }
+
+    /// The activity closest in start time among those starting within [`NEAR_START_S`] of
+    /// `started_at` whose distance is within [`NEAR_DISTANCE_FRACTION`] of `distance_m`.
+    pub(crate) fn find_near(&self, started_at: i64, distance_m: f64) -> Option<&str> {
+        let from = (started_at.saturating_sub(NEAR_START_S), String::new());
+        let until = (started_at.saturating_add(NEAR_START_S + 1), String::new());
+        self.by_time
+            .range(from..until)
+            .filter(|(_, id)| {
+                let other = self.slots[id].entry.distance_m.unwrap_or(0.0);
+                similar_distance(distance_m, other)
+            })
+            .min_by_key(|(t, _)| (t - started_at).abs())
+            .map(|(_, id)| id.as_str())
+    }
+
+    /// Summaries newest first (ties by id, descending).
+    pub(crate) fn newest_first(&self) -> impl Iterator<Item = &IndexEntry> {
+        self.by_time.iter().rev().map(|(_, id)| &self.slots[id].entry)
+    }
+
+    /// Appends the `activities` JSON array (newest first) from the cached serialisations.
+    pub(crate) fn write_json_array(&self, out: &mut Vec<u8>) {
+        out.push(b'[');
+        for (i, (_, id)) in self.by_time.iter().rev().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&self.slots[id].json);
+        }
+        out.push(b']');
+    }
+
+    pub(crate) fn json_len(&self) -> usize {
+        self.slots.values().map(|s| s.json.len() + 1).sum::<usize>() + 2
+    }
+}
+
+fn similar_distance(a: f64, b: f64) -> bool {
+    let (a, b) = (a.max(0.0), b.max(0.0));
+    let longer = a.max(b);
+    longer < NO_DISTANCE_M || (a - b).abs() <= NEAR_DISTANCE_FRACTION * longer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activity::Privacy;
+    use crate::sport::Sport;
+
+    fn entry(id: &str, started_at: &str, distance_m: f64) -> IndexEntry {
+        IndexEntry {
+            id: id.into(),
+            title: "t".into(),
+            sport: Sport::Cycling,
+            sub_sport: None,
+            started_at: started_at.into(),
+            distance_m: Some(distance_m),
+            duration_s: None,
+            moving_time_s: None,
+            elevation_gain_m: None,
+            avg_speed_kmh: None,
+            max_speed_kmh: None,
+            avg_hr_bpm: None,
+            max_hr_bpm: None,
+            avg_cadence_rpm: None,
+            avg_power_w: None,
+            mmp: None,
+            best_efforts: None,
+            best_climb_m: None,
+            source: None,
+            privacy: Privacy::Public,
+            detail_url: None,
+            track_url: None,
+            preview_coords: None,
+            custom: None,
+        }
+    }
+
+    #[test]
+    fn near_duplicates_need_close_start_and_close_distance() {
+        let mut c = Catalog::default();
+        c.insert(entry("a", "2020-01-01T10:00:00+00:00", 10_000.0)).unwrap();
+        c.insert(entry("b", "2020-01-01T12:00:00+02:00", 0.0)).unwrap(); // same instant as a
+        let t = parse_unix("2020-01-01T10:04:59Z").unwrap();
+        assert_eq!(c.find_near(t, 10_400.0), Some("a"));
+        assert_eq!(c.find_near(t, 0.5), Some("b"));
+        assert_eq!(c.find_near(t, 10_600.0), None, "6 % longer");
+        assert_eq!(c.find_near(t + 2, 10_000.0), None, "5 min 1 s later");
+        let order: Vec<&str> = c.newest_first().map(|e| e.id.as_str()).collect();
+        assert_eq!(order, ["b", "a"]);
+        c.remove("a");
+        assert_eq!(c.find_near(t, 10_000.0), None);
+        assert_eq!(c.len(), 1);
+    }
+}

@@ -1,0 +1,384 @@
+//! The BAS store of one owner: `{root}/{handle}/index.json`, `activities/{id}.json` and
+//! `activities/{id}.geojson`. Activities are added in batches; the index is rewritten once per
+//! batch, after the batch's activity files are durable (see the README's crash-safety model).
+
+use std::borrow::Cow;
+use std::fs;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::activity::{BasActivity, Privacy, BAS_VERSION};
+use crate::atomic::{commit_group, remove_stale_temps, sync_dir, write_atomic, PendingFile};
+use crate::catalog::{Catalog, CatalogError};
+use crate::convert::Converted;
+use crate::error::StoreError;
+use crate::index::{IndexEntry, IndexFile, Owner};
+use crate::recover::{adopt_orphans, RecoveryReport};
+use crate::timefmt::LocalTime;
+
+/// Files written per durability group inside a batch: bounds memory and temp files while
+/// letting their fsyncs run together.
+const GROUP_FILES: usize = 64;
+
+/// An open BAS store. One process writes a store at a time.
+pub struct BasStore {
+    dir: PathBuf,
+    activities_dir: PathBuf,
+    owner: Owner,
+    shards: Vec<Value>,
+    catalog: Catalog,
+    recovery: RecoveryReport,
+}
+
+/// The outcome of [`Batch::add`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Added {
+    /// Written under this id (the proposed one, or suffixed when another activity had it).
+    New(String),
+    /// The same bytes (same sha256) are already stored under this id; nothing written.
+    AlreadyStored(String),
+}
+
+impl Added {
+    /// The activity's id in the store.
+    pub fn id(&self) -> &str {
+        match self {
+            Added::New(id) | Added::AlreadyStored(id) => id,
+        }
+    }
+}
+
+impl BasStore {
+    /// Opens (creating it if needed) the store of `handle` under `root`, then recovers from any
+    /// interrupted write: temp files are deleted and orphan activity files adopted into the
+    /// index (see [`BasStore::recovery`]).
+    pub fn open(root: &Path, handle: &str) -> Result<BasStore, StoreError> {
+        check_handle(handle)?;
+        let dir = root.join(handle);
+        let activities_dir = dir.join("activities");
+        let existed = activities_dir.is_dir();
+        fs::create_dir_all(&activities_dir)
+            .map_err(|e| StoreError::io("creating", &activities_dir, e))?;
+        if !existed {
+            sync_dir(&dir)?;
+            sync_dir(root)?;
+        }
+        let index_path = dir.join("index.json");
+        let index = match fs::read(&index_path) {
+            Ok(bytes) => serde_json::from_slice::<IndexFile>(&bytes).map_err(|e| {
+                StoreError::BadIndex {
+                    path: index_path.clone(),
+                    detail: e.to_string(),
+                }
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => IndexFile::empty(Owner {
+                handle: handle.to_string(),
+                display_name: handle.to_string(),
+                avatar_url: None,
+            }),
+            Err(e) => return Err(StoreError::io("reading", &index_path, e)),
+        };
+        let mut catalog = Catalog::default();
+        for entry in index.activities {
+            let id = entry.id.clone();
+            catalog.insert(entry).map_err(|e| StoreError::BadIndex {
+                path: index_path.clone(),
+                detail: format!("activity {id}: {}", catalog_detail(e)),
+            })?;
+        }
+        let mut store = BasStore {
+            dir,
+            activities_dir,
+            owner: index.owner,
+            shards: index.shards,
+            catalog,
+            recovery: RecoveryReport::default(),
+        };
+        store.recover()?;
+        Ok(store)
+    }
+
+    /// Re-runs crash recovery (done by [`BasStore::open`]); rewrites the index if it adopted
+    /// anything.
+    pub fn recover(&mut self) -> Result<&RecoveryReport, StoreError> {
+        let removed =
+            remove_stale_temps(&self.dir)? + remove_stale_temps(&self.activities_dir)?;
+        let mut report = adopt_orphans(&self.activities_dir, &mut self.catalog)?;
+        report.temp_files_removed = removed;
+        if !report.adopted.is_empty() || !self.index_path().exists() {
+            self.write_index()?;
+        }
+        self.recovery = report;
+        Ok(&self.recovery)
+    }
+
+    /// What the last recovery did.
+    pub fn recovery(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    /// `{root}/{handle}`.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `{root}/{handle}/index.json`.
+    pub fn index_path(&self) -> PathBuf {
+        self.dir.join("index.json")
+    }
+
+    /// `activities/{id}.json`.
+    pub fn activity_path(&self, id: &str) -> PathBuf {
+        self.activities_dir.join(format!("{id}.json"))
+    }
+
+    /// `activities/{id}.geojson`.
+    pub fn track_path(&self, id: &str) -> PathBuf {
+        self.activities_dir.join(format!("{id}.geojson"))
+    }
+
+    /// Number of activities in the index.
+    pub fn len(&self) -> usize {
+        self.catalog.len()
+    }
+
+    /// True when the index lists no activity.
+    pub fn is_empty(&self) -> bool {
+        self.catalog.len() == 0
+    }
+
+    /// The index entries, newest first.
+    pub fn list(&self) -> Vec<&IndexEntry> {
+        self.catalog.newest_first().collect()
+    }
+
+    /// The index entry of `id`.
+    pub fn get(&self, id: &str) -> Option<&IndexEntry> {
+        self.catalog.get(id)
+    }
+
+    /// True when the index lists `id`.
+    pub fn contains(&self, id: &str) -> bool {
+        self.catalog.get(id).is_some()
+    }
+
+    /// The id of the activity made from bytes with this sha256 (hex, or `sha256:{hex}`).
+    pub fn find_by_hash(&self, sha256: &str) -> Option<&str> {
+        if sha256.starts_with("sha256:") {
+            self.catalog.id_for_hash(sha256)
+        } else {
+            self.catalog.id_for_hash(&format!("sha256:{sha256}"))
+        }
+    }
+
+    /// A stored activity starting within 5 minutes of `started_at` (unix seconds) whose distance
+    /// is within 5 % of `distance_m` (two distances under 1 m count as equal); the closest in
+    /// time wins.
+    pub fn find_near(&self, started_at: i64, distance_m: f64) -> Option<&str> {
+        self.catalog.find_near(started_at, distance_m)
+    }
+
+    /// Reads back a stored activity document.
+    pub fn read_activity(&self, id: &str) -> Result<BasActivity, StoreError> {
+        let path = self.activity_path(id);
+        let bytes = fs::read(&path).map_err(|e| StoreError::io("reading", &path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| StoreError::BadIndex {
+            path,
+            detail: e.to_string(),
+        })
+    }
+
+    /// Starts a batch of additions; the index is written when it is committed (or dropped).
+    pub fn begin_batch(&mut self) -> Batch<'_> {
+        Batch {
+            store: self,
+            pending: Vec::new(),
+            pending_ids: Vec::new(),
+            changed: false,
+            finished: false,
+        }
+    }
+
+    /// The id to store an activity under: the proposed one unless another activity (listed, or
+    /// a file on disk) has it, then suffixed with the end of the content hash, as
+    /// BincioActivity does.
+    fn free_id(&self, proposed: &str, sha256: &str) -> String {
+        let taken = |id: &str| self.catalog.get(id).is_some() || self.activity_path(id).exists();
+        if !taken(proposed) {
+            return proposed.to_string();
+        }
+        for len in [6, 12, sha256.len()] {
+            let candidate = format!("{proposed}-{}", &sha256[sha256.len().saturating_sub(len)..]);
+            if !taken(&candidate) {
+                return candidate;
+            }
+        }
+        (2..)
+            .map(|n| format!("{proposed}-{sha256}-{n}"))
+            .find(|id| !taken(id))
+            .unwrap_or_default()
+    }
+
+    fn write_index(&self) -> Result<(), StoreError> {
+        let serialize = |what: &str, e| StoreError::Serialize {
+            what: what.to_string(),
+            source: e,
+        };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let mut out = Vec::with_capacity(self.catalog.json_len() + 256);
+        out.extend_from_slice(b"{\"bas_version\":");
+        serde_json::to_writer(&mut out, BAS_VERSION).map_err(|e| serialize("index", e))?;
+        out.extend_from_slice(b",\"owner\":");
+        serde_json::to_writer(&mut out, &self.owner).map_err(|e| serialize("owner", e))?;
+        out.extend_from_slice(b",\"generated_at\":");
+        let generated_at = LocalTime::new(now, None).rfc3339();
+        serde_json::to_writer(&mut out, &generated_at).map_err(|e| serialize("index", e))?;
+        out.extend_from_slice(b",\"shards\":");
+        serde_json::to_writer(&mut out, &self.shards).map_err(|e| serialize("shards", e))?;
+        out.extend_from_slice(b",\"activities\":");
+        self.catalog.write_json_array(&mut out);
+        out.push(b'}');
+        write_atomic(&self.index_path(), &out)
+    }
+}
+
+/// Additions to a store; see [`BasStore::begin_batch`]. Lookups on the store (through `Deref`)
+/// see the batch's activities as soon as they are added.
+pub struct Batch<'s> {
+    store: &'s mut BasStore,
+    pending: Vec<PendingFile>,
+    pending_ids: Vec<String>,
+    changed: bool,
+    finished: bool,
+}
+
+impl Deref for Batch<'_> {
+    type Target = BasStore;
+
+    fn deref(&self) -> &BasStore {
+        self.store
+    }
+}
+
+impl Batch<'_> {
+    /// Adds a converted activity: writes its files (durable before the batch's index) and lists
+    /// it in the in-memory index. The same content (sha256) already stored is not written again.
+    pub fn add(&mut self, converted: &Converted) -> Result<Added, StoreError> {
+        let store = &mut *self.store;
+        if let Some(id) = store.find_by_hash(&converted.sha256) {
+            return Ok(Added::AlreadyStored(id.to_string()));
+        }
+        let id = store.free_id(converted.id(), &converted.sha256);
+        let activity = if id == converted.id() {
+            Cow::Borrowed(&converted.activity)
+        } else {
+            let mut renamed = converted.activity.clone();
+            renamed.id = id.clone();
+            Cow::Owned(renamed)
+        };
+        let track = converted
+            .track
+            .as_ref()
+            .filter(|_| activity.privacy != Privacy::NoGps);
+        let serialize = |e| StoreError::Serialize {
+            what: format!("activity {id}"),
+            source: e,
+        };
+        let mut files = Vec::with_capacity(2);
+        if let Some(track) = track {
+            let bytes = serde_json::to_vec(&track.feature(&id)).map_err(serialize)?;
+            files.push(PendingFile::write(&store.track_path(&id), &bytes)?);
+        }
+        let bytes = serde_json::to_vec(&*activity).map_err(serialize)?;
+        // The activity file goes last: its presence is what recovery looks for.
+        match PendingFile::write(&store.activity_path(&id), &bytes) {
+            Ok(file) => files.push(file),
+            Err(e) => {
+                files.into_iter().for_each(PendingFile::discard);
+                return Err(e);
+            }
+        }
+        let entry = IndexEntry::for_activity(&activity, track.is_some());
+        if let Err(e) = store.catalog.insert(entry) {
+            files.into_iter().for_each(PendingFile::discard);
+            return Err(StoreError::BadActivity {
+                id,
+                detail: catalog_detail(e),
+            });
+        }
+        self.pending.append(&mut files);
+        self.pending_ids.push(id.clone());
+        self.changed = true;
+        if self.pending.len() >= GROUP_FILES {
+            self.flush()?;
+        }
+        Ok(Added::New(id))
+    }
+
+    /// Makes the batch's activity files durable, then rewrites `index.json` once.
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Result<(), StoreError> {
+        self.finished = true;
+        self.flush()?;
+        if self.changed {
+            self.store.write_index()?;
+            self.changed = false;
+        }
+        Ok(())
+    }
+
+    /// Makes the pending files durable and visible; on failure their activities leave the
+    /// in-memory index again, so it never lists a file that is not there.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        let files = std::mem::take(&mut self.pending);
+        let ids = std::mem::take(&mut self.pending_ids);
+        if let Err(e) = commit_group(files) {
+            for id in &ids {
+                self.store.catalog.remove(id);
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Batch<'_> {
+    /// A batch dropped without `commit` is committed on a best-effort basis; should that fail,
+    /// the files already written are adopted by the next recovery.
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.finish();
+        }
+    }
+}
+
+fn catalog_detail(e: CatalogError) -> String {
+    match e {
+        CatalogError::BadStartedAt(s) => format!("started_at {s:?} is not an RFC 3339 time"),
+        CatalogError::Serialize(e) => e.to_string(),
+    }
+}
+
+fn check_handle(handle: &str) -> Result<(), StoreError> {
+    let bad = |reason| {
+        Err(StoreError::BadHandle {
+            handle: handle.to_string(),
+            reason,
+        })
+    };
+    if handle.is_empty() {
+        return bad("it is empty");
+    }
+    if handle == "." || handle == ".." || handle.starts_with('.') {
+        return bad("it starts with a dot");
+    }
+    if handle.contains(['/', '\\', '\0']) {
+        return bad("it contains a path separator or NUL");
+    }
+    Ok(())
+}
