@@ -32,9 +32,15 @@ impl PendingFile {
     /// Writes `bytes` to a fresh temp file beside `dest`.
     pub(crate) fn write(dest: &Path, bytes: &[u8]) -> Result<PendingFile, StoreError> {
         let dir = dest.parent().unwrap_or(Path::new("."));
-        let name = dest.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
         let serial = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp = dir.join(format!(".{name}.{}.{serial}{TEMP_SUFFIX}", std::process::id()));
+        let temp = dir.join(format!(
+            ".{name}.{}.{serial}{TEMP_SUFFIX}",
+            std::process::id()
+        ));
         let mut file = File::create(&temp).map_err(|e| StoreError::io("creating", &temp, e))?;
         if let Err(e) = file.write_all(bytes) {
             let _ = fs::remove_file(&temp);
@@ -73,7 +79,11 @@ pub(crate) fn commit_group(files: Vec<PendingFile>) -> Result<(), StoreError> {
             files.for_each(PendingFile::discard);
             return Err(error);
         }
-        let dir = pending.dest.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let dir = pending
+            .dest
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
         if !dirs.contains(&dir) {
             dirs.push(dir);
         }
@@ -132,7 +142,8 @@ pub(crate) fn remove_stale_temps(dir: &Path) -> Result<usize, StoreError> {
     for entry in entries {
         let entry = entry.map_err(|e| StoreError::io("listing", dir, e))?;
         if entry.file_name().to_str().is_some_and(is_temp_name) {
-            fs::remove_file(entry.path()).map_err(|e| StoreError::io("removing", entry.path(), e))?;
+            fs::remove_file(entry.path())
+                .map_err(|e| StoreError::io("removing", entry.path(), e))?;
             removed += 1;
         }
     }
@@ -156,7 +167,9 @@ mod tests {
     fn group_lands_every_file_and_leaves_no_temp() {
         let dir = tempfile::tempdir().unwrap();
         let files: Vec<PendingFile> = (0..20)
-            .map(|i| PendingFile::write(&dir.path().join(format!("f{i:02}")), &[i as u8; 10]).unwrap())
+            .map(|i| {
+                PendingFile::write(&dir.path().join(format!("f{i:02}")), &[i as u8; 10]).unwrap()
+            })
             .collect();
         assert!(names(dir.path()).iter().all(|n| is_temp_name(n)));
         commit_group(files).unwrap();

@@ -62,7 +62,8 @@ impl Catalog {
 
     pub(crate) fn remove(&mut self, id: &str) -> Option<IndexEntry> {
         let slot = self.slots.remove(id)?;
-        self.by_time.remove(&(slot.started_at, slot.entry.id.clone()));
+        self.by_time
+            .remove(&(slot.started_at, slot.entry.id.clone()));
         if let Some(hash) = slot.entry.source_hash() {
             if self.by_hash.get(hash).is_some_and(|owner| owner == id) {
                 self.by_hash.remove(hash);
@@ -96,7 +97,10 @@ impl Catalog {
 
     /// Summaries newest first (ties by id, descending).
     pub(crate) fn newest_first(&self) -> impl Iterator<Item = &IndexEntry> {
-        self.by_time.iter().rev().map(|(_, id)| &self.slots[id].entry)
+        self.by_time
+            .iter()
+            .rev()
+            .map(|(_, id)| &self.slots[id].entry)
     }
 
     /// Appends the `activities` JSON array (newest first) from the cached serialisations.
@@ -160,8 +164,10 @@ mod tests {
     #[test]
     fn near_duplicates_need_close_start_and_close_distance() {
         let mut c = Catalog::default();
-        c.insert(entry("a", "2020-01-01T10:00:00+00:00", 10_000.0)).unwrap();
-        c.insert(entry("b", "2020-01-01T12:00:00+02:00", 0.0)).unwrap(); // same instant as a
+        c.insert(entry("a", "2020-01-01T10:00:00+00:00", 10_000.0))
+            .unwrap();
+        c.insert(entry("b", "2020-01-01T12:00:00+02:00", 0.0))
+            .unwrap(); // same instant as a
         let t = parse_unix("2020-01-01T10:04:59Z").unwrap();
         assert_eq!(c.find_near(t, 10_400.0), Some("a"));
         assert_eq!(c.find_near(t, 0.5), Some("b"));

@@ -70,7 +70,10 @@ pub fn convert(bytes: &[u8], file_name: &str) -> Result<Converted, Rejected> {
     let session = fit.sessions.first();
     if fit.points.is_empty() && session.and_then(|s| s.start_time).is_none() {
         let mut reason = "no timestamped record and no session".to_string();
-        if let Some(problem) = warnings.iter().find(|w| !matches!(w, Warning::MissingFileId)) {
+        if let Some(problem) = warnings
+            .iter()
+            .find(|w| !matches!(w, Warning::MissingFileId))
+        {
             reason.push_str(&format!(" ({problem})"));
         }
         return Err(reject(RejectCause::NoActivityData { reason }));
@@ -169,7 +172,11 @@ fn session_window(fit: &FitContent) -> (i64, i64) {
     let own_end = session
         .end_time
         .or(session.elapsed_s.map(|s| from + s.ceil() as i64));
-    let next_start = fit.sessions.get(1).and_then(|s| s.start_time).map(|t| t - 1);
+    let next_start = fit
+        .sessions
+        .get(1)
+        .and_then(|s| s.start_time)
+        .map(|t| t - 1);
     let until = match (next_start, own_end) {
         (Some(next), _) => next,
         (None, Some(end)) => end.max(last_t),
@@ -218,7 +225,11 @@ fn custom(fit: &FitContent, points: &[Point], warnings: &[Warning]) -> Map<Strin
     }
     if fit.sessions.len() > 1 {
         let clock = LocalTime::new(0, fit.local_offset_s);
-        let sessions = fit.sessions.iter().enumerate().map(|(i, s)| session_json(i, s, clock));
+        let sessions = fit
+            .sessions
+            .iter()
+            .enumerate()
+            .map(|(i, s)| session_json(i, s, clock));
         custom.insert("multisport".into(), Value::Array(sessions.collect()));
     }
     custom

@@ -236,7 +236,10 @@ mod tests {
     #[test]
     fn empty_and_foreign_bytes_are_refused() {
         let mut sink = |_: FitDataRecord| {};
-        assert_eq!(decode_lenient(b"", &mut sink).unwrap_err(), RejectCause::Empty);
+        assert_eq!(
+            decode_lenient(b"", &mut sink).unwrap_err(),
+            RejectCause::Empty
+        );
         let err = decode_lenient(b"<html>not a fit file</html>", &mut sink).unwrap_err();
         assert!(matches!(err, RejectCause::NotFit { .. }), "{err:?}");
     }

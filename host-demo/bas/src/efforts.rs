@@ -64,7 +64,11 @@ fn one_per_second(points: &[Point], start: i64) -> Vec<(i64, &Point)> {
 }
 
 /// Dense 1 Hz array over the span of the samples for which `value` gives something.
-fn dense<T: Copy>(samples: &[(i64, &Point)], fill: T, value: impl Fn(&Point) -> Option<T>) -> Vec<T> {
+fn dense<T: Copy>(
+    samples: &[(i64, &Point)],
+    fill: T,
+    value: impl Fn(&Point) -> Option<T>,
+) -> Vec<T> {
     let present: Vec<(i64, T)> = samples
         .iter()
         .filter_map(|(t, p)| value(p).map(|v| (*t, v)))
@@ -192,6 +196,6 @@ mod tests {
         assert_eq!(run.best_efforts, Some(vec![(0.4, 40), (1.0, 100)]));
         assert_eq!(run.best_climb_m, None);
         let ride = compute(&points, 0, Sport::Cycling);
-        assert_eq!(ride.best_climb_m, Some(49.0));
+        assert_eq!(ride.best_climb_m, Some(50.0), "0 m up to 50 m at t = 50 s");
     }
 }

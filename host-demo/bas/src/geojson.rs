@@ -29,7 +29,8 @@ pub struct TrackPoint {
 
 impl Serialize for TrackPoint {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(2 + usize::from(self.elevation_m.is_some())))?;
+        let mut seq =
+            serializer.serialize_seq(Some(2 + usize::from(self.elevation_m.is_some())))?;
         seq.serialize_element(&self.lon)?;
         seq.serialize_element(&self.lat)?;
         if let Some(elevation) = &self.elevation_m {
@@ -74,7 +75,9 @@ impl Track {
                 lat: round_to(p.lat.unwrap_or_default(), 7),
                 elevation_m: p.altitude_m.map(|e| round_to(e, 1)),
             });
-            track.speeds_kmh.push(p.speed_ms.map(|s| round_to(s * 3.6, 2)));
+            track
+                .speeds_kmh
+                .push(p.speed_ms.map(|s| round_to(s * 3.6, 2)));
         }
         Some(track)
     }
@@ -215,18 +218,32 @@ mod tests {
     fn rdp_drops_points_on_a_straight_line_and_keeps_corners() {
         let line: Vec<(f64, f64)> = (0..10).map(|i| (i as f64 * 0.001, 0.0)).collect();
         assert_eq!(rdp_mask(&line, 0.0001).iter().filter(|k| **k).count(), 2);
-        let corner = [(0.0, 0.0), (0.001, 0.0), (0.002, 0.0), (0.002, 0.001), (0.002, 0.002)];
+        let corner = [
+            (0.0, 0.0),
+            (0.001, 0.0),
+            (0.002, 0.0),
+            (0.002, 0.001),
+            (0.002, 0.002),
+        ];
         assert_eq!(rdp_mask(&corner, 0.0001), [true, false, true, false, true]);
     }
 
     #[test]
     fn preview_is_short_and_ends_at_the_last_point() {
         let gps: Vec<(f64, f64)> = (0..500)
-            .map(|i| (45.0 + (i as f64 * 0.1).sin() * 0.01, 10.0 + i as f64 * 0.001))
+            .map(|i| {
+                (
+                    45.0 + (i as f64 * 0.1).sin() * 0.01,
+                    10.0 + i as f64 * 0.001,
+                )
+            })
             .collect();
         let preview = preview(&gps).unwrap();
         assert!(preview.len() <= PREVIEW_MAX_POINTS);
         let (lat, lon) = gps[499];
-        assert_eq!(preview.last().unwrap(), &[round_to(lat, 5), round_to(lon, 5)]);
+        assert_eq!(
+            preview.last().unwrap(),
+            &[round_to(lat, 5), round_to(lon, 5)]
+        );
     }
 }

@@ -27,12 +27,12 @@ mod timeseries;
 mod warning;
 
 pub use activity::{BasActivity, Lap, Privacy, Source, Timeseries, BAS_VERSION};
+pub use catalog::{NEAR_DISTANCE_FRACTION, NEAR_START_S};
 pub use convert::{convert, Converted};
 pub use error::{RejectCause, Rejected, StoreError};
 pub use geojson::{Track, TrackPoint, TRACK_EPSILON_DEG};
-pub use sport::{map_fit_sport, Sport, SubSport};
-pub use warning::Warning;
-pub use catalog::{NEAR_DISTANCE_FRACTION, NEAR_START_S};
 pub use index::{IndexEntry, IndexFile, Owner};
 pub use recover::RecoveryReport;
+pub use sport::{map_fit_sport, Sport, SubSport};
 pub use store::{Added, BasStore, Batch};
+pub use warning::Warning;

@@ -249,7 +249,9 @@ pub(crate) fn number(value: &Value) -> Option<f64> {
 
 fn small_int(value: &Value) -> Option<u16> {
     let n = number(value)?;
-    (0.0..=f64::from(u16::MAX)).contains(&n).then(|| n.round() as u16)
+    (0.0..=f64::from(u16::MAX))
+        .contains(&n)
+        .then(|| n.round() as u16)
 }
 
 fn semicircles(value: &Value, limit: f64) -> Option<f64> {

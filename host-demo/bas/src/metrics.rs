@@ -50,15 +50,24 @@ fn with_session(s: &Totals, from_records: Metrics) -> Metrics {
     let int = |v: Option<u16>| v.map(i64::from);
     let kmh = |v: Option<f64>| v.map(|ms| round_to(ms * MS_TO_KMH, 2));
     Metrics {
-        distance_m: s.distance_m.map(|d| round_to(d, 2)).or(from_records.distance_m),
+        distance_m: s
+            .distance_m
+            .map(|d| round_to(d, 2))
+            .or(from_records.distance_m),
         duration_s: s.elapsed_s.map(round_s).or(from_records.duration_s),
         moving_time_s: s
             .moving_s
             .map(round_s)
             .or(from_records.moving_time_s)
             .or(s.timer_s.map(round_s)),
-        elevation_gain_m: s.ascent_m.map(|m| round_to(m, 1)).or(from_records.elevation_gain_m),
-        elevation_loss_m: s.descent_m.map(|m| round_to(m, 1)).or(from_records.elevation_loss_m),
+        elevation_gain_m: s
+            .ascent_m
+            .map(|m| round_to(m, 1))
+            .or(from_records.elevation_gain_m),
+        elevation_loss_m: s
+            .descent_m
+            .map(|m| round_to(m, 1))
+            .or(from_records.elevation_loss_m),
         avg_speed_kmh: kmh(s.avg_speed_ms).or(from_records.avg_speed_kmh),
         max_speed_kmh: kmh(s.max_speed_ms).or(from_records.max_speed_kmh),
         avg_hr_bpm: int(s.avg_hr_bpm).or(from_records.avg_hr_bpm),
@@ -100,7 +109,9 @@ fn motion(points: &[Point], m: &mut Metrics) {
     let device_max_kmh = points
         .iter()
         .filter_map(|p| p.speed_ms)
-        .fold(None, |max: Option<f64>, s| Some(max.map_or(s, |m| m.max(s))))
+        .fold(None, |max: Option<f64>, s| {
+            Some(max.map_or(s, |m| m.max(s)))
+        })
         .map(|s| s * MS_TO_KMH);
     let mut total_m = 0.0;
     let mut moving_m = 0.0;

@@ -29,8 +29,8 @@ pub(crate) fn adopt_orphans(
     catalog: &mut Catalog,
 ) -> Result<RecoveryReport, StoreError> {
     let mut report = RecoveryReport::default();
-    let listing = fs::read_dir(activities_dir)
-        .map_err(|e| StoreError::io("listing", activities_dir, e))?;
+    let listing =
+        fs::read_dir(activities_dir).map_err(|e| StoreError::io("listing", activities_dir, e))?;
     let mut orphans = Vec::new();
     for entry in listing {
         let entry = entry.map_err(|e| StoreError::io("listing", activities_dir, e))?;
@@ -69,7 +69,10 @@ fn read_orphan(id: &str, path: &Path) -> Result<BasActivity, String> {
         return Err(format!("bas_version {:?}", activity.bas_version));
     }
     if activity.id != id {
-        return Err(format!("its id {:?} does not match the file name", activity.id));
+        return Err(format!(
+            "its id {:?} does not match the file name",
+            activity.id
+        ));
     }
     Ok(activity)
 }

@@ -97,8 +97,13 @@ fn map_sub_sport(sub_sport: &str) -> Option<SubSport> {
         "road" => SubSport::Road,
         "mountain" | "downhill" | "e_bike_mountain" => SubSport::Mountain,
         "gravel_cycling" | "cyclocross" | "mixed_surface" => SubSport::Gravel,
-        "indoor_cycling" | "spin" | "virtual_activity" | "treadmill" | "indoor_running"
-        | "indoor_walking" | "indoor_hand_cycling" => SubSport::Indoor,
+        "indoor_cycling"
+        | "spin"
+        | "virtual_activity"
+        | "treadmill"
+        | "indoor_running"
+        | "indoor_walking"
+        | "indoor_hand_cycling" => SubSport::Indoor,
         "trail" => SubSport::Trail,
         "track" | "track_cycling" => SubSport::Track,
         "skate_skiing" => SubSport::Nordic,

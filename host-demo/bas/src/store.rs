@@ -67,12 +67,12 @@ impl BasStore {
         }
         let index_path = dir.join("index.json");
         let index = match fs::read(&index_path) {
-            Ok(bytes) => serde_json::from_slice::<IndexFile>(&bytes).map_err(|e| {
-                StoreError::BadIndex {
+            Ok(bytes) => {
+                serde_json::from_slice::<IndexFile>(&bytes).map_err(|e| StoreError::BadIndex {
                     path: index_path.clone(),
                     detail: e.to_string(),
-                }
-            })?,
+                })?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => IndexFile::empty(Owner {
                 handle: handle.to_string(),
                 display_name: handle.to_string(),
@@ -103,8 +103,7 @@ impl BasStore {
     /// Re-runs crash recovery (done by [`BasStore::open`]); rewrites the index if it adopted
     /// anything.
     pub fn recover(&mut self) -> Result<&RecoveryReport, StoreError> {
-        let removed =
-            remove_stale_temps(&self.dir)? + remove_stale_temps(&self.activities_dir)?;
+        let removed = remove_stale_temps(&self.dir)? + remove_stale_temps(&self.activities_dir)?;
         let mut report = adopt_orphans(&self.activities_dir, &mut self.catalog)?;
         report.temp_files_removed = removed;
         if !report.adopted.is_empty() || !self.index_path().exists() {

@@ -114,6 +114,9 @@ mod tests {
     fn impossible_offsets_fall_back_to_utc() {
         let t = LocalTime::new(0, Some(20 * 3600));
         assert_eq!(t.rfc3339(), "1970-01-01T00:00:00+00:00");
-        assert_eq!(LocalTime::new(0, Some(5 * 3600 + 1800)).rfc3339(), "1970-01-01T05:30:00+05:30");
+        assert_eq!(
+            LocalTime::new(0, Some(5 * 3600 + 1800)).rfc3339(),
+            "1970-01-01T05:30:00+05:30"
+        );
     }
 }

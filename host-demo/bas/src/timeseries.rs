@@ -30,7 +30,8 @@ pub(crate) fn build(points: &[Point], start: i64) -> Timeseries {
         ts.hr_bpm.push(p.hr_bpm.map(i64::from));
         ts.cadence_rpm.push(p.cadence_rpm.map(i64::from));
         ts.power_w.push(p.power_w.map(i64::from));
-        ts.temperature_c.push(p.temperature_c.map(|v| round_to(v, 1)));
+        ts.temperature_c
+            .push(p.temperature_c.map(|v| round_to(v, 1)));
     }
     if has_gps {
         ts.lat = Some(lat);
