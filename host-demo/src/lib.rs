@@ -3,6 +3,7 @@
 //!
 //! - [`plugins`]: plugin.toml, the loader and the plugin manager.
 //! - [`host`]: the host's operations: connect, check, sync, status, disconnect.
+//! - [`scheduler`]: syncs on each connection's interval, with jitter and backoff.
 //! - [`services`]: the host services lent to plugins (vault-backed secrets,
 //!   the import sink, progress, logger, cancel).
 //! - [`clock`]: system time, or a manual clock for tests.
@@ -11,5 +12,7 @@
 pub mod atomic_file;
 pub mod clock;
 pub mod host;
+pub mod import;
 pub mod plugins;
+pub mod scheduler;
 pub mod services;

@@ -2,11 +2,13 @@
 
 mod activities_cmd;
 mod connect_cmd;
+mod demo_cmd;
 mod disconnect_cmd;
 mod import_cmd;
 pub mod logging;
 mod plugins_cmd;
 mod prompt;
+mod run_cmd;
 mod secrets_cmd;
 mod status_cmd;
 mod sync_cmd;
@@ -22,8 +24,9 @@ pub struct Args {
     #[arg(long, global = true, default_value = "./plugin.toml", env = "BINCIO_CONFIG")]
     pub config: PathBuf,
     /// Where the state database, the master key and the BAS store live.
-    #[arg(long, global = true, default_value = "./bincio-data", env = "BINCIO_DATA_DIR")]
-    pub data_dir: PathBuf,
+    /// [default: ./bincio-data, or ./bincio-demo for `demo`]
+    #[arg(long, global = true, env = "BINCIO_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// The BincioActivity user whose BAS store activities go into
     /// (`{data-dir}/{handle}/`).
     #[arg(long, global = true, default_value = "me", env = "BINCIO_HANDLE")]
@@ -61,6 +64,13 @@ pub enum Command {
     Status,
     /// Delete a connection's stored credentials and tokens; keep its activities.
     Disconnect { connection: String },
+    /// Run the scheduler: every connected account syncs on its interval
+    /// until Ctrl-C.
+    Run,
+    /// The whole job on the built-in Garmin emulator: enable the plugin,
+    /// connect the demo account, sync, and show the BAS store (in
+    /// ./bincio-demo unless --data-dir is given).
+    Demo,
     /// Manage the encrypted secret vault.
     Secrets {
         #[command(subcommand)]
@@ -98,6 +108,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         handle,
         command,
     } = args;
+    let default_dir = if matches!(command, Command::Demo) { "./bincio-demo" } else { "./bincio-data" };
+    let data_dir = data_dir.unwrap_or_else(|| PathBuf::from(default_dir));
     let open_host = || -> anyhow::Result<Host> { Ok(Host::open(&config, &data_dir, &handle)?) };
     match command {
         Command::Plugins { command } => plugins_cmd::run(&config, command),
@@ -110,6 +122,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Sync { id, max_downloads } => {
             sync_cmd::run(&open_host()?, id.as_deref(), max_downloads)
         }
+        Command::Run => run_cmd::run(open_host()?),
+        Command::Demo => demo_cmd::run(&config, &data_dir, &handle),
         Command::Status => status_cmd::run(&open_host()?),
         Command::Disconnect { connection } => disconnect_cmd::run(&open_host()?, &connection),
     }

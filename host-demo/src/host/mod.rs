@@ -20,6 +20,8 @@ pub use sync::{SyncOptions, SyncReport};
 
 use crate::clock::{Clock, SystemClock};
 use crate::plugins::PluginManager;
+use crate::import::{ImportPipeline, SharedPipeline};
+use crate::services::import_sink::PipelineSink;
 use crate::services::{CancelFlag, Redactions, VaultSecretStore};
 use bincio_state::{ConnectionId, StateDb, Vault};
 use host_api::ConnectionContext;
@@ -36,6 +38,7 @@ pub struct Host {
     pub clock: Arc<dyn Clock>,
     redactions: Redactions,
     instances: Mutex<HashMap<String, Arc<PluginInstance>>>,
+    pipeline: Mutex<Option<SharedPipeline>>,
 }
 
 impl Host {
@@ -68,6 +71,7 @@ impl Host {
             clock,
             redactions: Redactions::default(),
             instances: Mutex::new(HashMap::new()),
+            pipeline: Mutex::new(None),
         })
     }
 
@@ -120,10 +124,30 @@ impl Host {
     /// The import sink for one run of `connection`.
     pub(crate) fn import_sink(
         &self,
-        _plugin_id: &str,
-        _connection: &ConnectionId,
+        plugin_id: &str,
+        connection: &ConnectionId,
     ) -> Result<Box<dyn sync::RunSink>, HostError> {
-        Err(HostError::Import("the import pipeline is not wired yet".into()))
+        Ok(Box::new(PipelineSink::new(
+            self.pipeline()?,
+            plugin_id,
+            connection.clone(),
+            self.clock.clone(),
+        )))
+    }
+
+    /// The import pipeline into `{data_dir}/{handle}/`, opened on first use
+    /// (opening recovers what a crash left half-written).
+    pub fn pipeline(&self) -> Result<SharedPipeline, HostError> {
+        let mut slot = self.pipeline.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(pipeline) = slot.as_ref() {
+            return Ok(pipeline.clone());
+        }
+        let pipeline = ImportPipeline::open(&self.data_dir, &self.handle, self.db.clone())
+            .map_err(|e| HostError::Import(e.to_string()))?
+            .with_clock(self.clock.clone());
+        let shared = SharedPipeline::new(pipeline);
+        *slot = Some(shared.clone());
+        Ok(shared)
     }
 
     pub(crate) fn connection(&self, id: &str) -> Result<bincio_state::Connection, HostError> {

@@ -60,6 +60,15 @@ impl SyncReport {
     }
 }
 
+impl RunSink for crate::services::import_sink::PipelineSink {
+    fn to_service(&self) -> ImportSinkBox {
+        crate::services::import_sink::PipelineSink::to_service(self)
+    }
+    fn finish(&self) -> Result<(), String> {
+        crate::services::import_sink::PipelineSink::finish(self).map_err(|e| e.to_string())
+    }
+}
+
 impl Host {
     /// Runs one sync of `connection_id` now, on the calling thread.
     pub fn sync_connection(

@@ -1,0 +1,331 @@
+//! The scheduler: every active connection synced on its interval, with
+//! jitter, one run at a time per connection, backoff after failures, a
+//! service's `retry_after` honoured, and connections that need their user
+//! left alone (and shown by `status`).
+//!
+//! It is driven by [`Scheduler::tick`], which starts every due sync on its
+//! own thread and returns; `run` calls it in a loop, tests call it with a
+//! manual clock. Cancelling asks running syncs to stop after the item in
+//! hand; [`Scheduler::wait`] then joins them.
+
+use crate::host::{Host, HostError, SyncOptions, SyncReport};
+use crate::services::{CancelFlag, ProgressReporter};
+use bincio_state::{ConnectionId, ConnectionStatus};
+use host_api::ErrorKind;
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// How far a next run may move from its nominal time, either way, so that
+/// many servers do not hit the service in lockstep.
+pub const JITTER_FRACTION: f64 = 0.1;
+/// The longest wait after repeated failures.
+pub const MAX_BACKOFF_SECS: i64 = 24 * 3600;
+
+/// What one finished run led to, for logs and tests.
+#[derive(Debug)]
+pub struct RunRecord {
+    pub connection: ConnectionId,
+    pub started_at: i64,
+    pub outcome: Result<SyncReport, HostError>,
+    pub next_run_at: Option<i64>,
+}
+
+pub struct Scheduler {
+    host: Arc<Host>,
+    cancel: CancelFlag,
+    running: Arc<Mutex<HashMap<ConnectionId, JoinHandle<()>>>>,
+    finished: Arc<Mutex<Vec<RunRecord>>>,
+}
+
+impl Scheduler {
+    pub fn new(host: Arc<Host>, cancel: CancelFlag) -> Self {
+        Self {
+            host,
+            cancel,
+            running: Arc::default(),
+            finished: Arc::default(),
+        }
+    }
+
+    /// The sync interval of a connection's plugin: the user's setting, never
+    /// below the plugin's minimum; the plugin's default otherwise.
+    pub fn interval_secs(&self, plugin_id: &str) -> Result<i64, HostError> {
+        let (config, plugin) = self.host.manager.loaded(plugin_id)?;
+        let d = &plugin.descriptor;
+        let wanted = config
+            .interval_minutes
+            .map(|m| m as i64 * 60)
+            .unwrap_or(d.default_interval.as_secs() as i64);
+        Ok(wanted.max(d.min_interval.as_secs() as i64).max(1))
+    }
+
+    fn min_interval_secs(&self, plugin_id: &str) -> i64 {
+        self.host
+            .manager
+            .loaded(plugin_id)
+            .map(|(_, p)| p.descriptor.min_interval.as_secs() as i64)
+            .unwrap_or(3600)
+            .max(1)
+    }
+
+    /// Connections whose run is due now and not already running.
+    pub fn due(&self) -> Result<Vec<ConnectionId>, HostError> {
+        let now = self.host.now();
+        let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let mut due = Vec::new();
+        for c in self.host.db.connections()? {
+            if c.status != ConnectionStatus::Active || running.contains_key(&c.id) {
+                continue;
+            }
+            if self.host.manager.loaded(&c.plugin_id).is_err() {
+                continue; // disabled or broken: status shows why
+            }
+            let next = self.host.db.schedule(&c.id)?.map(|s| s.next_run_at);
+            if next.is_none_or(|at| at <= now) {
+                due.push(c.id);
+            }
+        }
+        Ok(due)
+    }
+
+    /// Starts every due sync on its own thread; returns the ones started.
+    pub fn tick(&self) -> Result<Vec<ConnectionId>, HostError> {
+        self.reap();
+        if self.cancel.is_cancelled() {
+            return Ok(Vec::new());
+        }
+        let due = self.due()?;
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        for id in &due {
+            let host = self.host.clone();
+            let cancel = self.cancel.clone();
+            let finished = self.finished.clone();
+            let policy = Policy {
+                interval: self.connection_plugin(id).map(|p| self.interval_secs(&p)).unwrap_or(Ok(3600))?,
+                min_interval: self.connection_plugin(id).map(|p| self.min_interval_secs(&p)).unwrap_or(3600),
+            };
+            let connection = id.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("sync-{id}"))
+                .spawn(move || {
+                    let record = run_one(&host, &connection, cancel, policy);
+                    finished.lock().unwrap_or_else(|p| p.into_inner()).push(record);
+                })
+                .map_err(|e| HostError::Import(format!("cannot start a sync thread: {e}")))?;
+            running.insert(id.clone(), handle);
+        }
+        Ok(due)
+    }
+
+    fn connection_plugin(&self, id: &ConnectionId) -> Option<String> {
+        self.host.db.connection(id).ok().flatten().map(|c| c.plugin_id)
+    }
+
+    /// Forgets threads that have finished.
+    fn reap(&self) {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let done: Vec<ConnectionId> = running
+            .iter()
+            .filter(|(_, h)| h.is_finished())
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in done {
+            if let Some(handle) = running.remove(&id) {
+                let _ = handle.join();
+            }
+        }
+    }
+
+    pub fn running(&self) -> Vec<ConnectionId> {
+        self.reap();
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Blocks until every running sync has returned.
+    pub fn wait(&self) {
+        let handles: Vec<_> = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, h)| h)
+            .collect();
+        for handle in handles {
+            let _ = handle.join();
+        }
+    }
+
+    /// Runs that finished since the last call.
+    pub fn take_finished(&self) -> Vec<RunRecord> {
+        std::mem::take(&mut *self.finished.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The earliest next run among active connections, for sleeping.
+    pub fn next_wakeup(&self) -> Option<i64> {
+        let connections = self.host.db.connections().ok()?;
+        connections
+            .iter()
+            .filter(|c| c.status == ConnectionStatus::Active)
+            .filter_map(|c| self.host.db.schedule(&c.id).ok().flatten())
+            .map(|s| s.next_run_at)
+            .min()
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Policy {
+    interval: i64,
+    min_interval: i64,
+}
+
+fn run_one(host: &Host, id: &ConnectionId, cancel: CancelFlag, policy: Policy) -> RunRecord {
+    let started_at = host.now();
+    let options = SyncOptions {
+        max_downloads: None,
+        cancel,
+        progress: ProgressReporter::new({
+            let id = id.clone();
+            move |event| tracing::debug!(target: "host::scheduler", connection = %id, ?event, "progress")
+        }),
+    };
+    let outcome = host.sync_connection(id.as_str(), options);
+    let failures = host
+        .db
+        .schedule(id)
+        .ok()
+        .flatten()
+        .map(|s| s.consecutive_failures)
+        .unwrap_or(0);
+    let now = host.now();
+    let mut rng = rand::thread_rng();
+    let (next, failures) = next_run(&outcome, now, failures, policy, &mut rng);
+    match next {
+        Some(at) => {
+            if let Err(e) = host.db.set_schedule(id, at, failures) {
+                tracing::error!(target: "host::scheduler", connection = %id, "cannot store the schedule: {e}");
+            }
+        }
+        None => tracing::warn!(target: "host::scheduler", connection = %id, "paused: the connection needs its user"),
+    }
+    log_outcome(id, &outcome);
+    RunRecord {
+        connection: id.clone(),
+        started_at,
+        outcome,
+        next_run_at: next,
+    }
+}
+
+/// When to run next, and the new count of consecutive failures; `None`
+/// when the connection waits for its user.
+fn next_run(
+    outcome: &Result<SyncReport, HostError>,
+    now: i64,
+    failures: u32,
+    policy: Policy,
+    rng: &mut impl Rng,
+) -> (Option<i64>, u32) {
+    let jittered = |secs: i64, rng: &mut dyn rand::RngCore| {
+        let spread = (secs as f64 * JITTER_FRACTION) as i64;
+        secs + if spread > 0 { rng.gen_range(-spread..=spread) } else { 0 }
+    };
+    let error = match outcome {
+        Ok(report) => match &report.result {
+            Ok(summary) => {
+                // Backfill continues sooner, but never below the minimum.
+                let base = if summary.has_more { policy.min_interval } else { policy.interval };
+                return (Some(now + jittered(base, rng).max(policy.min_interval)), 0);
+            }
+            Err(e) => match e.kind {
+                ErrorKind::INVALID_CREDENTIALS | ErrorKind::NEEDS_USER_ACTION => return (None, failures + 1),
+                ErrorKind::CANCELLED => return (Some(now), failures),
+                _ => Some(e.retry_after()),
+            },
+        },
+        Err(HostError::NeedsUser { .. } | HostError::DisclaimerNotAccepted { .. }) => return (None, failures),
+        Err(HostError::CoolingDown { minutes, .. }) => {
+            return (Some(now + minutes * 60), failures);
+        }
+        Err(_) => None,
+    };
+    let failures = failures + 1;
+    let backoff = policy
+        .min_interval
+        .saturating_mul(1i64 << (failures - 1).min(20))
+        .min(MAX_BACKOFF_SECS);
+    let wait = jittered(backoff, rng).max(policy.min_interval);
+    let wait = match error.flatten() {
+        Some(retry_after) => wait.max(retry_after as i64),
+        None => wait,
+    };
+    (Some(now + wait), failures)
+}
+
+fn log_outcome(id: &ConnectionId, outcome: &Result<SyncReport, HostError>) {
+    match outcome {
+        Ok(report) => match &report.result {
+            Ok(s) => tracing::info!(target: "host::scheduler", connection = %id, imported = s.imported, already_there = s.already_there, rejected = s.rejected.len(), deferred = s.deferred, has_more = s.has_more, "sync finished"),
+            Err(e) => tracing::warn!(target: "host::scheduler", connection = %id, "sync failed: {e}"),
+        },
+        Err(e) => tracing::warn!(target: "host::scheduler", connection = %id, "sync not run: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bincio_state::RunId;
+    use host_api::{PluginError, SyncSummary};
+    use rand::SeedableRng;
+
+    const POLICY: Policy = Policy {
+        interval: 6 * 3600,
+        min_interval: 3600,
+    };
+
+    fn report(result: Result<SyncSummary, PluginError>) -> Result<SyncReport, HostError> {
+        Ok(SyncReport {
+            connection: ConnectionId::new("garmin-1"),
+            run: RunId(1),
+            result,
+        })
+    }
+
+    #[test]
+    fn success_schedules_the_interval_within_the_jitter() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..200 {
+            let (next, failures) = next_run(&report(Ok(SyncSummary::default())), 1000, 3, POLICY, &mut rng);
+            let wait = next.unwrap() - 1000;
+            assert!((19_440..=23_760).contains(&wait), "{wait}");
+            assert_eq!(failures, 0);
+        }
+    }
+
+    #[test]
+    fn failures_back_off_and_retry_after_wins() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let transient = || report(Err(PluginError::transient("5xx")));
+        let (first, f1) = next_run(&transient(), 0, 0, POLICY, &mut rng);
+        let (third, f3) = next_run(&transient(), 0, 2, POLICY, &mut rng);
+        assert_eq!((f1, f3), (1, 3));
+        assert!(first.unwrap() >= 3600 && third.unwrap() >= 4 * 3600 * 9 / 10);
+        let limited = report(Err(PluginError::rate_limited("slow down", Some(50_000))));
+        let (next, _) = next_run(&limited, 0, 0, POLICY, &mut rng);
+        assert!(next.unwrap() >= 50_000);
+    }
+
+    #[test]
+    fn a_connection_that_needs_its_user_is_not_rescheduled() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let (next, _) = next_run(&report(Err(PluginError::invalid_credentials("bad password"))), 0, 0, POLICY, &mut rng);
+        assert_eq!(next, None);
+    }
+}
