@@ -120,8 +120,9 @@ pub async fn sign_in_post(State(shared): State<Arc<Shared>>, Query(params): Para
 pub async fn request_code(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let guid = request.get("customerGuid").and_then(Value::as_str).unwrap_or_default();
+    let id = session_id(&shared, &headers);
     let mut state = shared.lock();
-    let session = session_id(&shared, &headers).and_then(|id| state.sessions.get_mut(&id));
+    let session = id.and_then(|id| state.sessions.get_mut(&id));
     match session {
         Some(s) if s.pending_mfa.as_ref().is_some_and(|p| p.customer_guid == guid) => {
             s.code_requested = true;

@@ -1,0 +1,187 @@
+//! Fidelity proof: the real Python client `garminconnect` 0.3.20 (from PyPI, in a virtualenv
+//! under the cargo target dir, reused between runs) logs into the emulator through each of its
+//! strategies, with and without MFA, lists activities and downloads an original.
+//!
+//! Needs `python3` (or `$PYTHON`) with `venv` and network access to PyPI on the first run; fails
+//! with a clear message otherwise (never skips).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use garmin_emulator::{Activity, Emulator, EmulatorConfig};
+use serde_json::Value;
+
+const PACKAGE: &str = "garminconnect==0.3.20";
+const MANUAL_ID: u64 = 4_242_424_242;
+
+fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+fn venv_python(venv: &Path) -> PathBuf {
+    if cfg!(windows) {
+        venv.join("Scripts").join("python.exe")
+    } else {
+        venv.join("bin").join("python")
+    }
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}. Python 3 with venv and pip is required for this test."));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The virtualenv holding garminconnect 0.3.20, created on first use.
+fn venv_with_client() -> PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("garminconnect-0.3.20-venv");
+    let py = venv_python(&venv);
+    let ready = py.exists()
+        && Command::new(&py)
+            .args(["-c", "import importlib.metadata as m, curl_cffi; assert m.version('garminconnect') == '0.3.20'"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    if !ready {
+        run(Command::new(python()).args(["-m", "venv", "--clear"]).arg(&venv), "creating the virtualenv");
+        run(
+            Command::new(&py).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", PACKAGE, "--ignore-requires-python"]),
+            "pip install garminconnect==0.3.20",
+        );
+    }
+    py
+}
+
+/// Runs the interop script against `base_url`; its last stdout line is the results object.
+fn run_script(py: &Path, base_url: &str) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/garmin_interop.py");
+    let mut child = Command::new(py)
+        .arg(&script)
+        .arg(base_url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the interop script");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        stdout.read_to_string(&mut s).map(|_| s)
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        stderr.read_to_string(&mut s).map(|_| s)
+    });
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the script") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the interop script did not finish within 10 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = out_reader.join().expect("stdout reader").unwrap_or_default();
+    let err = err_reader.join().expect("stderr reader").unwrap_or_default();
+    assert!(status.success(), "interop script failed ({status}):\n{out}\n{err}");
+    let last = out.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("script output is not JSON ({e}):\n{out}\n{err}"))
+}
+
+fn paths(outcome: &Value) -> Vec<String> {
+    outcome["requests"].as_array().into_iter().flatten().map(|r| format!("{} {}", r[0].as_str().unwrap_or(""), r[1].as_str().unwrap_or(""))).collect()
+}
+
+#[test]
+fn garminconnect_0_3_20_logs_in_lists_and_downloads() {
+    let py = venv_with_client();
+    let emulator = Emulator::start(EmulatorConfig::default_demo()).expect("start emulator");
+    let start = emulator.activities("demo@example.com")[0].start;
+    emulator.add_activity(
+        "demo@example.com",
+        Activity::manual(MANUAL_ID, start - Duration::from_secs(86_400), "Manual gym", "strength_training", 0.0, 1800.0),
+    );
+    let results = run_script(&py, &emulator.base_url());
+    let failed: Vec<_> = results
+        .as_object()
+        .expect("results object")
+        .iter()
+        .filter(|(k, v)| !k.starts_with('_') && v["ok"] != Value::Bool(true))
+        .collect();
+    assert!(failed.is_empty(), "scenarios failed: {failed:#?}");
+
+    // Every login strategy, MFA or not, ended with a token the API accepts and the profile loaded.
+    for name in [
+        "login_default_chain",
+        "login_mobile+requests",
+        "login_widget+cffi",
+        "login_portal+cffi",
+        "login_portal+requests",
+        "mfa_default_chain",
+        "mfa_widget",
+        "mfa_portal",
+    ] {
+        let r = &results[name];
+        let account = if name.starts_with("mfa") { "mfa-rider" } else { "demo-runner" };
+        assert_eq!(r["display_name"], account, "{name}: {r}");
+        assert_eq!(r["unit_system"], "metric", "{name}");
+        assert_eq!(r["jwt_has_exp"], true, "{name}");
+        assert_eq!(r["jwt_client_id"], "GARMIN_CONNECT_MOBILE_ANDROID_DI_2025Q2", "{name}");
+        assert_eq!(r["has_refresh_token"], true, "{name}");
+    }
+    // Each strategy really went through its own flow.
+    let default_chain = paths(&results["login_default_chain"]);
+    assert_eq!(default_chain[..2], ["GET /mobile/sso/en_US/sign-in", "POST /mobile/api/login"], "{default_chain:?}");
+    assert!(paths(&results["login_widget+cffi"]).contains(&"POST /sso/signin".to_string()));
+    assert!(paths(&results["login_portal+requests"]).contains(&"POST /portal/api/login".to_string()));
+    assert!(paths(&results["mfa_default_chain"]).contains(&"POST /mobile/api/mfa/verifyCode".to_string()));
+    assert_eq!(results["mfa_default_chain"]["prompts"], 1);
+    let widget_mfa = paths(&results["mfa_widget"]);
+    assert!(widget_mfa.contains(&"POST /sso/verifyMFA/mfaCode".to_string()), "{widget_mfa:?}");
+    assert!(widget_mfa.contains(&"POST /sso/verifyMFA/loginEnterMfaCode".to_string()), "{widget_mfa:?}");
+    assert!(paths(&results["mfa_portal"]).contains(&"POST /portal/api/mfa/verifyCode".to_string()));
+    assert_eq!(results["mfa_deferred_resume"]["status"], "needs_mfa");
+    assert_eq!(results["mfa_deferred_resume"]["display_name"], "mfa-rider");
+
+    // Failures surface as the client's authentication error.
+    assert_eq!(results["wrong_password"]["error"], "GarminConnectAuthenticationError");
+    assert_eq!(results["wrong_mfa_code"]["error"], "GarminConnectAuthenticationError");
+
+    // The list matches what the emulator holds, newest first, and pages end with [].
+    let held = emulator.activities("demo@example.com");
+    let list = &results["list"];
+    assert_eq!(list["page_len"], 5);
+    assert_eq!(list["all_len"].as_u64(), Some(held.len() as u64));
+    assert_eq!(list["total_count"].as_u64(), Some(held.len() as u64));
+    assert_eq!(list["past_end_len"], 0);
+    let mut expected: Vec<_> = held.iter().collect();
+    expected.sort_by_key(|a| std::cmp::Reverse((a.start.unix_timestamp(), a.id)));
+    let ids: Vec<u64> = list["ids_newest_first"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert_eq!(ids, expected.iter().map(|a| a.id).collect::<Vec<_>>());
+    assert_eq!(list["manual_ids"], serde_json::json!([MANUAL_ID]));
+
+    // The original is a zip holding {id}_ACTIVITY.fit, byte for byte the served FIT.
+    let download = &results["download_original"];
+    let newest_with_file = expected.iter().find(|a| a.fit.is_some()).unwrap();
+    assert_eq!(download["names"], serde_json::json!([format!("{}_ACTIVITY.fit", newest_with_file.id)]));
+    assert_eq!(download["fit_bytes"].as_u64(), Some(newest_with_file.fit.as_ref().unwrap().len() as u64));
+    assert_eq!(download["fit_signature"], ".FIT");
+    assert_eq!(results["download_manual"]["error"], "GarminConnectNotFoundError");
+
+    // Stored tokens work without SSO; refresh rotates the refresh token.
+    assert_eq!(results["tokens_and_refresh"]["no_sso"], true);
+    assert_eq!(results["tokens_and_refresh"]["rotated"], true);
+    assert!(results["_meta"]["sleeps_skipped"].as_u64().unwrap_or(0) > 0, "anti-WAF sleeps were not intercepted");
+    let stats = emulator.stats();
+    assert!(stats.logins >= 9 && stats.mfa_verifies >= 4 && stats.refreshes >= 1 && stats.downloads >= 2, "{stats:?}");
+}
