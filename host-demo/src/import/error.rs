@@ -1,0 +1,22 @@
+//! What stops an import: the store or the state database failing. A file that
+//! is not an activity is not an error (it is an [`Outcome::Rejected`]).
+//!
+//! [`Outcome::Rejected`]: super::Outcome::Rejected
+
+use bincio_bas::StoreError;
+use bincio_state::StateError;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("BAS store: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}

@@ -1,0 +1,21 @@
+//! The import pipeline: FIT files into the BAS store, each decision recorded
+//! in the state database's import ledger, batch by batch, crash-safe.
+//!
+//! - [`pipeline`]: [`ImportPipeline`], deciding and storing items, and
+//!   [`SharedPipeline`], the handle the CLI and the import sinks share.
+//! - [`pending`]: the batch decided but not yet durable.
+//! - [`outcome`]: what happened to an item ([`Outcome`]) and a run's [`Tally`].
+//! - [`sources`]: the files behind `import PATH...` (folders, zip archives).
+//! - [`error`]: [`ImportError`], what stops an import.
+//!
+//! The plugin-facing side is [`crate::services::import_sink`].
+
+pub mod error;
+pub mod outcome;
+pub mod pending;
+pub mod pipeline;
+pub mod sources;
+
+pub use error::ImportError;
+pub use outcome::{DuplicateOf, Outcome, Tally};
+pub use pipeline::{open_local, ImportPipeline, Item, SharedPipeline, DEFAULT_BATCH_ITEMS, STATE_DB_FILE};

@@ -1,0 +1,463 @@
+//! The import pipeline: FIT bytes in, a decision out (imported, duplicate,
+//! rejected), made durable a batch at a time.
+//!
+//! Deciding one item, in order:
+//! 1. (source, external id) already in the ledger or the batch: answered
+//!    from there, nothing converted.
+//! 2. The same bytes (sha256) seen before, under any name or source: a
+//!    duplicate of the activity that holds them (or the same rejection).
+//! 3. Converted; a file that is not an activity or cannot be read is
+//!    rejected with its name and the cause.
+//! 4. The store already holds these bytes but the ledger does not (a crash
+//!    between writing the store and the ledger): adopted as imported.
+//! 5. Another activity starting within 5 minutes with a distance within
+//!    5 % (another device, another export): a duplicate of it.
+//! 6. Otherwise a new activity, written at the next flush.
+//!
+//! Flushing, in order (so a crash at any point loses no decision that was
+//! reported durable and leaves the store consistent):
+//! 1. the batch's activity files, durable (temp file, fsync, rename);
+//! 2. `index.json`, rewritten once;
+//! 3. the batch's ledger rows, the retry rows they settle and the cursor,
+//!    in one SQLite transaction.
+//!
+//! A crash after 1 leaves orphans the store adopts when it is next opened;
+//! a crash after 2 leaves activities the ledger does not know yet, which
+//! step 4 adopts when the same bytes come again.
+
+use super::error::ImportError;
+use super::outcome::{DuplicateOf, Outcome};
+use super::pending::{PendingActivity, PendingBatch};
+use crate::clock::{Clock, SystemClock};
+use bincio_bas::{convert, BasStore, Source, Warning};
+use bincio_state::{ConnectionId, LedgerEntry, LedgerOutcome, StateDb, StateError, LOCAL_SOURCE};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Decisions held before the batch is flushed on its own.
+pub const DEFAULT_BATCH_ITEMS: usize = 200;
+/// Timeseries samples held in memory before the batch is flushed on its own
+/// (about 100 MB of converted activities).
+const MAX_BATCH_SAMPLES: usize = 1_000_000;
+
+/// One file offered to the pipeline.
+#[derive(Clone, Copy, Debug)]
+pub struct Item<'a> {
+    /// The plugin id, or [`LOCAL_SOURCE`] for local files.
+    pub source: &'a str,
+    /// The source's id for the item; `None` for local files.
+    pub external_id: Option<&'a str>,
+    /// The connection it came through, if any.
+    pub connection: Option<&'a ConnectionId>,
+    /// Where it came from, as the user would recognise it (a path for local
+    /// files); named in rejections, its last part kept as `source_file`.
+    pub file_name: &'a str,
+    pub bytes: &'a [u8],
+}
+
+impl<'a> Item<'a> {
+    /// A local file: deduplicated by content only.
+    pub fn local(file_name: &'a str, bytes: &'a [u8]) -> Self {
+        Self {
+            source: LOCAL_SOURCE,
+            external_id: None,
+            connection: None,
+            file_name,
+            bytes,
+        }
+    }
+}
+
+/// The pipeline of one BAS store (`{data_dir}/{handle}/`), recording its
+/// decisions in the shared state database.
+pub struct ImportPipeline {
+    store: BasStore,
+    db: StateDb,
+    clock: Arc<dyn Clock>,
+    pending: PendingBatch,
+    batch_items: usize,
+}
+
+/// A pipeline shared by the CLI, the scheduler and every connection's sink.
+#[derive(Clone)]
+pub struct SharedPipeline(Arc<Mutex<ImportPipeline>>);
+
+impl SharedPipeline {
+    pub fn new(pipeline: ImportPipeline) -> Self {
+        Self(Arc::new(Mutex::new(pipeline)))
+    }
+
+    /// Locks the pipeline. A panic while it was held (caught at the plugin
+    /// boundary) cannot leave the store inconsistent, only a decision that
+    /// was not recorded; so a poisoned lock is taken over.
+    pub fn lock(&self) -> MutexGuard<'_, ImportPipeline> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl ImportPipeline {
+    /// Opens the store `{data_dir}/{handle}/` (creating it; recovering from
+    /// an interrupted write) and records decisions in `db`.
+    pub fn open(data_dir: &Path, handle: &str, db: StateDb) -> Result<Self, ImportError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| ImportError::DataDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        let store = BasStore::open(data_dir, handle)?;
+        let recovery = store.recovery();
+        if !recovery.adopted.is_empty() || recovery.temp_files_removed > 0 {
+            tracing::info!(
+                adopted = recovery.adopted.len(),
+                temp_files_removed = recovery.temp_files_removed,
+                "BAS store recovered from an interrupted import"
+            );
+        }
+        for (path, why) in &recovery.unreadable {
+            tracing::warn!(path = %path.display(), why, "BAS store holds a file it cannot read");
+        }
+        Ok(Self {
+            store,
+            db,
+            clock: Arc::new(SystemClock),
+            pending: PendingBatch::default(),
+            batch_items: DEFAULT_BATCH_ITEMS,
+        })
+    }
+
+    /// Times ledger rows with `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Flushes on its own once this many decisions are pending (at least 1).
+    pub fn with_batch_items(mut self, items: usize) -> Self {
+        self.batch_items = items.max(1);
+        self
+    }
+
+    pub fn store(&self) -> &BasStore {
+        &self.store
+    }
+
+    pub fn db(&self) -> &StateDb {
+        &self.db
+    }
+
+    /// Decisions made but not yet durable.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether the ledger (or the pending batch) knows this external id.
+    pub fn contains(&self, source: &str, external_id: &str) -> Result<bool, ImportError> {
+        if self.is_pending(source, external_id) {
+            return Ok(true);
+        }
+        Ok(self.db.ledger_by_external_id(source, external_id)?.is_some())
+    }
+
+    /// Whether this external id was decided in the batch not yet flushed.
+    pub fn is_pending(&self, source: &str, external_id: &str) -> bool {
+        self.pending.by_external_id(source, external_id).is_some()
+    }
+
+    /// Decides one item (see the module doc). The decision is durable after
+    /// the next [`flush`](Self::flush) or [`commit`](Self::commit), which
+    /// also happens on its own when the batch is full.
+    pub fn import(&mut self, item: &Item<'_>) -> Result<Outcome, ImportError> {
+        if let Some(external_id) = item.external_id {
+            if let Some(entry) = self.known_external_id(item.source, external_id)? {
+                return Ok(answer_from_ledger(&entry, DuplicateOf::SameExternalId));
+            }
+        }
+        let sha256 = hex_sha256(item.bytes);
+        if let Some(entry) = self.known_content(&sha256)? {
+            let outcome = answer_from_ledger(&entry, DuplicateOf::SameContent);
+            if item.external_id.is_some() {
+                // Recorded under the new external id, so `contains` knows it.
+                self.record(item, &sha256, &outcome, None);
+            }
+            return self.settle(outcome);
+        }
+        let converted = match convert(item.bytes, base_name(item.file_name)) {
+            Ok(converted) => converted,
+            Err(rejected) => {
+                let outcome = Outcome::Rejected {
+                    reason: format!("{}: {}", item.file_name, rejected.cause),
+                };
+                self.record(item, &sha256, &outcome, None);
+                return self.settle(outcome);
+            }
+        };
+        let warnings: Vec<String> = converted.warnings.iter().map(ToString::to_string).collect();
+        let salvaged = converted.warnings.iter().any(is_damage);
+        if let Some(id) = self.store.find_by_hash(&sha256) {
+            let outcome = Outcome::Imported {
+                activity_id: id.to_owned(),
+                salvaged,
+                warnings,
+            };
+            self.record(item, &sha256, &outcome, None);
+            return self.settle(outcome);
+        }
+        let distance = converted.distance_m.unwrap_or(0.0);
+        let near = self.store.find_near(converted.started_at_unix, distance)
+            .or_else(|| self.pending.find_near(converted.started_at_unix, distance));
+        if let Some(id) = near {
+            let outcome = Outcome::Duplicate {
+                activity_id: id.to_owned(),
+                why: DuplicateOf::NearDuplicate,
+            };
+            self.record(item, &sha256, &outcome, None);
+            return self.settle(outcome);
+        }
+        let mut converted = converted;
+        converted.set_source(bas_source(item.source));
+        let id = self.free_id(converted.id(), &sha256);
+        converted.activity.id = id.clone();
+        let outcome = Outcome::Imported {
+            activity_id: id.clone(),
+            salvaged,
+            warnings,
+        };
+        self.record(item, &sha256, &outcome, Some(PendingActivity { id, converted }));
+        self.settle(outcome)
+    }
+
+    /// Makes the pending batch durable: activity files, then the index, then
+    /// the ledger rows in one transaction. The cursor does not move.
+    pub fn flush(&mut self) -> Result<(), ImportError> {
+        self.flush_with_cursor(None)
+    }
+
+    /// [`flush`](Self::flush), storing `cursor` for `connection` in the same
+    /// transaction as the ledger rows (even when there are none).
+    pub fn commit(&mut self, connection: &ConnectionId, cursor: &str) -> Result<(), ImportError> {
+        self.flush_with_cursor(Some((connection, cursor)))
+    }
+
+    fn flush_with_cursor(
+        &mut self,
+        cursor: Option<(&ConnectionId, &str)>,
+    ) -> Result<(), ImportError> {
+        if self.pending.is_empty() && cursor.is_none() {
+            return Ok(());
+        }
+        self.write_activities()?;
+        let mut tx = self.db.import_tx()?;
+        for row in &self.pending.rows {
+            match tx.record(row) {
+                Ok(()) => {}
+                // Another writer recorded the same item first: its row stands.
+                Err(StateError::LedgerConflict { .. }) => {
+                    tracing::debug!(source = row.source, external_id = ?row.external_id, "ledger row already recorded");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        for (connection, external_id) in &self.pending.settled {
+            tx.clear_retry(connection, external_id)?;
+        }
+        if let Some((connection, cursor)) = cursor {
+            tx.set_cursor(connection, cursor)?;
+        }
+        tx.commit()?;
+        tracing::debug!(rows = self.pending.len(), "import batch durable");
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Steps 1 and 2 of a flush. On failure nothing is forgotten: a retry
+    /// finds the activities already written by their content hash.
+    fn write_activities(&mut self) -> Result<(), ImportError> {
+        if self.pending.activities.is_empty() {
+            return Ok(());
+        }
+        let mut batch = self.store.begin_batch();
+        let mut renamed = Vec::new();
+        for activity in &self.pending.activities {
+            let stored = batch.add(&activity.converted)?;
+            if stored.id() != activity.id {
+                renamed.push((activity.id.clone(), stored.id().to_owned()));
+            }
+        }
+        batch.commit()?;
+        for (planned, stored) in renamed {
+            // Only if something else wrote the store meanwhile; keep the
+            // ledger truthful.
+            tracing::warn!(planned, stored, "activity stored under another id than planned");
+            for row in &mut self.pending.rows {
+                if row.activity_id.as_deref() == Some(planned.as_str()) {
+                    row.activity_id = Some(stored.clone());
+                }
+            }
+        }
+        self.pending.activities.clear();
+        Ok(())
+    }
+
+    fn known_external_id(
+        &self,
+        source: &str,
+        external_id: &str,
+    ) -> Result<Option<LedgerEntry>, ImportError> {
+        if let Some(entry) = self.pending.by_external_id(source, external_id) {
+            return Ok(Some(entry.clone()));
+        }
+        Ok(self.db.ledger_by_external_id(source, external_id)?)
+    }
+
+    fn known_content(&self, sha256: &str) -> Result<Option<LedgerEntry>, ImportError> {
+        if let Some(entry) = self.pending.by_hash(sha256) {
+            return Ok(Some(entry.clone()));
+        }
+        Ok(self.db.ledger_by_hash(sha256)?)
+    }
+
+    /// Adds the ledger row for a decision to the batch.
+    fn record(
+        &mut self,
+        item: &Item<'_>,
+        sha256: &str,
+        outcome: &Outcome,
+        activity: Option<PendingActivity>,
+    ) {
+        let (ledger_outcome, activity_id, reason) = match outcome {
+            Outcome::Imported {
+                activity_id,
+                salvaged,
+                warnings,
+            } => (
+                LedgerOutcome::Imported,
+                Some(activity_id.clone()),
+                (!warnings.is_empty()).then(|| {
+                    let what = if *salvaged { "salvaged" } else { "warning" };
+                    format!("{what}: {}", warnings.join("; "))
+                }),
+            ),
+            Outcome::Duplicate { activity_id, why } => (
+                LedgerOutcome::Duplicate,
+                Some(activity_id.clone()),
+                Some(format!("{why} as {activity_id}")),
+            ),
+            Outcome::Rejected { reason } => (LedgerOutcome::Rejected, None, Some(reason.clone())),
+        };
+        let row = LedgerEntry {
+            source: item.source.to_owned(),
+            external_id: item.external_id.map(str::to_owned),
+            connection_id: item.connection.cloned(),
+            content_sha256: sha256.to_owned(),
+            activity_id,
+            outcome: ledger_outcome,
+            reason,
+            at: self.clock.now(),
+        };
+        self.pending.push(row, activity);
+    }
+
+    /// Flushes on its own when the batch is full, then answers `outcome`.
+    fn settle(&mut self, outcome: Outcome) -> Result<Outcome, ImportError> {
+        if self.pending.len() >= self.batch_items || self.pending.samples() >= MAX_BATCH_SAMPLES {
+            self.flush()?;
+        }
+        Ok(outcome)
+    }
+
+    /// The id to store a new activity under: the converter's (its UTC
+    /// start) unless the store or the batch has it, then suffixed with the
+    /// end of the content hash, as BincioActivity does.
+    fn free_id(&self, proposed: &str, sha256: &str) -> String {
+        let taken = |id: &str| {
+            self.pending.holds_id(id)
+                || self.store.contains(id)
+                || self.store.activity_path(id).exists()
+        };
+        if !taken(proposed) {
+            return proposed.to_owned();
+        }
+        for len in [6, 12, sha256.len()] {
+            let candidate = format!("{proposed}-{}", &sha256[sha256.len() - len..]);
+            if !taken(&candidate) {
+                return candidate;
+            }
+        }
+        (2..)
+            .map(|n| format!("{proposed}-{sha256}-{n}"))
+            .find(|id| !taken(id))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for ImportPipeline {
+    /// Decisions still pending are made durable on a best-effort basis; if
+    /// that fails, the next run decides those items again.
+    fn drop(&mut self) {
+        if !self.pending.is_empty() {
+            if let Err(e) = self.flush() {
+                tracing::error!(error = %e, "pending imports could not be stored");
+            }
+        }
+    }
+}
+
+/// Whether a conversion warning means the file was damaged (and salvaged),
+/// rather than something left out of an intact file.
+fn is_damage(warning: &Warning) -> bool {
+    !matches!(warning, Warning::MultisportFirstSessionOnly { .. })
+}
+
+/// The decision a ledger row already made, as an outcome for a repeat.
+fn answer_from_ledger(entry: &LedgerEntry, why: DuplicateOf) -> Outcome {
+    match (entry.outcome, &entry.activity_id) {
+        (LedgerOutcome::Rejected, _) | (_, None) => Outcome::Rejected {
+            reason: entry
+                .reason
+                .clone()
+                .unwrap_or_else(|| "rejected earlier".to_owned()),
+        },
+        (_, Some(activity_id)) => Outcome::Duplicate {
+            activity_id: activity_id.clone(),
+            why,
+        },
+    }
+}
+
+/// The BAS `source` for a ledger source: the service a plugin talks to, or
+/// a FIT file.
+fn bas_source(source: &str) -> Source {
+    let service = source.rsplit(['.', '/']).next().unwrap_or(source);
+    match service.to_ascii_lowercase().as_str() {
+        s if s.starts_with("garmin") => Source::GarminConnect,
+        s if s.starts_with("wahoo") => Source::Wahoo,
+        s if s.starts_with("komoot") => Source::Komoot,
+        s if s.starts_with("karoo") => Source::Karoo,
+        _ => Source::FitFile,
+    }
+}
+
+fn base_name(file_name: &str) -> &str {
+    file_name.rsplit(['/', '\\']).next().unwrap_or(file_name)
+}
+
+pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The state database's file in the data folder.
+pub const STATE_DB_FILE: &str = "state.sqlite3";
+
+/// The pipeline the CLI uses: the data folder created if missing, the state
+/// database `{data_dir}/state.sqlite3` and the store `{data_dir}/{handle}/`.
+pub fn open_local(data_dir: &Path, handle: &str) -> Result<ImportPipeline, ImportError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| ImportError::DataDir {
+        path: data_dir.to_owned(),
+        source,
+    })?;
+    let db = StateDb::open(&data_dir.join(STATE_DB_FILE))?;
+    ImportPipeline::open(data_dir, handle, db)
+}
