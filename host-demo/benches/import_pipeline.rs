@@ -1,0 +1,2 @@
+//! Import pipeline benchmark (being written).
+fn main() {}
