@@ -4,6 +4,9 @@
 //! The suites load the real `cdylib`s through the host's real loader, so the
 //! libraries are built with cargo first, once per test process.
 
+pub mod harness;
+pub mod logs;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
