@@ -19,7 +19,7 @@ pub struct TestHost {
     pub emulator: Emulator,
     pub dir: tempfile::TempDir,
     pub clock: ManualClock,
-    pub host: Host,
+    pub host: Arc<Host>,
     settings: String,
 }
 
@@ -101,7 +101,7 @@ login_pause_ms = 0\nrequest_pacing_ms = 0\nrequest_timeout_secs = 10\n{extra_set
     }
 }
 
-fn open_host(dir: &Path, settings: &str, clock: &ManualClock) -> Host {
+fn open_host(dir: &Path, settings: &str, clock: &ManualClock) -> Arc<Host> {
     let libs = plugin_libraries();
     let config = write_plugin_toml(
         dir,
@@ -112,5 +112,6 @@ fn open_host(dir: &Path, settings: &str, clock: &ManualClock) -> Host {
             settings,
         }],
     );
-    Host::open_with_clock(&config, dir, "me", Arc::new(clock.clone())).expect("host opens")
+    let host = Host::open_with_clock(&config, dir, "me", Arc::new(clock.clone())).expect("host opens");
+    Arc::new(host)
 }

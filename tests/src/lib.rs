@@ -6,6 +6,7 @@
 
 pub mod harness;
 pub mod logs;
+pub mod store_check;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,9 +28,12 @@ pub struct PluginLibraries {
     pub panics_in_descriptor: PathBuf,
     pub incompatible: PathBuf,
     pub not_a_plugin: PathBuf,
+    /// The host binary.
+    pub host_demo: PathBuf,
 }
 
-const PACKAGES: [&str; 5] = [
+const PACKAGES: [&str; 6] = [
+    "host-demo",
     "plugin-garmin",
     "test-plugin-faulty",
     "test-plugin-panics-in-descriptor",
@@ -68,6 +72,7 @@ pub fn plugin_libraries() -> &'static PluginLibraries {
             panics_in_descriptor: lib("test_plugin_panics_in_descriptor"),
             incompatible: lib("test_plugin_incompatible"),
             not_a_plugin: lib("test_plugin_not_a_plugin"),
+            host_demo: dir.join(format!("host-demo{}", std::env::consts::EXE_SUFFIX)),
         }
     })
 }
