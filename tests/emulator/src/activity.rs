@@ -67,7 +67,14 @@ impl Activity {
     }
 
     /// A manual activity: listed, but without an original file.
-    pub fn manual(id: u64, start: OffsetDateTime, name: &str, type_key: &str, distance_m: f64, duration_s: f64) -> Activity {
+    pub fn manual(
+        id: u64,
+        start: OffsetDateTime,
+        name: &str,
+        type_key: &str,
+        distance_m: f64,
+        duration_s: f64,
+    ) -> Activity {
         Activity {
             id,
             start,
@@ -112,8 +119,17 @@ impl Activity {
 /// `newest` (keep `spacing` above 5 minutes so a host's start-time dedupe keeps them apart).
 /// Sports rotate (running, cycling, walking, hiking), distances and durations differ from one to
 /// the next, and ids derive from the start (unique per start second).
-pub fn synthetic_activities(count: usize, newest: OffsetDateTime, spacing: Duration) -> Vec<Activity> {
-    const SPORTS: [Sport; 4] = [Sport::Running, Sport::Cycling, Sport::Walking, Sport::Hiking];
+pub fn synthetic_activities(
+    count: usize,
+    newest: OffsetDateTime,
+    spacing: Duration,
+) -> Vec<Activity> {
+    const SPORTS: [Sport; 4] = [
+        Sport::Running,
+        Sport::Cycling,
+        Sport::Walking,
+        Sport::Hiking,
+    ];
     (0..count)
         .map(|i| {
             let start = newest - spacing * i as u32;
@@ -154,14 +170,26 @@ pub fn summarize_fit(fit: &[u8]) -> Result<FitSummary, FitSummaryError> {
     if file_type != "activity" {
         return Err(FitSummaryError::NotAnActivity(file_type));
     }
-    let session = records.iter().find(|r| r.kind() == MesgNum::Session).ok_or(FitSummaryError::NoSession)?;
-    let field = |name: &str| session.fields().iter().find(|f| f.name() == name).map(|f| f.value().clone());
+    let session = records
+        .iter()
+        .find(|r| r.kind() == MesgNum::Session)
+        .ok_or(FitSummaryError::NoSession)?;
+    let field = |name: &str| {
+        session
+            .fields()
+            .iter()
+            .find(|f| f.name() == name)
+            .map(|f| f.value().clone())
+    };
     let start = match field("start_time") {
-        Some(Value::Timestamp(t)) => OffsetDateTime::from_unix_timestamp(t.timestamp()).map_err(|_| FitSummaryError::NoSession)?,
+        Some(Value::Timestamp(t)) => OffsetDateTime::from_unix_timestamp(t.timestamp())
+            .map_err(|_| FitSummaryError::NoSession)?,
         _ => return Err(FitSummaryError::NoSession),
     };
     let sport = field("sport").map(|v| v.to_string()).unwrap_or_default();
-    let sub_sport = field("sub_sport").map(|v| v.to_string()).unwrap_or_default();
+    let sub_sport = field("sub_sport")
+        .map(|v| v.to_string())
+        .unwrap_or_default();
     Ok(FitSummary {
         start,
         type_key: type_key_for(&sport, &sub_sport).to_string(),

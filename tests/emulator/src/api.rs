@@ -15,11 +15,17 @@ use crate::responses::{invalid_token, json, not_found};
 use crate::state::Shared;
 
 /// The account email of the request's Bearer token, or the 401/403 to answer.
-pub fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<String, Response> {
+pub fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<String, Box<Response>> {
     if shared.knobs.require_native_headers {
-        let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let ua = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         if !ua.starts_with("GCM-") || !headers.contains_key("x-garmin-user-agent") {
-            return Err(json(StatusCode::FORBIDDEN, json!({ "message": "Client app validation failed" })));
+            return Err(Box::new(json(
+                StatusCode::FORBIDDEN,
+                json!({ "message": "Client app validation failed" }),
+            )));
         }
     }
     let token = headers
@@ -27,14 +33,14 @@ pub fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<String, Resp
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
-        .ok_or_else(|| invalid_token("Missing bearer token"))?;
-    validate_access_token(shared, token).map_err(invalid_token)
+        .ok_or_else(|| Box::new(invalid_token("Missing bearer token")))?;
+    validate_access_token(shared, token).map_err(|e| Box::new(invalid_token(e)))
 }
 
 pub async fn social_profile(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let email = match authenticate(&shared, &headers) {
         Ok(email) => email,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let state = shared.lock();
     let Some(account) = state.account(&email) else {
@@ -65,9 +71,13 @@ pub async fn social_profile(State(shared): State<Arc<Shared>>, headers: HeaderMa
 pub async fn user_settings(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let email = match authenticate(&shared, &headers) {
         Ok(email) => email,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
-    let profile_id = shared.lock().account(&email).map(|a| a.profile_id).unwrap_or_default();
+    let profile_id = shared
+        .lock()
+        .account(&email)
+        .map(|a| a.profile_id)
+        .unwrap_or_default();
     json(
         StatusCode::OK,
         json!({
@@ -90,10 +100,14 @@ pub async fn user_settings(State(shared): State<Arc<Shared>>, headers: HeaderMap
     )
 }
 
-pub async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, Query(params): Query<HashMap<String, String>>) -> Response {
+pub async fn list(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let email = match authenticate(&shared, &headers) {
         Ok(email) => email,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let query = match ListQuery::parse(&params) {
         Ok(q) => q,
@@ -103,33 +117,51 @@ pub async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap, Query(p
     let Some(account) = state.account(&email) else {
         return not_found("account");
     };
-    let entries: Vec<Value> = page(account, &query).into_iter().map(|a| entry(account, a)).collect();
+    let entries: Vec<Value> = page(account, &query)
+        .into_iter()
+        .map(|a| entry(account, a))
+        .collect();
     json(StatusCode::OK, Value::Array(entries))
 }
 
-pub async fn count(State(shared): State<Arc<Shared>>, headers: HeaderMap, Query(params): Query<HashMap<String, String>>) -> Response {
+pub async fn count(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let email = match authenticate(&shared, &headers) {
         Ok(email) => email,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let query = match ListQuery::parse(&params) {
         Ok(q) => q,
         Err(e) => return json(StatusCode::BAD_REQUEST, json!({ "message": e.to_string() })),
     };
     let state = shared.lock();
-    let total = state.account(&email).map(|a| matching(a, &query).len()).unwrap_or(0);
+    let total = state
+        .account(&email)
+        .map(|a| matching(a, &query).len())
+        .unwrap_or(0);
     json(StatusCode::OK, json!({ "totalCount": total }))
 }
 
-pub async fn activity_detail(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn activity_detail(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let email = match authenticate(&shared, &headers) {
         Ok(email) => email,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let state = shared.lock();
     let found = id.parse::<u64>().ok().and_then(|id| {
         let account = state.account(&email)?;
-        account.activities.iter().find(|a| a.id == id && a.listed).map(|a| (account, a))
+        account
+            .activities
+            .iter()
+            .find(|a| a.id == id && a.listed)
+            .map(|a| (account, a))
     });
     let Some((account, a)) = found else {
         return not_found("Activity not found");

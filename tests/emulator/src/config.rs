@@ -16,7 +16,8 @@ pub const ANDROID_SERVICE_URL: &str = "https://mobile.integration.garmin.com/gcm
 pub const PORTAL_CLIENT_ID: &str = "GarminConnect";
 pub const PORTAL_SERVICE_URL: &str = "https://connect.garmin.com/app";
 /// The DI grant type of the ticket exchange.
-pub const DI_TICKET_GRANT: &str = "https://connectapi.garmin.com/di-oauth2-service/oauth/grant/service_ticket";
+pub const DI_TICKET_GRANT: &str =
+    "https://connectapi.garmin.com/di-oauth2-service/oauth/grant/service_ticket";
 /// The DI client ids, in the order clients try them.
 pub const DI_CLIENT_IDS: [&str; 4] = [
     "GARMIN_CONNECT_MOBILE_ANDROID_DI_2025Q2",
@@ -42,7 +43,11 @@ pub struct Account {
 impl Account {
     /// An account without MFA and without activities.
     pub fn new(email: &str, password: &str) -> Account {
-        let profile_id = 80_000_000 + email.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)) % 10_000_000;
+        let profile_id = 80_000_000
+            + email
+                .bytes()
+                .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64))
+                % 10_000_000;
         Account {
             email: email.to_string(),
             password: password.to_string(),

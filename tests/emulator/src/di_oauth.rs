@@ -30,7 +30,14 @@ fn basic_client_id(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Mints a JWT for `client_id`, valid from `iat` to `exp`.
-fn mint_jwt(shared: &Shared, client_id: &str, email: &str, iat: i64, exp: i64, jti: &str) -> String {
+fn mint_jwt(
+    shared: &Shared,
+    client_id: &str,
+    email: &str,
+    iat: i64,
+    exp: i64,
+    jti: &str,
+) -> String {
     let header = json!({ "alg": "HS256", "typ": "JWT", "kid": "di-oauth-signer-emulator" });
     let guid_hash = Sha256::digest(email.as_bytes());
     let payload = json!({
@@ -68,19 +75,39 @@ pub struct TokenGrant {
 
 /// Issues an access token for `email`/`client_id` and, unless `keep_refresh` names one to reuse,
 /// a new refresh token.
-pub fn grant_tokens(shared: &Shared, email: &str, client_id: &str, keep_refresh: Option<String>) -> TokenGrant {
+pub fn grant_tokens(
+    shared: &Shared,
+    email: &str,
+    client_id: &str,
+    keep_refresh: Option<String>,
+) -> TokenGrant {
     let now = shared.clock.now_unix();
     let knobs = &shared.knobs;
     let jti = format!("{}-{}", random_token(8), random_token(12)).to_lowercase();
-    let access = mint_jwt(shared, client_id, email, now, now + knobs.access_token_ttl_s, &jti);
+    let access = mint_jwt(
+        shared,
+        client_id,
+        email,
+        now,
+        now + knobs.access_token_ttl_s,
+        &jti,
+    );
     let mut state = shared.lock();
     state.access_tokens.insert(
         access.clone(),
-        AccessGrant { email: email.to_string(), client_id: client_id.to_string(), exp: now + knobs.access_token_ttl_s },
+        AccessGrant {
+            email: email.to_string(),
+            client_id: client_id.to_string(),
+            exp: now + knobs.access_token_ttl_s,
+        },
     );
     let (refresh, refresh_left) = match keep_refresh {
         Some(token) => {
-            let left = state.refresh_tokens.get(&token).map(|g| g.exp - now).unwrap_or(0);
+            let left = state
+                .refresh_tokens
+                .get(&token)
+                .map(|g| g.exp - now)
+                .unwrap_or(0);
             (token, left)
         }
         None => {
@@ -128,15 +155,32 @@ pub async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: 
     let get = |name: &str| fields.get(name).cloned().unwrap_or_default();
     let client_id = get("client_id");
     if basic_client_id(&headers).as_deref() != Some(client_id.as_str()) || client_id.is_empty() {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Basic authorization does not match client_id");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Basic authorization does not match client_id",
+        );
     }
     if !shared.knobs.accepted_client_ids.contains(&client_id) {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client app validation failed");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client app validation failed",
+        );
     }
     match get("grant_type").as_str() {
-        DI_TICKET_GRANT => exchange_ticket(&shared, &client_id, &get("service_ticket"), &get("service_url")),
+        DI_TICKET_GRANT => exchange_ticket(
+            &shared,
+            &client_id,
+            &get("service_ticket"),
+            &get("service_url"),
+        ),
         "refresh_token" => refresh(&shared, &client_id, &get("refresh_token")),
-        _ => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Unsupported grant type"),
+        _ => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Unsupported grant type",
+        ),
     }
 }
 
@@ -145,7 +189,11 @@ fn exchange_ticket(shared: &Shared, client_id: &str, ticket: &str, service_url: 
     let email = {
         let mut state = shared.lock();
         let Some(found) = state.tickets.get(ticket).cloned() else {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Unknown or already used service ticket");
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "Unknown or already used service ticket",
+            );
         };
         let problem = if found.expires_at <= now {
             Some("Service ticket expired")
@@ -171,13 +219,25 @@ fn refresh(shared: &Shared, client_id: &str, token: &str) -> Response {
     let email = {
         let mut state = shared.lock();
         let Some(grant) = state.refresh_tokens.get(token).cloned() else {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid refresh token");
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "Invalid refresh token",
+            );
         };
         if grant.revoked || grant.exp <= now {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Refresh token expired or revoked");
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "Refresh token expired or revoked",
+            );
         }
         if grant.client_id != client_id {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Refresh token was issued to another client");
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "Refresh token was issued to another client",
+            );
         }
         if shared.knobs.rotate_refresh_tokens {
             state.refresh_tokens.remove(token);
@@ -196,5 +256,8 @@ pub fn validate_access_token(shared: &Shared, token: &str) -> Result<String, &'s
     if grant.exp <= now {
         return Err("Token is not active");
     }
-    state.account(&grant.email).map(|a| a.email.clone()).ok_or("Token is not valid")
+    state
+        .account(&grant.email)
+        .map(|a| a.email.clone())
+        .ok_or("Token is not valid")
 }

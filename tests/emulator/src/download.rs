@@ -19,7 +19,9 @@ use crate::state::Shared;
 pub fn zip_one(entry_name: &str, bytes: &[u8]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    writer.start_file(entry_name, options).expect("zip entry in memory");
+    writer
+        .start_file(entry_name, options)
+        .expect("zip entry in memory");
     writer.write_all(bytes).expect("zip write in memory");
     writer.finish().expect("zip finish in memory").into_inner()
 }
@@ -30,10 +32,14 @@ fn gpx_stand_in(id: u64) -> String {
     )
 }
 
-pub async fn original(State(shared): State<Arc<Shared>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn original(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let email = match authenticate(&shared, &headers) {
         Ok(email) => email,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let Ok(id) = id.parse::<u64>() else {
         return not_found("Activity not found");
@@ -45,7 +51,9 @@ pub async fn original(State(shared): State<Arc<Shared>>, headers: HeaderMap, Pat
             .and_then(|a| a.activities.iter().find(|x| x.id == id && x.listed))
             .map(|a| a.fit.clone());
         let fault = match fit {
-            Some(Some(_)) => state.take_fault(RequestKind::Download(id), |f| matches!(f, Fault::TruncatedZip | Fault::ZipWithoutFit)),
+            Some(Some(_)) => state.take_fault(RequestKind::Download(id), |f| {
+                matches!(f, Fault::TruncatedZip | Fault::ZipWithoutFit)
+            }),
             _ => None,
         };
         (fit, fault)
@@ -56,7 +64,9 @@ pub async fn original(State(shared): State<Arc<Shared>>, headers: HeaderMap, Pat
         Some(Some(fit)) => fit,
     };
     let body = match fault {
-        Some(Fault::ZipWithoutFit) => zip_one(&format!("{id}_ACTIVITY.gpx"), gpx_stand_in(id).as_bytes()),
+        Some(Fault::ZipWithoutFit) => {
+            zip_one(&format!("{id}_ACTIVITY.gpx"), gpx_stand_in(id).as_bytes())
+        }
         Some(Fault::TruncatedZip) => {
             let mut full = zip_one(&format!("{id}_ACTIVITY.fit"), &fit);
             full.truncate(full.len() / 2);
@@ -67,8 +77,14 @@ pub async fn original(State(shared): State<Arc<Shared>>, headers: HeaderMap, Pat
     (
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, "application/x-zip-compressed".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{id}.zip\"")),
+            (
+                header::CONTENT_TYPE,
+                "application/x-zip-compressed".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{id}.zip\""),
+            ),
         ],
         body,
     )

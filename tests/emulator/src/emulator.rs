@@ -39,38 +39,48 @@ impl Emulator {
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let (ready_tx, ready_rx) = mpsc::channel::<std::io::Result<()>>();
         let app = router(shared.clone());
-        let thread = std::thread::Builder::new().name("garmin-emulator".to_string()).spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e));
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                let listener = match tokio::net::TcpListener::from_std(listener) {
-                    Ok(l) => l,
+        let thread = std::thread::Builder::new()
+            .name("garmin-emulator".to_string())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
                         return;
                     }
                 };
-                let _ = ready_tx.send(Ok(()));
-                tokio::select! {
-                    result = axum::serve(listener, app) => {
-                        if let Err(e) = result {
-                            eprintln!("garmin-emulator: server stopped: {e}");
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
                         }
+                    };
+                    let _ = ready_tx.send(Ok(()));
+                    tokio::select! {
+                        result = axum::serve(listener, app) => {
+                            if let Err(e) = result {
+                                eprintln!("garmin-emulator: server stopped: {e}");
+                            }
+                        }
+                        _ = shutdown_rx => {}
                     }
-                    _ = shutdown_rx => {}
-                }
-            });
-            // Dropping the runtime here cancels the connection tasks still open.
-        })?;
+                });
+                // Dropping the runtime here cancels the connection tasks still open.
+            })?;
         ready_rx
             .recv()
             .map_err(|_| std::io::Error::other("emulator thread ended before it was ready"))??;
-        Ok(Emulator { shared, shutdown: Some(shutdown_tx), thread: Some(thread) })
+        Ok(Emulator {
+            shared,
+            shutdown: Some(shutdown_tx),
+            thread: Some(thread),
+        })
     }
 
     /// `http://127.0.0.1:PORT`: the base of the sso, connectapi and diauth paths alike.
@@ -115,7 +125,9 @@ impl Emulator {
     /// Adds (or replaces, by id) an activity of `email`. Panics if there is no such account.
     pub fn add_activity(&self, email: &str, a: Activity) {
         let mut state = self.shared.lock();
-        let account = state.account_mut(email).unwrap_or_else(|| panic!("emulator has no account {email}"));
+        let account = state
+            .account_mut(email)
+            .unwrap_or_else(|| panic!("emulator has no account {email}"));
         account.activities.retain(|x| x.id != a.id);
         account.activities.push(a);
     }
@@ -123,7 +135,9 @@ impl Emulator {
     /// Shows or hides activity `activity_id` of `email` (late upload). Panics if unknown.
     pub fn set_listed(&self, email: &str, activity_id: u64, listed: bool) {
         let mut state = self.shared.lock();
-        let account = state.account_mut(email).unwrap_or_else(|| panic!("emulator has no account {email}"));
+        let account = state
+            .account_mut(email)
+            .unwrap_or_else(|| panic!("emulator has no account {email}"));
         let activity = account
             .activities
             .iter_mut()
@@ -139,7 +153,11 @@ impl Emulator {
 
     /// The activities of `email` as the emulator holds them now (empty for an unknown account).
     pub fn activities(&self, email: &str) -> Vec<Activity> {
-        self.shared.lock().account(email).map(|a| a.activities.clone()).unwrap_or_default()
+        self.shared
+            .lock()
+            .account(email)
+            .map(|a| a.activities.clone())
+            .unwrap_or_default()
     }
 
     /// Issues tokens for `email` as a successful login would, without any request (for tests

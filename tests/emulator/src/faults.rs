@@ -20,7 +20,11 @@ pub enum Fault {
     /// Rate limited: `status` (427 or 429; 200 with `json` gives the "429 hidden in a JSON body"
     /// case), optional `Retry-After` seconds, body JSON `{"error":{"status-code":"429"}}` when
     /// `json`, else Cloudflare's HTML error 1015 page.
-    TooManyRequests { status: u16, retry_after: Option<u64>, json: bool },
+    TooManyRequests {
+        status: u16,
+        retry_after: Option<u64>,
+        json: bool,
+    },
     /// 403 Cloudflare challenge page ("Just a moment...", `__cf_chl`).
     CloudflareChallenge,
     /// 200 with an HTML page where JSON is expected.
@@ -101,7 +105,9 @@ impl Fault {
             | Fault::CloudflareChallenge => Target::Login,
             Fault::WrongMfaCode => Target::Mfa,
             Fault::HtmlInsteadOfJson | Fault::Status(_) | Fault::TokenNotActive => Target::Api,
-            Fault::ResetMidBody | Fault::TruncatedZip | Fault::ZipWithoutFit => Target::Download(None),
+            Fault::ResetMidBody | Fault::TruncatedZip | Fault::ZipWithoutFit => {
+                Target::Download(None)
+            }
             Fault::Delay(_) => Target::Any,
             Fault::InvalidGrant => Target::Refresh,
         }
@@ -109,7 +115,11 @@ impl Fault {
 
     /// This fault on `target`, always.
     pub fn on(self, target: Target) -> FaultRule {
-        FaultRule { fault: self, target, times: Times::Always }
+        FaultRule {
+            fault: self,
+            target,
+            times: Times::Always,
+        }
     }
 
     /// This fault on its default target, for the next `n` matching requests.
@@ -121,7 +131,12 @@ impl Fault {
     pub(crate) fn is_pre_handler(&self) -> bool {
         matches!(
             self,
-            Fault::TooManyRequests { .. } | Fault::CloudflareChallenge | Fault::HtmlInsteadOfJson | Fault::Status(_) | Fault::TokenNotActive | Fault::InvalidGrant
+            Fault::TooManyRequests { .. }
+                | Fault::CloudflareChallenge
+                | Fault::HtmlInsteadOfJson
+                | Fault::Status(_)
+                | Fault::TokenNotActive
+                | Fault::InvalidGrant
         )
     }
 }
@@ -143,7 +158,11 @@ impl FaultRule {
 impl From<Fault> for FaultRule {
     fn from(fault: Fault) -> FaultRule {
         let target = fault.default_target();
-        FaultRule { fault, target, times: Times::Always }
+        FaultRule {
+            fault,
+            target,
+            times: Times::Always,
+        }
     }
 }
 
@@ -171,9 +190,19 @@ impl RequestKind {
     pub fn classify(method: &str, path: &str, is_refresh_grant: bool) -> RequestKind {
         let post = method == "POST";
         match path {
-            "/mobile/sso/en_US/sign-in" | "/portal/sso/en-US/sign-in" | "/sso/embed" | "/sso/signin" if !post => RequestKind::SignInPage,
+            "/mobile/sso/en_US/sign-in"
+            | "/portal/sso/en-US/sign-in"
+            | "/sso/embed"
+            | "/sso/signin"
+                if !post =>
+            {
+                RequestKind::SignInPage
+            }
             "/mobile/api/login" | "/portal/api/login" | "/sso/signin" => RequestKind::Login,
-            "/mobile/api/mfa/verifyCode" | "/portal/api/mfa/verifyCode" | "/sso/verifyMFA/loginEnterMfaCode" | "/sso/verifyMFA/mfaCode" => RequestKind::Mfa,
+            "/mobile/api/mfa/verifyCode"
+            | "/portal/api/mfa/verifyCode"
+            | "/sso/verifyMFA/loginEnterMfaCode"
+            | "/sso/verifyMFA/mfaCode" => RequestKind::Mfa,
             "/di-oauth2-service/oauth/token" if is_refresh_grant => RequestKind::Refresh,
             "/di-oauth2-service/oauth/token" => RequestKind::Token,
             "/userprofile-service/socialProfile" => RequestKind::Profile,
@@ -182,12 +211,18 @@ impl RequestKind {
             "/activitylist-service/activities/count" => RequestKind::Count,
             _ => {
                 if let Some(id) = path.strip_prefix("/download-service/files/activity/") {
-                    return id.parse().map(RequestKind::Download).unwrap_or(RequestKind::OtherApi);
+                    return id
+                        .parse()
+                        .map(RequestKind::Download)
+                        .unwrap_or(RequestKind::OtherApi);
                 }
                 if path.starts_with("/activity-service/activity/") {
                     return RequestKind::ActivityDetail;
                 }
-                if path.starts_with("/mobile/") || path.starts_with("/portal/") || path.starts_with("/sso/") {
+                if path.starts_with("/mobile/")
+                    || path.starts_with("/portal/")
+                    || path.starts_with("/sso/")
+                {
                     return RequestKind::OtherSso;
                 }
                 if path.contains("-service/") {
@@ -199,7 +234,10 @@ impl RequestKind {
     }
 
     pub fn is_sso(self) -> bool {
-        matches!(self, RequestKind::SignInPage | RequestKind::Login | RequestKind::Mfa | RequestKind::OtherSso)
+        matches!(
+            self,
+            RequestKind::SignInPage | RequestKind::Login | RequestKind::Mfa | RequestKind::OtherSso
+        )
     }
 
     pub fn is_api(self) -> bool {
@@ -258,10 +296,9 @@ impl FaultBook {
 
     /// The first rule matching `kind` whose fault passes `filter`, counted as used.
     pub fn take(&mut self, kind: RequestKind, filter: impl Fn(&Fault) -> bool) -> Option<Fault> {
-        let index = self
-            .rules
-            .iter()
-            .position(|(rule, remaining)| remaining != &Some(0) && rule.target.matches(kind) && filter(&rule.fault))?;
+        let index = self.rules.iter().position(|(rule, remaining)| {
+            remaining != &Some(0) && rule.target.matches(kind) && filter(&rule.fault)
+        })?;
         let (rule, remaining) = &mut self.rules[index];
         if let Some(n) = remaining {
             *n -= 1;
@@ -287,16 +324,34 @@ mod tests {
         assert_eq!(book.take(RequestKind::List, any), Some(Fault::Status(503)));
         assert_eq!(book.take(RequestKind::List, any), None);
         assert_eq!(book.take(RequestKind::Download(8), any), None);
-        assert_eq!(book.take(RequestKind::Download(7), any), Some(Fault::ZipWithoutFit));
-        assert_eq!(book.take(RequestKind::Download(7), any), Some(Fault::ZipWithoutFit));
+        assert_eq!(
+            book.take(RequestKind::Download(7), any),
+            Some(Fault::ZipWithoutFit)
+        );
+        assert_eq!(
+            book.take(RequestKind::Download(7), any),
+            Some(Fault::ZipWithoutFit)
+        );
     }
 
     #[test]
     fn classify_paths() {
-        assert_eq!(RequestKind::classify("GET", "/sso/signin", false), RequestKind::SignInPage);
-        assert_eq!(RequestKind::classify("POST", "/sso/signin", false), RequestKind::Login);
-        assert_eq!(RequestKind::classify("POST", "/di-oauth2-service/oauth/token", true), RequestKind::Refresh);
-        assert_eq!(RequestKind::classify("GET", "/download-service/files/activity/42", false), RequestKind::Download(42));
+        assert_eq!(
+            RequestKind::classify("GET", "/sso/signin", false),
+            RequestKind::SignInPage
+        );
+        assert_eq!(
+            RequestKind::classify("POST", "/sso/signin", false),
+            RequestKind::Login
+        );
+        assert_eq!(
+            RequestKind::classify("POST", "/di-oauth2-service/oauth/token", true),
+            RequestKind::Refresh
+        );
+        assert_eq!(
+            RequestKind::classify("GET", "/download-service/files/activity/42", false),
+            RequestKind::Download(42)
+        );
         assert!(RequestKind::Download(1).is_api() && !RequestKind::Login.is_api());
     }
 }

@@ -201,9 +201,28 @@ impl MessageWriter {
 }
 
 fn write_file_id(w: &mut MessageWriter, spec: &FitActivitySpec, start: u32) {
-    w.define(0, 0, &[(0, ENUM), (1, UINT16), (2, UINT16), (3, UINT32Z), (4, UINT32)]);
+    w.define(
+        0,
+        0,
+        &[
+            (0, ENUM),
+            (1, UINT16),
+            (2, UINT16),
+            (3, UINT32Z),
+            (4, UINT32),
+        ],
+    );
     let serial = (spec.seed as u32 % 0xFFFF_FFF0).max(1);
-    w.record(0, &[V::U8(4), V::U16(255), V::U16(1), V::U32(serial), V::U32(start)]);
+    w.record(
+        0,
+        &[
+            V::U8(4),
+            V::U16(255),
+            V::U16(1),
+            V::U32(serial),
+            V::U32(start),
+        ],
+    );
 }
 
 fn write_timer_event(w: &mut MessageWriter, timestamp: u32, event_type: u8) {
@@ -217,7 +236,13 @@ fn degrees_to_semicircles(deg: f64) -> i32 {
 
 /// Writes the samples; returns (average, maximum) heart rate.
 fn write_records(w: &mut MessageWriter, spec: &FitActivitySpec, start: u32) -> (u8, u8) {
-    let mut fields = vec![(253, UINT32), (5, UINT32), (6, UINT16), (3, UINT8), (2, UINT16)];
+    let mut fields = vec![
+        (253, UINT32),
+        (5, UINT32),
+        (6, UINT16),
+        (3, UINT8),
+        (2, UINT16),
+    ];
     if spec.gps.is_some() {
         fields.extend_from_slice(&[(0, SINT32), (1, SINT32)]);
     }
@@ -245,7 +270,9 @@ fn write_records(w: &mut MessageWriter, spec: &FitActivitySpec, start: u32) -> (
             // Head north-east; 1 degree of latitude is about 111.32 km.
             let deg = dist / 111_320.0 / std::f64::consts::SQRT_2;
             values.push(V::I32(degrees_to_semicircles(lat + deg)));
-            values.push(V::I32(degrees_to_semicircles(lon + deg / lat.to_radians().cos())));
+            values.push(V::I32(degrees_to_semicircles(
+                lon + deg / lat.to_radians().cos(),
+            )));
         }
         w.record(2, &values);
     }
@@ -265,10 +292,17 @@ fn write_lap_and_session(
     w.define(
         3,
         19,
-        &[(254, UINT16), (253, UINT32), (2, UINT32), (7, UINT32), (8, UINT32), (9, UINT32)]
-            .into_iter()
-            .chain([(0, ENUM), (1, ENUM), (25, ENUM), (15, UINT8), (16, UINT8)])
-            .collect::<Vec<_>>(),
+        &[
+            (254, UINT16),
+            (253, UINT32),
+            (2, UINT32),
+            (7, UINT32),
+            (8, UINT32),
+            (9, UINT32),
+        ]
+        .into_iter()
+        .chain([(0, ENUM), (1, ENUM), (25, ENUM), (15, UINT8), (16, UINT8)])
+        .collect::<Vec<_>>(),
     );
     w.record(
         3,
@@ -332,7 +366,15 @@ fn write_activity_message(w: &mut MessageWriter, spec: &FitActivitySpec, end: u3
     w.define(
         5,
         34,
-        &[(253, UINT32), (0, UINT32), (1, UINT16), (2, ENUM), (3, ENUM), (4, ENUM), (5, UINT32)],
+        &[
+            (253, UINT32),
+            (0, UINT32),
+            (1, UINT16),
+            (2, ENUM),
+            (3, ENUM),
+            (4, ENUM),
+            (5, UINT32),
+        ],
     );
     w.record(
         5,
@@ -356,7 +398,12 @@ mod tests {
     #[test]
     fn crc_of_empty_is_zero_and_file_crc_checks_out() {
         assert_eq!(fit_crc(&[]), 0);
-        let spec = FitActivitySpec::new(datetime!(2024-05-01 07:00 UTC), Sport::Running, 600.0, 2000.0);
+        let spec = FitActivitySpec::new(
+            datetime!(2024-05-01 07:00 UTC),
+            Sport::Running,
+            600.0,
+            2000.0,
+        );
         let bytes = write_activity(&spec).unwrap();
         // A FIT file whose trailing CRC is included checks to zero.
         assert_eq!(fit_crc(&bytes), 0);
@@ -366,7 +413,8 @@ mod tests {
 
     #[test]
     fn rejects_bad_specs() {
-        let mut spec = FitActivitySpec::new(datetime!(2024-05-01 07:00 UTC), Sport::Cycling, 60.0, 100.0);
+        let mut spec =
+            FitActivitySpec::new(datetime!(2024-05-01 07:00 UTC), Sport::Cycling, 60.0, 100.0);
         spec.records = 1;
         assert_eq!(write_activity(&spec), Err(FitWriteError::TooFewRecords(1)));
         spec.records = 5;
@@ -374,6 +422,9 @@ mod tests {
         assert_eq!(write_activity(&spec), Err(FitWriteError::BadDuration(0.0)));
         spec.duration_s = 60.0;
         spec.start = datetime!(1980-01-01 00:00 UTC);
-        assert!(matches!(write_activity(&spec), Err(FitWriteError::StartBeforeFitEpoch(_))));
+        assert!(matches!(
+            write_activity(&spec),
+            Err(FitWriteError::StartBeforeFitEpoch(_))
+        ));
     }
 }

@@ -12,7 +12,8 @@ use crate::activity::{summarize_fit, synthetic_activities, Activity};
 
 /// The fixtures folder as seen from this crate at compile time (`/work/shared/fixtures/fit` when
 /// the shared folder sits beside the checkout).
-pub const COMPILED_FIXTURE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/fit");
+pub const COMPILED_FIXTURE_DIR: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/fit");
 
 /// Local zone the sample activities are shown in (their FIT times are UTC).
 pub const SAMPLE_UTC_OFFSET_HOURS: i8 = 1;
@@ -54,7 +55,11 @@ pub fn load_sample_fits(dir: &Path) -> std::io::Result<Vec<SampleFit>> {
     for path in names {
         let bytes = std::fs::read(&path)?;
         if summarize_fit(&bytes).is_ok() {
-            let file_name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let file_name = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             out.push(SampleFit { file_name, bytes });
         }
     }
@@ -69,9 +74,13 @@ pub fn activities_from_samples(samples: &[SampleFit], id_base: u64) -> Vec<Activ
         .enumerate()
         .filter_map(|(i, s)| {
             let stem = s.file_name.trim_end_matches(".fit");
-            Activity::from_fit(id_base + 1 + i as u64, &format!("Sample {stem}"), s.bytes.clone())
-                .ok()
-                .map(|a| a.with_offset(offset))
+            Activity::from_fit(
+                id_base + 1 + i as u64,
+                &format!("Sample {stem}"),
+                s.bytes.clone(),
+            )
+            .ok()
+            .map(|a| a.with_offset(offset))
         })
         .collect()
 }

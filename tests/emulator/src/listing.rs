@@ -39,13 +39,22 @@ impl ListQuery {
     pub fn parse(params: &HashMap<String, String>) -> Result<ListQuery, ListQueryError> {
         let number = |name: &'static str, default: usize| match params.get(name) {
             None => Ok(default),
-            Some(v) => v.trim().parse::<usize>().map_err(|_| ListQueryError::NotANumber { name, value: v.clone() }),
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| ListQueryError::NotANumber {
+                    name,
+                    value: v.clone(),
+                }),
         };
         let date = |name: &'static str| match params.get(name).filter(|v| !v.is_empty()) {
             None => Ok(None),
             Some(v) => Date::parse(v, format_description!("[year]-[month]-[day]"))
                 .map(Some)
-                .map_err(|_| ListQueryError::BadDate { name, value: v.clone() }),
+                .map_err(|_| ListQueryError::BadDate {
+                    name,
+                    value: v.clone(),
+                }),
         };
         let limit = number("limit", 20)?;
         if limit > MAX_LIMIT {
@@ -56,8 +65,13 @@ impl ListQuery {
             limit,
             start_date: date("startDate")?,
             end_date: date("endDate")?,
-            activity_type: params.get("activityType").filter(|v| !v.is_empty()).cloned(),
-            ascending: params.get("sortOrder").is_some_and(|v| v.eq_ignore_ascii_case("asc")),
+            activity_type: params
+                .get("activityType")
+                .filter(|v| !v.is_empty())
+                .cloned(),
+            ascending: params
+                .get("sortOrder")
+                .is_some_and(|v| v.eq_ignore_ascii_case("asc")),
         })
     }
 
@@ -66,14 +80,21 @@ impl ListQuery {
         a.listed
             && self.start_date.is_none_or(|d| local_day >= d)
             && self.end_date.is_none_or(|d| local_day <= d)
-            && self.activity_type.as_deref().is_none_or(|t| a.type_key == t || parent_type_key(&a.type_key) == t)
+            && self
+                .activity_type
+                .as_deref()
+                .is_none_or(|t| a.type_key == t || parent_type_key(&a.type_key) == t)
     }
 }
 
 /// The listed activities of `account` matching `query`, sorted (newest first unless ascending),
 /// without paging.
 pub fn matching<'a>(account: &'a Account, query: &ListQuery) -> Vec<&'a Activity> {
-    let mut found: Vec<&Activity> = account.activities.iter().filter(|a| query.keeps(a)).collect();
+    let mut found: Vec<&Activity> = account
+        .activities
+        .iter()
+        .filter(|a| query.keeps(a))
+        .collect();
     found.sort_by_key(|a| (a.start.unix_timestamp(), a.id));
     if !query.ascending {
         found.reverse();
@@ -83,19 +104,29 @@ pub fn matching<'a>(account: &'a Account, query: &ListQuery) -> Vec<&'a Activity
 
 /// One page of `matching`; empty past the end.
 pub fn page<'a>(account: &'a Account, query: &ListQuery) -> Vec<&'a Activity> {
-    matching(account, query).into_iter().skip(query.start).take(query.limit).collect()
+    matching(account, query)
+        .into_iter()
+        .skip(query.start)
+        .take(query.limit)
+        .collect()
 }
 
 /// `YYYY-MM-DD HH:MM:SS` as Garmin writes start times.
 pub fn garmin_time(t: OffsetDateTime) -> String {
-    t.format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))
-        .expect("formattable time")
+    t.format(format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second]"
+    ))
+    .expect("formattable time")
 }
 
 /// The list entry of `a` for `account`.
 pub fn entry(account: &Account, a: &Activity) -> Value {
     let (type_id, parent_type_id) = type_ids(&a.type_key);
-    let speed = if a.duration_s > 0.0 { a.distance_m / a.duration_s } else { 0.0 };
+    let speed = if a.duration_s > 0.0 {
+        a.distance_m / a.duration_s
+    } else {
+        0.0
+    };
     json!({
         "activityId": a.id,
         "activityName": a.name,
@@ -149,17 +180,36 @@ mod tests {
     use time::macros::datetime;
 
     fn account() -> Account {
-        let days = [datetime!(2024-03-01 08:00 +01:00), datetime!(2024-03-03 23:30 +01:00), datetime!(2024-03-05 07:00 +01:00)];
+        let days = [
+            datetime!(2024-03-01 08:00 +01:00),
+            datetime!(2024-03-03 23:30 +01:00),
+            datetime!(2024-03-05 07:00 +01:00),
+        ];
         let acts = days
             .iter()
             .enumerate()
-            .map(|(i, d)| Activity::manual(i as u64 + 1, *d, "x", if i == 1 { "indoor_cycling" } else { "running" }, 1000.0, 600.0))
+            .map(|(i, d)| {
+                Activity::manual(
+                    i as u64 + 1,
+                    *d,
+                    "x",
+                    if i == 1 { "indoor_cycling" } else { "running" },
+                    1000.0,
+                    600.0,
+                )
+            })
             .collect();
         Account::new("a@b.c", "p").with_activities(acts)
     }
 
     fn query(pairs: &[(&str, &str)]) -> ListQuery {
-        ListQuery::parse(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap()
+        ListQuery::parse(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -170,7 +220,13 @@ mod tests {
         assert_eq!(ids(&query(&[("start", "1"), ("limit", "1")])), vec![2]);
         assert!(ids(&query(&[("start", "3")])).is_empty());
         // 2024-03-03 23:30 +01:00 is 22:30 UTC: the local day counts.
-        assert_eq!(ids(&query(&[("startDate", "2024-03-03"), ("endDate", "2024-03-03")])), vec![2]);
+        assert_eq!(
+            ids(&query(&[
+                ("startDate", "2024-03-03"),
+                ("endDate", "2024-03-03")
+            ])),
+            vec![2]
+        );
         assert_eq!(ids(&query(&[("activityType", "cycling")])), vec![2]);
         assert_eq!(ids(&query(&[("sortOrder", "asc")])), vec![1, 2, 3]);
     }
@@ -179,8 +235,14 @@ mod tests {
     fn bad_queries_are_refused() {
         let mut p = HashMap::new();
         p.insert("limit".to_string(), "5000".to_string());
-        assert_eq!(ListQuery::parse(&p), Err(ListQueryError::LimitTooLarge(5000)));
+        assert_eq!(
+            ListQuery::parse(&p),
+            Err(ListQueryError::LimitTooLarge(5000))
+        );
         p.insert("limit".to_string(), "x".to_string());
-        assert!(matches!(ListQuery::parse(&p), Err(ListQueryError::NotANumber { .. })));
+        assert!(matches!(
+            ListQuery::parse(&p),
+            Err(ListQueryError::NotANumber { .. })
+        ));
     }
 }

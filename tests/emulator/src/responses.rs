@@ -17,15 +17,25 @@ pub fn html(status: StatusCode, title: &str, body: &str) -> Response {
     let page = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n</head>\n<body>\n{body}\n</body>\n</html>\n"
     );
-    (status, [(header::CONTENT_TYPE, "text/html;charset=UTF-8")], page).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html;charset=UTF-8")],
+        page,
+    )
+        .into_response()
 }
 
 /// The API's 401 for a missing, unknown, expired or refused token.
 pub fn invalid_token(description: &str) -> Response {
-    let mut resp = json(StatusCode::UNAUTHORIZED, json!({ "message": description, "error": "invalid_token" }));
+    let mut resp = json(
+        StatusCode::UNAUTHORIZED,
+        json!({ "message": description, "error": "invalid_token" }),
+    );
     let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{description}\"");
-    resp.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_str(&challenge).expect("ascii header"));
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_str(&challenge).expect("ascii header"),
+    );
     resp
 }
 
@@ -39,7 +49,10 @@ pub fn not_found(what: &str) -> Response {
 
 /// The DI endpoint's OAuth error body.
 pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    json(status, json!({ "error": error, "error_description": description }))
+    json(
+        status,
+        json!({ "error": error, "error_description": description }),
+    )
 }
 
 /// Cloudflare's bot challenge page (403).
@@ -55,10 +68,17 @@ pub fn cloudflare_challenge() -> Response {
 /// [`Fault::is_pre_handler`]); `None` for faults handled elsewhere.
 pub fn pre_handler_fault(fault: &Fault) -> Option<Response> {
     let resp = match fault {
-        Fault::TooManyRequests { status, retry_after, json: as_json } => {
+        Fault::TooManyRequests {
+            status,
+            retry_after,
+            json: as_json,
+        } => {
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
             let mut resp = if *as_json {
-                json(status, json!({ "error": { "status-code": "429", "message": "Too Many Requests" } }))
+                json(
+                    status,
+                    json!({ "error": { "status-code": "429", "message": "Too Many Requests" } }),
+                )
             } else {
                 html(
                     status,
@@ -67,7 +87,8 @@ pub fn pre_handler_fault(fault: &Fault) -> Option<Response> {
                 )
             };
             if let Some(secs) = retry_after {
-                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*secs));
             }
             resp
         }
@@ -85,10 +106,17 @@ pub fn pre_handler_fault(fault: &Fault) -> Option<Response> {
         ),
         Fault::Status(code) => {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            json(status, json!({ "message": status.canonical_reason().unwrap_or("error"), "error": code.to_string() }))
+            json(
+                status,
+                json!({ "message": status.canonical_reason().unwrap_or("error"), "error": code.to_string() }),
+            )
         }
         Fault::TokenNotActive => invalid_token("Token is not active"),
-        Fault::InvalidGrant => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid refresh token or service ticket"),
+        Fault::InvalidGrant => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "Invalid refresh token or service ticket",
+        ),
         _ => return None,
     };
     Some(resp)

@@ -27,33 +27,66 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         // sso.garmin.com: JSON flows
-        .route("/mobile/sso/en_US/sign-in", get(sso_mobile::mobile_sign_in_page))
-        .route("/portal/sso/en-US/sign-in", get(sso_mobile::portal_sign_in_page))
+        .route(
+            "/mobile/sso/en_US/sign-in",
+            get(sso_mobile::mobile_sign_in_page),
+        )
+        .route(
+            "/portal/sso/en-US/sign-in",
+            get(sso_mobile::portal_sign_in_page),
+        )
         .route("/mobile/api/login", post(sso_mobile::mobile_login))
         .route("/portal/api/login", post(sso_mobile::portal_login))
-        .route("/mobile/api/mfa/verifyCode", post(sso_mobile::mobile_verify_code))
-        .route("/portal/api/mfa/verifyCode", post(sso_mobile::portal_verify_code))
+        .route(
+            "/mobile/api/mfa/verifyCode",
+            post(sso_mobile::mobile_verify_code),
+        )
+        .route(
+            "/portal/api/mfa/verifyCode",
+            post(sso_mobile::portal_verify_code),
+        )
         // sso.garmin.com: embed widget
         .route("/sso/embed", get(sso_widget::embed))
-        .route("/sso/signin", get(sso_widget::sign_in_page).post(sso_widget::sign_in_post))
+        .route(
+            "/sso/signin",
+            get(sso_widget::sign_in_page).post(sso_widget::sign_in_post),
+        )
         .route("/sso/verifyMFA/mfaCode", post(sso_widget::request_code))
-        .route("/sso/verifyMFA/loginEnterMfaCode", post(sso_widget::enter_code))
+        .route(
+            "/sso/verifyMFA/loginEnterMfaCode",
+            post(sso_widget::enter_code),
+        )
         // diauth.garmin.com
         .route(DI_TOKEN_PATH, post(di_oauth::token))
         // connectapi.garmin.com
-        .route("/userprofile-service/socialProfile", get(api::social_profile))
-        .route("/userprofile-service/userprofile/user-settings", get(api::user_settings))
-        .route("/activitylist-service/activities/search/activities", get(api::list))
+        .route(
+            "/userprofile-service/socialProfile",
+            get(api::social_profile),
+        )
+        .route(
+            "/userprofile-service/userprofile/user-settings",
+            get(api::user_settings),
+        )
+        .route(
+            "/activitylist-service/activities/search/activities",
+            get(api::list),
+        )
         .route("/activitylist-service/activities/count", get(api::count))
         .route("/activity-service/activity/{id}", get(api::activity_detail))
-        .route("/download-service/files/activity/{id}", get(download::original))
+        .route(
+            "/download-service/files/activity/{id}",
+            get(download::original),
+        )
         .fallback(unknown_path)
         .layer(from_fn_with_state(shared.clone(), gate))
         .with_state(shared)
 }
 
 async fn unknown_path() -> Response {
-    json(StatusCode::NOT_FOUND, serde_json::json!({ "message": "No such endpoint in the emulator" }))
+    json(
+        StatusCode::NOT_FOUND,
+        serde_json::json!({ "message": "No such endpoint in the emulator" }),
+    )
 }
 
 /// Classifies, counts, applies delays and pre-handler faults, runs the handler, and finally
@@ -63,9 +96,16 @@ async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Re
     let path = req.uri().path().to_string();
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large or broken").into_response();
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large or broken",
+        )
+            .into_response();
     };
-    let is_refresh = path == DI_TOKEN_PATH && form(&bytes).get("grant_type").is_some_and(|g| g == "refresh_token");
+    let is_refresh = path == DI_TOKEN_PATH
+        && form(&bytes)
+            .get("grant_type")
+            .is_some_and(|g| g == "refresh_token");
     let kind = RequestKind::classify(&method, &path, is_refresh);
     let (delay, early) = {
         let mut state = shared.lock();
@@ -80,8 +120,13 @@ async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Re
     if let Some(resp) = early.as_ref().and_then(pre_handler_fault) {
         return resp;
     }
-    let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    let reset = shared.lock().take_fault(kind, |f| *f == Fault::ResetMidBody).is_some();
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let reset = shared
+        .lock()
+        .take_fault(kind, |f| *f == Fault::ResetMidBody)
+        .is_some();
     if reset {
         return reset_mid_body(resp).await;
     }
@@ -94,7 +139,9 @@ async fn reset_mid_body(resp: Response) -> Response {
     let (mut parts, body) = resp.into_parts();
     let full = to_bytes(body, MAX_BODY).await.unwrap_or_default();
     let half = full.slice(..full.len() / 2);
-    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(full.len().max(1)));
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(full.len().max(1)));
     let chunks = futures_util::stream::unfold(0u8, move |step| {
         let half = half.clone();
         async move {
@@ -103,7 +150,13 @@ async fn reset_mid_body(resp: Response) -> Response {
                 1 => {
                     // Give the server time to flush what was sent before the connection drops.
                     tokio::time::sleep(Duration::from_millis(100)).await;
-                    Some((Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "emulated reset mid-body")), 2))
+                    Some((
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::ConnectionReset,
+                            "emulated reset mid-body",
+                        )),
+                        2,
+                    ))
                 }
                 _ => None,
             }

@@ -11,7 +11,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use crate::config::{ANDROID_CLIENT_ID, ANDROID_SERVICE_URL, IOS_CLIENT_ID, IOS_SERVICE_URL, PORTAL_CLIENT_ID, PORTAL_SERVICE_URL};
+use crate::config::{
+    ANDROID_CLIENT_ID, ANDROID_SERVICE_URL, IOS_CLIENT_ID, IOS_SERVICE_URL, PORTAL_CLIENT_ID,
+    PORTAL_SERVICE_URL,
+};
 use crate::responses::{html, json};
 use crate::sso_login::{evaluate_login, ticket_for, verify_mfa, LoginOutcome, MfaOutcome};
 use crate::sso_session::{ensure_session, referer_path, session_id, set_session_cookies};
@@ -33,7 +36,10 @@ fn known_client(flow: Flow, params: &HashMap<String, String>) -> Option<String> 
     let service = params.get("service")?;
     let ok = match flow {
         Flow::Portal => client == PORTAL_CLIENT_ID && service == PORTAL_SERVICE_URL,
-        _ => (client == IOS_CLIENT_ID && service == IOS_SERVICE_URL) || (client == ANDROID_CLIENT_ID && service == ANDROID_SERVICE_URL),
+        _ => {
+            (client == IOS_CLIENT_ID && service == IOS_SERVICE_URL)
+                || (client == ANDROID_CLIENT_ID && service == ANDROID_SERVICE_URL)
+        }
     };
     ok.then(|| service.clone())
 }
@@ -43,20 +49,40 @@ fn status_body(kind: &str) -> Value {
 }
 
 fn bad_client() -> Response {
-    json(StatusCode::BAD_REQUEST, json!({ "error": { "status-code": "400", "message": "Invalid clientId or service" } }))
+    json(
+        StatusCode::BAD_REQUEST,
+        json!({ "error": { "status-code": "400", "message": "Invalid clientId or service" } }),
+    )
 }
 
-pub async fn mobile_sign_in_page(State(shared): State<Arc<Shared>>, Query(params): Params, headers: HeaderMap) -> Response {
+pub async fn mobile_sign_in_page(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Params,
+    headers: HeaderMap,
+) -> Response {
     sign_in_page(&shared, Flow::Mobile, &params, &headers)
 }
 
-pub async fn portal_sign_in_page(State(shared): State<Arc<Shared>>, Query(params): Params, headers: HeaderMap) -> Response {
+pub async fn portal_sign_in_page(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Params,
+    headers: HeaderMap,
+) -> Response {
     sign_in_page(&shared, Flow::Portal, &params, &headers)
 }
 
-fn sign_in_page(shared: &Shared, flow: Flow, params: &HashMap<String, String>, headers: &HeaderMap) -> Response {
+fn sign_in_page(
+    shared: &Shared,
+    flow: Flow,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Response {
     if known_client(flow, params).is_none() {
-        return html(StatusCode::BAD_REQUEST, "Garmin SSO", "<p>Invalid client or service.</p>");
+        return html(
+            StatusCode::BAD_REQUEST,
+            "Garmin SSO",
+            "<p>Invalid client or service.</p>",
+        );
     }
     let (id, new) = ensure_session(shared, headers);
     let mut resp = html(
@@ -70,15 +96,31 @@ fn sign_in_page(shared: &Shared, flow: Flow, params: &HashMap<String, String>, h
     resp
 }
 
-pub async fn mobile_login(State(shared): State<Arc<Shared>>, Query(params): Params, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn mobile_login(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     login(&shared, Flow::Mobile, &params, &headers, &body)
 }
 
-pub async fn portal_login(State(shared): State<Arc<Shared>>, Query(params): Params, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn portal_login(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     login(&shared, Flow::Portal, &params, &headers, &body)
 }
 
-fn login(shared: &Shared, flow: Flow, params: &HashMap<String, String>, headers: &HeaderMap, body: &[u8]) -> Response {
+fn login(
+    shared: &Shared,
+    flow: Flow,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     let Some(service_url) = known_client(flow, params) else {
         return bad_client();
     };
@@ -86,14 +128,34 @@ fn login(shared: &Shared, flow: Flow, params: &HashMap<String, String>, headers:
     let referer_ok = referer_path(headers).as_deref() == Some(sign_in_path(flow));
     if shared.knobs.require_sign_in_cookies && (session.is_none() || !referer_ok) {
         // Garmin answers a POST without the sign-in page's cookies and Referer with 429.
-        return html(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", "<p>Too Many Requests</p>");
+        return html(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too Many Requests",
+            "<p>Too Many Requests</p>",
+        );
     }
     let session = session.unwrap_or_else(|| ensure_session(shared, headers).0);
     let Ok(creds) = serde_json::from_slice::<Value>(body) else {
-        return json(StatusCode::BAD_REQUEST, json!({ "error": { "status-code": "400", "message": "Malformed JSON body" } }));
+        return json(
+            StatusCode::BAD_REQUEST,
+            json!({ "error": { "status-code": "400", "message": "Malformed JSON body" } }),
+        );
     };
-    let field = |name: &str| creds.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
-    match evaluate_login(shared, &session, flow, &service_url, &field("username"), &field("password")) {
+    let field = |name: &str| {
+        creds
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    match evaluate_login(
+        shared,
+        &session,
+        flow,
+        &service_url,
+        &field("username"),
+        &field("password"),
+    ) {
         LoginOutcome::Success { email } => {
             let ticket = ticket_for(shared, &email, &service_url);
             json(
@@ -114,33 +176,67 @@ fn login(shared: &Shared, flow: Flow, params: &HashMap<String, String>, headers:
                 "customerMfaInfo": { "mfaLastMethodUsed": method, "email": "d***@example.com", "phoneNumber": null },
             }),
         ),
-        LoginOutcome::InvalidCredentials => json(StatusCode::UNAUTHORIZED, json!({ "responseStatus": status_body("INVALID_USERNAME_PASSWORD") })),
-        LoginOutcome::Locked => json(StatusCode::UNAUTHORIZED, json!({ "responseStatus": status_body("ACCOUNT_LOCKED") })),
-        LoginOutcome::CaptchaRequired => json(StatusCode::OK, json!({ "responseStatus": status_body("CAPTCHA_REQUIRED") })),
+        LoginOutcome::InvalidCredentials => json(
+            StatusCode::UNAUTHORIZED,
+            json!({ "responseStatus": status_body("INVALID_USERNAME_PASSWORD") }),
+        ),
+        LoginOutcome::Locked => json(
+            StatusCode::UNAUTHORIZED,
+            json!({ "responseStatus": status_body("ACCOUNT_LOCKED") }),
+        ),
+        LoginOutcome::CaptchaRequired => json(
+            StatusCode::OK,
+            json!({ "responseStatus": status_body("CAPTCHA_REQUIRED") }),
+        ),
     }
 }
 
-pub async fn mobile_verify_code(State(shared): State<Arc<Shared>>, Query(params): Params, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn mobile_verify_code(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     verify_code(&shared, Flow::Mobile, &params, &headers, &body)
 }
 
-pub async fn portal_verify_code(State(shared): State<Arc<Shared>>, Query(params): Params, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn portal_verify_code(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     verify_code(&shared, Flow::Portal, &params, &headers, &body)
 }
 
 /// The ticket is bound to the service URL of the login that asked for MFA, whichever of the two
 /// verify endpoints completes it (clients fall back from one to the other).
-fn verify_code(shared: &Shared, flow: Flow, params: &HashMap<String, String>, headers: &HeaderMap, body: &[u8]) -> Response {
+fn verify_code(
+    shared: &Shared,
+    flow: Flow,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     if known_client(flow, params).is_none() {
         return bad_client();
     }
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
-        return json(StatusCode::BAD_REQUEST, json!({ "error": { "status-code": "400", "message": "Malformed JSON body" } }));
+        return json(
+            StatusCode::BAD_REQUEST,
+            json!({ "error": { "status-code": "400", "message": "Malformed JSON body" } }),
+        );
     };
-    let code = request.get("mfaVerificationCode").and_then(Value::as_str).unwrap_or_default();
+    let code = request
+        .get("mfaVerificationCode")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let session = session_id(shared, headers);
     match verify_mfa(shared, session.as_deref(), code) {
-        MfaOutcome::Ticket { ticket, service_url } => json(
+        MfaOutcome::Ticket {
+            ticket,
+            service_url,
+        } => json(
             StatusCode::OK,
             json!({
                 "serviceURL": service_url,
@@ -149,7 +245,13 @@ fn verify_code(shared: &Shared, flow: Flow, params: &HashMap<String, String>, he
                 "customerMfaInfo": null,
             }),
         ),
-        MfaOutcome::WrongCode => json(StatusCode::BAD_REQUEST, json!({ "responseStatus": status_body("MFA_CODE_INVALID") })),
-        MfaOutcome::NoPendingLogin => json(StatusCode::BAD_REQUEST, json!({ "responseStatus": status_body("INVALID_MFA_SESSION") })),
+        MfaOutcome::WrongCode => json(
+            StatusCode::BAD_REQUEST,
+            json!({ "responseStatus": status_body("MFA_CODE_INVALID") }),
+        ),
+        MfaOutcome::NoPendingLogin => json(
+            StatusCode::BAD_REQUEST,
+            json!({ "responseStatus": status_body("INVALID_MFA_SESSION") }),
+        ),
     }
 }

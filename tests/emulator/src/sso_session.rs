@@ -33,7 +33,10 @@ pub fn ensure_session(shared: &Shared, headers: &HeaderMap) -> (String, bool) {
         return (id, false);
     }
     let id = random_token(32);
-    shared.lock().sessions.insert(id.clone(), SsoSession::default());
+    shared
+        .lock()
+        .sessions
+        .insert(id.clone(), SsoSession::default());
     (id, true)
 }
 
@@ -43,15 +46,23 @@ pub fn set_session_cookies(resp: &mut Response, id: &str) {
         format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly"),
         format!("{CF_BM_COOKIE}={}; Path=/; HttpOnly", random_token(43)),
     ] {
-        resp.headers_mut()
-            .append(header::SET_COOKIE, HeaderValue::from_str(&value).expect("ascii cookie"));
+        resp.headers_mut().append(
+            header::SET_COOKIE,
+            HeaderValue::from_str(&value).expect("ascii cookie"),
+        );
     }
 }
 
 /// The path of a `Referer` header (scheme and host ignored: the emulator serves every host).
 pub fn referer_path(headers: &HeaderMap) -> Option<String> {
     let referer = headers.get(header::REFERER)?.to_str().ok()?;
-    let after_scheme = referer.split_once("://").map(|(_, rest)| rest).unwrap_or(referer);
-    let path = after_scheme.find('/').map(|i| &after_scheme[i..]).unwrap_or("/");
+    let after_scheme = referer
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(referer);
+    let path = after_scheme
+        .find('/')
+        .map(|i| &after_scheme[i..])
+        .unwrap_or("/");
     Some(path.split('?').next().unwrap_or(path).to_string())
 }

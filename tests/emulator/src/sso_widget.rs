@@ -29,7 +29,10 @@ pub fn form(body: &[u8]) -> HashMap<String, String> {
 
 /// The widget's service URL: the `service` query, which must be an `/sso/embed` URL.
 fn widget_service(params: &HashMap<String, String>) -> Option<String> {
-    params.get("service").filter(|s| s.ends_with("/sso/embed")).cloned()
+    params
+        .get("service")
+        .filter(|s| s.ends_with("/sso/embed"))
+        .cloned()
 }
 
 /// A fresh CSRF token stored in session `id`.
@@ -53,7 +56,13 @@ fn sign_in_form(csrf: &str, message: &str) -> String {
     )
 }
 
-fn mfa_page(csrf: &str, customer_guid: &str, method: &str, code_sent_to: &str, message: &str) -> Response {
+fn mfa_page(
+    csrf: &str,
+    customer_guid: &str,
+    method: &str,
+    code_sent_to: &str,
+    message: &str,
+) -> Response {
     let body = format!(
         "<script type=\"text/javascript\">\n    var customerGuid = \"{customer_guid}\";\n    var mfaMethod = \"{method}\";\n    var locale = \"en_US\";\n    var clientId = \"GarminConnect\";\n    var codeSentTo = \"{code_sent_to}\";\n</script>\n<div id=\"mfa-state\">{message}</div>\n<form method=\"post\" id=\"mfa-form\" action=\"/sso/verifyMFA/loginEnterMfaCode\">\n<input type=\"text\" name=\"mfa-code\" id=\"mfa-code\" />\n<input type=\"hidden\" name=\"embed\" value=\"true\" />\n<input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\" />\n<input type=\"hidden\" name=\"fromPage\" value=\"setupEnterMfaCode\" />\n</form>"
     );
@@ -69,16 +78,28 @@ fn success_page(service_url: &str, ticket: &str) -> Response {
 
 pub async fn embed(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let (id, new) = ensure_session(&shared, &headers);
-    let mut resp = html(StatusCode::OK, "GAuth Embedded Version", "<div id=\"gauth-widget\"></div>");
+    let mut resp = html(
+        StatusCode::OK,
+        "GAuth Embedded Version",
+        "<div id=\"gauth-widget\"></div>",
+    );
     if new {
         set_session_cookies(&mut resp, &id);
     }
     resp
 }
 
-pub async fn sign_in_page(State(shared): State<Arc<Shared>>, Query(params): Params, headers: HeaderMap) -> Response {
+pub async fn sign_in_page(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Params,
+    headers: HeaderMap,
+) -> Response {
     if widget_service(&params).is_none() {
-        return html(StatusCode::BAD_REQUEST, SIGN_IN_TITLE, "<p>Invalid service.</p>");
+        return html(
+            StatusCode::BAD_REQUEST,
+            SIGN_IN_TITLE,
+            "<p>Invalid service.</p>",
+        );
     }
     let (id, new) = ensure_session(&shared, &headers);
     let csrf = new_csrf(&shared, &id);
@@ -89,64 +110,149 @@ pub async fn sign_in_page(State(shared): State<Arc<Shared>>, Query(params): Para
     resp
 }
 
-pub async fn sign_in_post(State(shared): State<Arc<Shared>>, Query(params): Params, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn sign_in_post(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Params,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(service_url) = widget_service(&params) else {
-        return html(StatusCode::BAD_REQUEST, SIGN_IN_TITLE, "<p>Invalid service.</p>");
+        return html(
+            StatusCode::BAD_REQUEST,
+            SIGN_IN_TITLE,
+            "<p>Invalid service.</p>",
+        );
     };
     let fields = form(&body);
-    let Some(id) = session_id(&shared, &headers).filter(|id| csrf_matches(&shared, id, fields.get("_csrf"))) else {
-        return html(StatusCode::FORBIDDEN, "Forbidden", "<p>Invalid CSRF token.</p>");
+    let Some(id) =
+        session_id(&shared, &headers).filter(|id| csrf_matches(&shared, id, fields.get("_csrf")))
+    else {
+        return html(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "<p>Invalid CSRF token.</p>",
+        );
     };
     let get = |name: &str| fields.get(name).cloned().unwrap_or_default();
-    match evaluate_login(&shared, &id, Flow::Widget, &service_url, &get("username"), &get("password")) {
-        LoginOutcome::Success { email } => success_page(&service_url, &ticket_for(&shared, &email, &service_url)),
-        LoginOutcome::MfaRequired { method, customer_guid } => {
+    match evaluate_login(
+        &shared,
+        &id,
+        Flow::Widget,
+        &service_url,
+        &get("username"),
+        &get("password"),
+    ) {
+        LoginOutcome::Success { email } => {
+            success_page(&service_url, &ticket_for(&shared, &email, &service_url))
+        }
+        LoginOutcome::MfaRequired {
+            method,
+            customer_guid,
+        } => {
             let csrf = new_csrf(&shared, &id);
             mfa_page(&csrf, &customer_guid, &method, "", "")
         }
         LoginOutcome::InvalidCredentials => {
             let csrf = new_csrf(&shared, &id);
-            html(StatusCode::UNAUTHORIZED, "Invalid sign in", &sign_in_form(&csrf, "Invalid sign in. (Passwords are case sensitive.)"))
+            html(
+                StatusCode::UNAUTHORIZED,
+                "Invalid sign in",
+                &sign_in_form(&csrf, "Invalid sign in. (Passwords are case sensitive.)"),
+            )
         }
-        LoginOutcome::Locked => html(StatusCode::OK, "Account Locked", "<p>Your account has been locked.</p>"),
+        LoginOutcome::Locked => html(
+            StatusCode::OK,
+            "Account Locked",
+            "<p>Your account has been locked.</p>",
+        ),
         LoginOutcome::CaptchaRequired => {
             let csrf = new_csrf(&shared, &id);
-            html(StatusCode::OK, SIGN_IN_TITLE, &sign_in_form(&csrf, "Please complete the CAPTCHA."))
+            html(
+                StatusCode::OK,
+                SIGN_IN_TITLE,
+                &sign_in_form(&csrf, "Please complete the CAPTCHA."),
+            )
         }
     }
 }
 
 /// `POST /sso/verifyMFA/mfaCode`: asks for the code to be (re)sent.
-pub async fn request_code(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn request_code(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let guid = request.get("customerGuid").and_then(Value::as_str).unwrap_or_default();
+    let guid = request
+        .get("customerGuid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let id = session_id(&shared, &headers);
     let mut state = shared.lock();
     let session = id.and_then(|id| state.sessions.get_mut(&id));
     match session {
-        Some(s) if s.pending_mfa.as_ref().is_some_and(|p| p.customer_guid == guid) => {
+        Some(s)
+            if s.pending_mfa
+                .as_ref()
+                .is_some_and(|p| p.customer_guid == guid) =>
+        {
             s.code_requested = true;
-            json(StatusCode::OK, json!({ "success": true, "codeSentTo": "d***@example.com" }))
+            json(
+                StatusCode::OK,
+                json!({ "success": true, "codeSentTo": "d***@example.com" }),
+            )
         }
-        _ => json(StatusCode::BAD_REQUEST, json!({ "success": false, "error": "no pending MFA login for this customer" })),
+        _ => json(
+            StatusCode::BAD_REQUEST,
+            json!({ "success": false, "error": "no pending MFA login for this customer" }),
+        ),
     }
 }
 
 /// `POST /sso/verifyMFA/loginEnterMfaCode`: the code form.
-pub async fn enter_code(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn enter_code(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let fields = form(&body);
-    let Some(id) = session_id(&shared, &headers).filter(|id| csrf_matches(&shared, id, fields.get("_csrf"))) else {
-        return html(StatusCode::FORBIDDEN, "Forbidden", "<p>Invalid CSRF token.</p>");
+    let Some(id) =
+        session_id(&shared, &headers).filter(|id| csrf_matches(&shared, id, fields.get("_csrf")))
+    else {
+        return html(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "<p>Invalid CSRF token.</p>",
+        );
     };
     let code = fields.get("mfa-code").cloned().unwrap_or_default();
     match verify_mfa(&shared, Some(&id), &code) {
-        MfaOutcome::Ticket { ticket, service_url } => success_page(&service_url, &ticket),
+        MfaOutcome::Ticket {
+            ticket,
+            service_url,
+        } => success_page(&service_url, &ticket),
         MfaOutcome::WrongCode => {
-            let pending = shared.lock().sessions.get(&id).and_then(|s| s.pending_mfa.clone());
+            let pending = shared
+                .lock()
+                .sessions
+                .get(&id)
+                .and_then(|s| s.pending_mfa.clone());
             let csrf = new_csrf(&shared, &id);
-            let (guid, method) = pending.map(|p| (p.customer_guid, p.method)).unwrap_or_default();
-            mfa_page(&csrf, &guid, &method, "d***@example.com", "Invalid code. Please try again.")
+            let (guid, method) = pending
+                .map(|p| (p.customer_guid, p.method))
+                .unwrap_or_default();
+            mfa_page(
+                &csrf,
+                &guid,
+                &method,
+                "d***@example.com",
+                "Invalid code. Please try again.",
+            )
         }
-        MfaOutcome::NoPendingLogin => html(StatusCode::BAD_REQUEST, SIGN_IN_TITLE, "<p>Your session has expired. Sign in again.</p>"),
+        MfaOutcome::NoPendingLogin => html(
+            StatusCode::BAD_REQUEST,
+            SIGN_IN_TITLE,
+            "<p>Your session has expired. Sign in again.</p>",
+        ),
     }
 }

@@ -126,11 +126,15 @@ pub struct State {
 
 impl State {
     pub fn account(&self, email: &str) -> Option<&Account> {
-        self.accounts.iter().find(|a| a.email.eq_ignore_ascii_case(email))
+        self.accounts
+            .iter()
+            .find(|a| a.email.eq_ignore_ascii_case(email))
     }
 
     pub fn account_mut(&mut self, email: &str) -> Option<&mut Account> {
-        self.accounts.iter_mut().find(|a| a.email.eq_ignore_ascii_case(email))
+        self.accounts
+            .iter_mut()
+            .find(|a| a.email.eq_ignore_ascii_case(email))
     }
 
     /// Issues a single-use service ticket bound to `service_url`.
@@ -139,13 +143,21 @@ impl State {
         let ticket = format!("ST-{:07}-{}-cas", self.ticket_serial, random_token(20));
         self.tickets.insert(
             ticket.clone(),
-            Ticket { email: email.to_string(), service_url: service_url.to_string(), expires_at: now + ttl_s },
+            Ticket {
+                email: email.to_string(),
+                service_url: service_url.to_string(),
+                expires_at: now + ttl_s,
+            },
         );
         ticket
     }
 
     /// The first active fault of `kind` that passes `filter`, counted as used.
-    pub fn take_fault(&mut self, kind: RequestKind, filter: impl Fn(&Fault) -> bool) -> Option<Fault> {
+    pub fn take_fault(
+        &mut self,
+        kind: RequestKind,
+        filter: impl Fn(&Fault) -> bool,
+    ) -> Option<Fault> {
         self.faults.take(kind, filter)
     }
 }
@@ -192,17 +204,26 @@ impl Shared {
             },
             base_url,
             jwt_secret: random_token(32),
-            state: Mutex::new(State { accounts: config.accounts, ..State::default() }),
+            state: Mutex::new(State {
+                accounts: config.accounts,
+                ..State::default()
+            }),
         }
     }
 
     /// Locks the state; a handler that panicked while holding it does not poison the emulator.
     pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 /// A random alphanumeric string of `len` characters.
 pub fn random_token(len: usize) -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
 }

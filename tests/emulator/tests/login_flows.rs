@@ -17,9 +17,20 @@ fn mobile_login_sets_cookies_and_answers_a_ticket_bound_to_the_ios_service() {
     let base = emu.base_url();
     let c = client();
     let page = mobile_page(&c, &base);
-    let cookies: Vec<String> = page.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
-    assert!(cookies.iter().any(|c| c.starts_with("SESSION=")), "{cookies:?}");
-    assert!(cookies.iter().any(|c| c.starts_with("__cf_bm=")), "{cookies:?}");
+    let cookies: Vec<String> = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert!(
+        cookies.iter().any(|c| c.starts_with("SESSION=")),
+        "{cookies:?}"
+    );
+    assert!(
+        cookies.iter().any(|c| c.starts_with("__cf_bm=")),
+        "{cookies:?}"
+    );
     let resp = mobile_post(&c, &base, "demo@example.com", "demo-password");
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().unwrap();
@@ -27,16 +38,30 @@ fn mobile_login_sets_cookies_and_answers_a_ticket_bound_to_the_ios_service() {
     let ticket = body["serviceTicketId"].as_str().unwrap();
     assert!(ticket.starts_with("ST-"), "{ticket}");
     // Bound to the iOS service URL: the portal URL is refused, the iOS one accepted.
-    assert_eq!(exchange(&base, ticket, PORTAL_SERVICE, FIRST_CLIENT).status(), 400);
-    assert_eq!(exchange(&base, ticket, IOS_SERVICE, FIRST_CLIENT).status(), 200);
+    assert_eq!(
+        exchange(&base, ticket, PORTAL_SERVICE, FIRST_CLIENT).status(),
+        400
+    );
+    assert_eq!(
+        exchange(&base, ticket, IOS_SERVICE, FIRST_CLIENT).status(),
+        200
+    );
     let stats = emu.stats();
-    assert_eq!((stats.sign_in_pages, stats.logins, stats.token_exchanges), (1, 1, 2));
+    assert_eq!(
+        (stats.sign_in_pages, stats.logins, stats.token_exchanges),
+        (1, 1, 2)
+    );
 }
 
 #[test]
 fn credential_post_without_the_sign_in_page_gets_429() {
     let emu = demo();
-    let resp = mobile_post(&client(), &emu.base_url(), "demo@example.com", "demo-password");
+    let resp = mobile_post(
+        &client(),
+        &emu.base_url(),
+        "demo@example.com",
+        "demo-password",
+    );
     assert_eq!(resp.status(), 429);
 }
 
@@ -44,7 +69,10 @@ fn credential_post_without_the_sign_in_page_gets_429() {
 fn wrong_password_and_unknown_account_answer_invalid_username_password() {
     let emu = demo();
     let base = emu.base_url();
-    for (email, pw) in [("demo@example.com", "wrong"), ("nobody@example.com", "demo-password")] {
+    for (email, pw) in [
+        ("demo@example.com", "wrong"),
+        ("nobody@example.com", "demo-password"),
+    ] {
         let (status, body) = mobile_login(&client(), &base, email, pw);
         assert_eq!(status, 401);
         assert_eq!(body["responseStatus"]["type"], "INVALID_USERNAME_PASSWORD");
@@ -69,9 +97,15 @@ fn mobile_mfa_needs_the_code_and_a_wrong_code_can_be_retried() {
     let ok = verify_code(&c, &base, "portal", "123456");
     assert_eq!(ok["responseStatus"]["type"], "SUCCESSFUL");
     let ticket = ok["serviceTicketId"].as_str().unwrap();
-    assert_eq!(exchange(&base, ticket, IOS_SERVICE, FIRST_CLIENT).status(), 200);
+    assert_eq!(
+        exchange(&base, ticket, IOS_SERVICE, FIRST_CLIENT).status(),
+        200
+    );
     // The pending login is used up.
-    assert_ne!(verify_code(&c, &base, "mobile", "123456")["responseStatus"]["type"], "SUCCESSFUL");
+    assert_ne!(
+        verify_code(&c, &base, "mobile", "123456")["responseStatus"]["type"],
+        "SUCCESSFUL"
+    );
     assert_eq!(emu.stats().mfa_verifies, 4);
 }
 
@@ -97,12 +131,24 @@ fn portal_login_issues_a_ticket_for_the_portal_service() {
         .unwrap();
     assert_eq!(body["responseStatus"]["type"], "SUCCESSFUL");
     assert_eq!(body["serviceURL"], PORTAL_SERVICE);
-    assert_eq!(exchange(&base, body["serviceTicketId"].as_str().unwrap(), PORTAL_SERVICE, FIRST_CLIENT).status(), 200);
+    assert_eq!(
+        exchange(
+            &base,
+            body["serviceTicketId"].as_str().unwrap(),
+            PORTAL_SERVICE,
+            FIRST_CLIENT
+        )
+        .status(),
+        200
+    );
 }
 
 fn title(html: &str) -> String {
     let start = html.find("<title>").map(|i| i + 7).unwrap_or(0);
-    let end = html[start..].find("</title>").map(|i| start + i).unwrap_or(start);
+    let end = html[start..]
+        .find("</title>")
+        .map(|i| start + i)
+        .unwrap_or(start);
     html[start..end].to_string()
 }
 
@@ -126,14 +172,33 @@ fn widget_query(base: &str) -> Vec<(&'static str, String)> {
 }
 
 /// Embed page, signin page, credential form; returns the answer page's HTML.
-fn widget_sign_in(c: &reqwest::blocking::Client, base: &str, email: &str, password: &str) -> (u16, String) {
-    assert_eq!(c.get(format!("{base}/sso/embed")).send().unwrap().status(), 200);
-    let page = c.get(format!("{base}/sso/signin")).query(&widget_query(base)).send().unwrap().text().unwrap();
+fn widget_sign_in(
+    c: &reqwest::blocking::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> (u16, String) {
+    assert_eq!(
+        c.get(format!("{base}/sso/embed")).send().unwrap().status(),
+        200
+    );
+    let page = c
+        .get(format!("{base}/sso/signin"))
+        .query(&widget_query(base))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
     assert_eq!(title(&page), "GARMIN Authentication Application");
     let resp = c
         .post(format!("{base}/sso/signin"))
         .query(&widget_query(base))
-        .form(&[("username", email), ("password", password), ("embed", "true"), ("_csrf", &csrf(&page))])
+        .form(&[
+            ("username", email),
+            ("password", password),
+            ("embed", "true"),
+            ("_csrf", &csrf(&page)),
+        ])
         .send()
         .unwrap();
     (resp.status().as_u16(), resp.text().unwrap())
@@ -141,7 +206,10 @@ fn widget_sign_in(c: &reqwest::blocking::Client, base: &str, email: &str, passwo
 
 fn ticket_in(html: &str) -> String {
     let start = html.find("?ticket=").expect("ticket in page") + 8;
-    html[start..].chars().take_while(|c| !matches!(c, '"' | '&' | '<') && !c.is_whitespace()).collect()
+    html[start..]
+        .chars()
+        .take_while(|c| !matches!(c, '"' | '&' | '<') && !c.is_whitespace())
+        .collect()
 }
 
 #[test]
@@ -152,7 +220,10 @@ fn widget_login_success_page_carries_a_ticket_for_the_embed_service() {
     assert_eq!((status, title(&html)), (200, "Success".to_string()));
     let ticket = ticket_in(&html);
     assert!(ticket.starts_with("ST-"));
-    assert_eq!(exchange(&base, &ticket, &format!("{base}/sso/embed"), FIRST_CLIENT).status(), 200);
+    assert_eq!(
+        exchange(&base, &ticket, &format!("{base}/sso/embed"), FIRST_CLIENT).status(),
+        200
+    );
 }
 
 #[test]
@@ -161,13 +232,25 @@ fn widget_rejects_a_wrong_csrf_and_a_wrong_password() {
     let base = emu.base_url();
     let (status, html) = widget_sign_in(&client(), &base, "demo@example.com", "bad");
     assert_eq!(status, 401);
-    assert!(title(&html).to_lowercase().contains("invalid"), "{}", title(&html));
+    assert!(
+        title(&html).to_lowercase().contains("invalid"),
+        "{}",
+        title(&html)
+    );
     let c = client();
-    c.get(format!("{base}/sso/signin")).query(&widget_query(&base)).send().unwrap();
+    c.get(format!("{base}/sso/signin"))
+        .query(&widget_query(&base))
+        .send()
+        .unwrap();
     let forged = c
         .post(format!("{base}/sso/signin"))
         .query(&widget_query(&base))
-        .form(&[("username", "demo@example.com"), ("password", "demo-password"), ("embed", "true"), ("_csrf", "forged")])
+        .form(&[
+            ("username", "demo@example.com"),
+            ("password", "demo-password"),
+            ("embed", "true"),
+            ("_csrf", "forged"),
+        ])
         .send()
         .unwrap();
     assert_eq!(forged.status(), 403);
@@ -180,8 +263,17 @@ fn widget_mfa_page_defines_the_js_variables_and_accepts_the_code() {
     let c = client();
     let (_, mfa_page) = widget_sign_in(&c, &base, "mfa@example.com", "demo-password");
     assert!(title(&mfa_page).to_lowercase().contains("mfa"));
-    for var in ["customerGuid", "mfaMethod", "locale", "clientId", "codeSentTo"] {
-        assert!(mfa_page.contains(&format!("var {var} = \"")), "missing {var}");
+    for var in [
+        "customerGuid",
+        "mfaMethod",
+        "locale",
+        "clientId",
+        "codeSentTo",
+    ] {
+        assert!(
+            mfa_page.contains(&format!("var {var} = \"")),
+            "missing {var}"
+        );
     }
     let guid_start = mfa_page.find("var customerGuid = \"").unwrap() + 20;
     let guid = &mfa_page[guid_start..guid_start + mfa_page[guid_start..].find('"').unwrap()];
@@ -195,7 +287,12 @@ fn widget_mfa_page_defines_the_js_variables_and_accepts_the_code() {
     let enter = |code: &str, csrf_token: &str| {
         c.post(format!("{base}/sso/verifyMFA/loginEnterMfaCode"))
             .query(&widget_query(&base))
-            .form(&[("mfa-code", code), ("embed", "true"), ("_csrf", csrf_token), ("fromPage", "setupEnterMfaCode")])
+            .form(&[
+                ("mfa-code", code),
+                ("embed", "true"),
+                ("_csrf", csrf_token),
+                ("fromPage", "setupEnterMfaCode"),
+            ])
             .send()
             .unwrap()
             .text()
@@ -205,7 +302,16 @@ fn widget_mfa_page_defines_the_js_variables_and_accepts_the_code() {
     assert_ne!(title(&again), "Success");
     let done = enter("123456", &csrf(&again));
     assert_eq!(title(&done), "Success");
-    assert_eq!(exchange(&base, &ticket_in(&done), &format!("{base}/sso/embed"), FIRST_CLIENT).status(), 200);
+    assert_eq!(
+        exchange(
+            &base,
+            &ticket_in(&done),
+            &format!("{base}/sso/embed"),
+            FIRST_CLIENT
+        )
+        .status(),
+        200
+    );
 }
 
 #[test]
@@ -214,7 +320,10 @@ fn tickets_are_single_use() {
     let base = emu.base_url();
     let (_, body) = mobile_login(&client(), &base, "demo@example.com", "demo-password");
     let ticket = body["serviceTicketId"].as_str().unwrap();
-    assert_eq!(exchange(&base, ticket, IOS_SERVICE, FIRST_CLIENT).status(), 200);
+    assert_eq!(
+        exchange(&base, ticket, IOS_SERVICE, FIRST_CLIENT).status(),
+        200
+    );
     let reuse = exchange(&base, ticket, IOS_SERVICE, FIRST_CLIENT);
     assert_eq!(reuse.status(), 400);
     assert_eq!(reuse.json::<Value>().unwrap()["error"], "invalid_grant");
@@ -226,7 +335,16 @@ fn tickets_expire_on_the_virtual_clock() {
     let base = emu.base_url();
     let (_, body) = mobile_login(&client(), &base, "demo@example.com", "demo-password");
     emu.advance_clock(std::time::Duration::from_secs(301));
-    assert_eq!(exchange(&base, body["serviceTicketId"].as_str().unwrap(), IOS_SERVICE, FIRST_CLIENT).status(), 400);
+    assert_eq!(
+        exchange(
+            &base,
+            body["serviceTicketId"].as_str().unwrap(),
+            IOS_SERVICE,
+            FIRST_CLIENT
+        )
+        .status(),
+        400
+    );
 }
 
 #[test]
@@ -244,7 +362,10 @@ fn only_accepted_client_ids_get_tokens_and_rejections_keep_the_ticket() {
         statuses.push(resp.status().as_u16());
         if resp.status() == 200 {
             let tokens: Value = resp.json().unwrap();
-            assert_eq!(jwt_payload(tokens["access_token"].as_str().unwrap())["client_id"], id);
+            assert_eq!(
+                jwt_payload(tokens["access_token"].as_str().unwrap())["client_id"],
+                id
+            );
             break;
         }
     }
@@ -258,7 +379,10 @@ fn basic_header_must_match_the_client_id() {
     let (_, body) = mobile_login(&client(), &base, "demo@example.com", "demo-password");
     let resp = client()
         .post(format!("{base}/di-oauth2-service/oauth/token"))
-        .header("Authorization", "Basic R0FSTUlOX0NPTk5FQ1RfTU9CSUxFX0lPU19ESTo=") // ..._IOS_DI:
+        .header(
+            "Authorization",
+            "Basic R0FSTUlOX0NPTk5FQ1RfTU9CSUxFX0lPU19ESTo=",
+        ) // ..._IOS_DI:
         .form(&[
             ("client_id", FIRST_CLIENT),
             ("service_ticket", body["serviceTicketId"].as_str().unwrap()),

@@ -51,9 +51,22 @@ fn venv_with_client() -> PathBuf {
             .status()
             .is_ok_and(|s| s.success());
     if !ready {
-        run(Command::new(python()).args(["-m", "venv", "--clear"]).arg(&venv), "creating the virtualenv");
         run(
-            Command::new(&py).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", PACKAGE, "--ignore-requires-python"]),
+            Command::new(python())
+                .args(["-m", "venv", "--clear"])
+                .arg(&venv),
+            "creating the virtualenv",
+        );
+        run(
+            Command::new(&py).args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                PACKAGE,
+                "--ignore-requires-python",
+            ]),
             "pip install garminconnect==0.3.20",
         );
     }
@@ -91,15 +104,36 @@ fn run_script(py: &Path, base_url: &str) -> Value {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let out = out_reader.join().expect("stdout reader").unwrap_or_default();
-    let err = err_reader.join().expect("stderr reader").unwrap_or_default();
-    assert!(status.success(), "interop script failed ({status}):\n{out}\n{err}");
+    let out = out_reader
+        .join()
+        .expect("stdout reader")
+        .unwrap_or_default();
+    let err = err_reader
+        .join()
+        .expect("stderr reader")
+        .unwrap_or_default();
+    assert!(
+        status.success(),
+        "interop script failed ({status}):\n{out}\n{err}"
+    );
     let last = out.lines().last().unwrap_or_default();
-    serde_json::from_str(last).unwrap_or_else(|e| panic!("script output is not JSON ({e}):\n{out}\n{err}"))
+    serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("script output is not JSON ({e}):\n{out}\n{err}"))
 }
 
 fn paths(outcome: &Value) -> Vec<String> {
-    outcome["requests"].as_array().into_iter().flatten().map(|r| format!("{} {}", r[0].as_str().unwrap_or(""), r[1].as_str().unwrap_or(""))).collect()
+    outcome["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r[0].as_str().unwrap_or(""),
+                r[1].as_str().unwrap_or("")
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -109,7 +143,14 @@ fn garminconnect_0_3_20_logs_in_lists_and_downloads() {
     let start = emulator.activities("demo@example.com")[0].start;
     emulator.add_activity(
         "demo@example.com",
-        Activity::manual(MANUAL_ID, start - Duration::from_secs(86_400), "Manual gym", "strength_training", 0.0, 1800.0),
+        Activity::manual(
+            MANUAL_ID,
+            start - Duration::from_secs(86_400),
+            "Manual gym",
+            "strength_training",
+            0.0,
+            1800.0,
+        ),
     );
     let results = run_script(&py, &emulator.base_url());
     let failed: Vec<_> = results
@@ -132,30 +173,56 @@ fn garminconnect_0_3_20_logs_in_lists_and_downloads() {
         "mfa_portal",
     ] {
         let r = &results[name];
-        let account = if name.starts_with("mfa") { "mfa-rider" } else { "demo-runner" };
+        let account = if name.starts_with("mfa") {
+            "mfa-rider"
+        } else {
+            "demo-runner"
+        };
         assert_eq!(r["display_name"], account, "{name}: {r}");
         assert_eq!(r["unit_system"], "metric", "{name}");
         assert_eq!(r["jwt_has_exp"], true, "{name}");
-        assert_eq!(r["jwt_client_id"], "GARMIN_CONNECT_MOBILE_ANDROID_DI_2025Q2", "{name}");
+        assert_eq!(
+            r["jwt_client_id"], "GARMIN_CONNECT_MOBILE_ANDROID_DI_2025Q2",
+            "{name}"
+        );
         assert_eq!(r["has_refresh_token"], true, "{name}");
     }
     // Each strategy really went through its own flow.
     let default_chain = paths(&results["login_default_chain"]);
-    assert_eq!(default_chain[..2], ["GET /mobile/sso/en_US/sign-in", "POST /mobile/api/login"], "{default_chain:?}");
+    assert_eq!(
+        default_chain[..2],
+        ["GET /mobile/sso/en_US/sign-in", "POST /mobile/api/login"],
+        "{default_chain:?}"
+    );
     assert!(paths(&results["login_widget+cffi"]).contains(&"POST /sso/signin".to_string()));
-    assert!(paths(&results["login_portal+requests"]).contains(&"POST /portal/api/login".to_string()));
-    assert!(paths(&results["mfa_default_chain"]).contains(&"POST /mobile/api/mfa/verifyCode".to_string()));
+    assert!(
+        paths(&results["login_portal+requests"]).contains(&"POST /portal/api/login".to_string())
+    );
+    assert!(paths(&results["mfa_default_chain"])
+        .contains(&"POST /mobile/api/mfa/verifyCode".to_string()));
     assert_eq!(results["mfa_default_chain"]["prompts"], 1);
     let widget_mfa = paths(&results["mfa_widget"]);
-    assert!(widget_mfa.contains(&"POST /sso/verifyMFA/mfaCode".to_string()), "{widget_mfa:?}");
-    assert!(widget_mfa.contains(&"POST /sso/verifyMFA/loginEnterMfaCode".to_string()), "{widget_mfa:?}");
+    assert!(
+        widget_mfa.contains(&"POST /sso/verifyMFA/mfaCode".to_string()),
+        "{widget_mfa:?}"
+    );
+    assert!(
+        widget_mfa.contains(&"POST /sso/verifyMFA/loginEnterMfaCode".to_string()),
+        "{widget_mfa:?}"
+    );
     assert!(paths(&results["mfa_portal"]).contains(&"POST /portal/api/mfa/verifyCode".to_string()));
     assert_eq!(results["mfa_deferred_resume"]["status"], "needs_mfa");
     assert_eq!(results["mfa_deferred_resume"]["display_name"], "mfa-rider");
 
     // Failures surface as the client's authentication error.
-    assert_eq!(results["wrong_password"]["error"], "GarminConnectAuthenticationError");
-    assert_eq!(results["wrong_mfa_code"]["error"], "GarminConnectAuthenticationError");
+    assert_eq!(
+        results["wrong_password"]["error"],
+        "GarminConnectAuthenticationError"
+    );
+    assert_eq!(
+        results["wrong_mfa_code"]["error"],
+        "GarminConnectAuthenticationError"
+    );
 
     // The list matches what the emulator holds, newest first, and pages end with [].
     let held = emulator.activities("demo@example.com");
@@ -166,22 +233,45 @@ fn garminconnect_0_3_20_logs_in_lists_and_downloads() {
     assert_eq!(list["past_end_len"], 0);
     let mut expected: Vec<_> = held.iter().collect();
     expected.sort_by_key(|a| std::cmp::Reverse((a.start.unix_timestamp(), a.id)));
-    let ids: Vec<u64> = list["ids_newest_first"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let ids: Vec<u64> = list["ids_newest_first"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
     assert_eq!(ids, expected.iter().map(|a| a.id).collect::<Vec<_>>());
     assert_eq!(list["manual_ids"], serde_json::json!([MANUAL_ID]));
 
     // The original is a zip holding {id}_ACTIVITY.fit, byte for byte the served FIT.
     let download = &results["download_original"];
     let newest_with_file = expected.iter().find(|a| a.fit.is_some()).unwrap();
-    assert_eq!(download["names"], serde_json::json!([format!("{}_ACTIVITY.fit", newest_with_file.id)]));
-    assert_eq!(download["fit_bytes"].as_u64(), Some(newest_with_file.fit.as_ref().unwrap().len() as u64));
+    assert_eq!(
+        download["names"],
+        serde_json::json!([format!("{}_ACTIVITY.fit", newest_with_file.id)])
+    );
+    assert_eq!(
+        download["fit_bytes"].as_u64(),
+        Some(newest_with_file.fit.as_ref().unwrap().len() as u64)
+    );
     assert_eq!(download["fit_signature"], ".FIT");
-    assert_eq!(results["download_manual"]["error"], "GarminConnectNotFoundError");
+    assert_eq!(
+        results["download_manual"]["error"],
+        "GarminConnectNotFoundError"
+    );
 
     // Stored tokens work without SSO; refresh rotates the refresh token.
     assert_eq!(results["tokens_and_refresh"]["no_sso"], true);
     assert_eq!(results["tokens_and_refresh"]["rotated"], true);
-    assert!(results["_meta"]["sleeps_skipped"].as_u64().unwrap_or(0) > 0, "anti-WAF sleeps were not intercepted");
+    assert!(
+        results["_meta"]["sleeps_skipped"].as_u64().unwrap_or(0) > 0,
+        "anti-WAF sleeps were not intercepted"
+    );
     let stats = emulator.stats();
-    assert!(stats.logins >= 9 && stats.mfa_verifies >= 4 && stats.refreshes >= 1 && stats.downloads >= 2, "{stats:?}");
+    assert!(
+        stats.logins >= 9
+            && stats.mfa_verifies >= 4
+            && stats.refreshes >= 1
+            && stats.downloads >= 2,
+        "{stats:?}"
+    );
 }

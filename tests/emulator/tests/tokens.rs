@@ -10,7 +10,8 @@ use garmin_emulator::{Account, Emulator, EmulatorConfig};
 use serde_json::Value;
 
 fn one_account(config: EmulatorConfig) -> Emulator {
-    Emulator::start(config.with_account(Account::new("a@example.com", "pw"))).expect("start emulator")
+    Emulator::start(config.with_account(Account::new("a@example.com", "pw")))
+        .expect("start emulator")
 }
 
 #[test]
@@ -20,7 +21,10 @@ fn access_token_is_a_jwt_with_exp_iat_jti_client_id() {
     let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(access.split('.').count(), 3);
     let claims = jwt_payload(access);
-    let (iat, exp) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap());
+    let (iat, exp) = (
+        claims["iat"].as_i64().unwrap(),
+        claims["exp"].as_i64().unwrap(),
+    );
     assert_eq!(exp - iat, 24 * 3600);
     assert_eq!(claims["client_id"], FIRST_CLIENT);
     assert_eq!(claims["jti"], tokens["jti"]);
@@ -35,15 +39,30 @@ fn expired_access_token_gets_401_with_www_authenticate() {
     let base = emu.base_url();
     let tokens = login_tokens(&emu, "a@example.com", "pw");
     let access = tokens["access_token"].as_str().unwrap();
-    assert_eq!(api_get(&base, "/userprofile-service/socialProfile", access).status(), 200);
+    assert_eq!(
+        api_get(&base, "/userprofile-service/socialProfile", access).status(),
+        200
+    );
     emu.advance_clock(Duration::from_secs(24 * 3600 + 1));
     let resp = api_get(&base, "/userprofile-service/socialProfile", access);
     assert_eq!(resp.status(), 401);
-    let challenge = resp.headers()["www-authenticate"].to_str().unwrap().to_string();
-    assert!(challenge.starts_with("Bearer error=\"invalid_token\""), "{challenge}");
+    let challenge = resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        challenge.starts_with("Bearer error=\"invalid_token\""),
+        "{challenge}"
+    );
     // No or unknown tokens are refused the same way.
-    assert_eq!(api_get(&base, "/userprofile-service/socialProfile", "not-a-token").status(), 401);
-    let bare = client().get(format!("{base}/activitylist-service/activities/count")).send().unwrap();
+    assert_eq!(
+        api_get(&base, "/userprofile-service/socialProfile", "not-a-token").status(),
+        401
+    );
+    let bare = client()
+        .get(format!("{base}/activitylist-service/activities/count"))
+        .send()
+        .unwrap();
     assert_eq!(bare.status(), 401);
 }
 
@@ -60,13 +79,19 @@ fn refresh_rotates_the_refresh_token_and_retires_the_old_one() {
     assert_ne!(fresh["refresh_token"], tokens["refresh_token"]);
     assert_ne!(fresh["access_token"], tokens["access_token"]);
     let access = fresh["access_token"].as_str().unwrap();
-    assert_eq!(api_get(&base, "/userprofile-service/socialProfile", access).status(), 200);
+    assert_eq!(
+        api_get(&base, "/userprofile-service/socialProfile", access).status(),
+        200
+    );
     let reuse = refresh(&base, old, FIRST_CLIENT);
     assert_eq!(reuse.status(), 400);
     assert_eq!(reuse.json::<Value>().unwrap()["error"], "invalid_grant");
     // The rotated one works, but only for the client it was issued to.
     let rotated = fresh["refresh_token"].as_str().unwrap();
-    assert_eq!(refresh(&base, rotated, "GARMIN_CONNECT_MOBILE_IOS_DI").status(), 400);
+    assert_eq!(
+        refresh(&base, rotated, "GARMIN_CONNECT_MOBILE_IOS_DI").status(),
+        400
+    );
     assert_eq!(refresh(&base, rotated, FIRST_CLIENT).status(), 200);
     assert_eq!(emu.stats().refreshes, 4);
 }
@@ -92,7 +117,11 @@ fn refresh_token_expires_on_the_virtual_clock() {
     let emu = one_account(config);
     let tokens = login_tokens(&emu, "a@example.com", "pw");
     emu.advance_clock(Duration::from_secs(3601));
-    let resp = refresh(&emu.base_url(), tokens["refresh_token"].as_str().unwrap(), FIRST_CLIENT);
+    let resp = refresh(
+        &emu.base_url(),
+        tokens["refresh_token"].as_str().unwrap(),
+        FIRST_CLIENT,
+    );
     assert_eq!(resp.status(), 400);
     assert_eq!(resp.json::<Value>().unwrap()["error"], "invalid_grant");
 }
@@ -102,7 +131,11 @@ fn revoked_refresh_tokens_answer_invalid_grant() {
     let emu = one_account(EmulatorConfig::empty());
     let tokens = login_tokens(&emu, "a@example.com", "pw");
     emu.revoke_refresh_tokens("a@example.com");
-    let resp = refresh(&emu.base_url(), tokens["refresh_token"].as_str().unwrap(), FIRST_CLIENT);
+    let resp = refresh(
+        &emu.base_url(),
+        tokens["refresh_token"].as_str().unwrap(),
+        FIRST_CLIENT,
+    );
     assert_eq!(resp.status(), 400);
     assert_eq!(resp.json::<Value>().unwrap()["error"], "invalid_grant");
 }
@@ -111,7 +144,18 @@ fn revoked_refresh_tokens_answer_invalid_grant() {
 fn minted_tokens_work_like_issued_ones() {
     let emu = one_account(EmulatorConfig::empty());
     let grant = emu.mint_tokens("a@example.com", FIRST_CLIENT);
-    assert_eq!(api_get(&emu.base_url(), "/userprofile-service/socialProfile", &grant.access_token).status(), 200);
-    assert_eq!(refresh(&emu.base_url(), &grant.refresh_token, FIRST_CLIENT).status(), 200);
+    assert_eq!(
+        api_get(
+            &emu.base_url(),
+            "/userprofile-service/socialProfile",
+            &grant.access_token
+        )
+        .status(),
+        200
+    );
+    assert_eq!(
+        refresh(&emu.base_url(), &grant.refresh_token, FIRST_CLIENT).status(),
+        200
+    );
     assert_eq!(emu.stats().logins, 0);
 }

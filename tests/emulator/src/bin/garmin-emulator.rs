@@ -37,7 +37,9 @@ fn main() -> anyhow::Result<()> {
     let mut config = match &args.accounts {
         Some(path) => {
             let accounts = load_accounts(path)?;
-            accounts.into_iter().fold(EmulatorConfig::empty(), EmulatorConfig::with_account)
+            accounts
+                .into_iter()
+                .fold(EmulatorConfig::empty(), EmulatorConfig::with_account)
         }
         None => EmulatorConfig::default_demo(),
     };
@@ -47,9 +49,17 @@ fn main() -> anyhow::Result<()> {
     let summary: Vec<String> = config
         .accounts
         .iter()
-        .map(|a| format!("{} ({} activities{})", a.email, a.activities.len(), if a.mfa_code.is_some() { ", MFA" } else { "" }))
+        .map(|a| {
+            format!(
+                "{} ({} activities{})",
+                a.email,
+                a.activities.len(),
+                if a.mfa_code.is_some() { ", MFA" } else { "" }
+            )
+        })
         .collect();
-    let emulator = Emulator::start_on_port(config, args.port).with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+    let emulator = Emulator::start_on_port(config, args.port)
+        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on {}", emulator.base_url())?;
     out.flush()?;

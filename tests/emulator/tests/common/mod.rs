@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 
 pub const IOS_SERVICE: &str = "https://mobile.integration.garmin.com/gcm/ios";
 pub const PORTAL_SERVICE: &str = "https://connect.garmin.com/app";
-pub const TICKET_GRANT: &str = "https://connectapi.garmin.com/di-oauth2-service/oauth/grant/service_ticket";
+pub const TICKET_GRANT: &str =
+    "https://connectapi.garmin.com/di-oauth2-service/oauth/grant/service_ticket";
 pub const FIRST_CLIENT: &str = "GARMIN_CONNECT_MOBILE_ANDROID_DI_2025Q2";
 
 /// A client with its own cookie jar (one SSO session).
@@ -24,11 +25,19 @@ pub fn client() -> Client {
 }
 
 pub fn mobile_query() -> [(&'static str, &'static str); 3] {
-    [("clientId", "GCM_IOS_DARK"), ("locale", "en-US"), ("service", IOS_SERVICE)]
+    [
+        ("clientId", "GCM_IOS_DARK"),
+        ("locale", "en-US"),
+        ("service", IOS_SERVICE),
+    ]
 }
 
 pub fn portal_query() -> [(&'static str, &'static str); 3] {
-    [("clientId", "GarminConnect"), ("locale", "en-US"), ("service", PORTAL_SERVICE)]
+    [
+        ("clientId", "GarminConnect"),
+        ("locale", "en-US"),
+        ("service", PORTAL_SERVICE),
+    ]
 }
 
 /// GETs the mobile sign-in page (sets the session cookies).
@@ -60,7 +69,11 @@ pub fn mobile_login(c: &Client, base: &str, email: &str, password: &str) -> (u16
 
 /// POSTs the JSON MFA code to `/{flow}/api/mfa/verifyCode`.
 pub fn verify_code(c: &Client, base: &str, flow: &str, code: &str) -> Value {
-    let query = if flow == "portal" { portal_query() } else { mobile_query() };
+    let query = if flow == "portal" {
+        portal_query()
+    } else {
+        mobile_query()
+    };
     c.post(format!("{base}/{flow}/api/mfa/verifyCode"))
         .query(&query)
         .json(&json!({ "mfaMethod": "email", "mfaVerificationCode": code, "rememberMyBrowser": true, "reconsentList": [], "mfaSetup": false }))
@@ -79,7 +92,12 @@ pub fn exchange(base: &str, ticket: &str, service_url: &str, client_id: &str) ->
     client()
         .post(format!("{base}/di-oauth2-service/oauth/token"))
         .header("Authorization", basic(client_id))
-        .form(&[("client_id", client_id), ("service_ticket", ticket), ("grant_type", TICKET_GRANT), ("service_url", service_url)])
+        .form(&[
+            ("client_id", client_id),
+            ("service_ticket", ticket),
+            ("grant_type", TICKET_GRANT),
+            ("service_url", service_url),
+        ])
         .send()
         .expect("DI exchange")
 }
@@ -89,7 +107,11 @@ pub fn refresh(base: &str, refresh_token: &str, client_id: &str) -> Response {
     client()
         .post(format!("{base}/di-oauth2-service/oauth/token"))
         .header("Authorization", basic(client_id))
-        .form(&[("grant_type", "refresh_token"), ("client_id", client_id), ("refresh_token", refresh_token)])
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id),
+            ("refresh_token", refresh_token),
+        ])
         .send()
         .expect("DI refresh")
 }
@@ -98,7 +120,10 @@ pub fn refresh(base: &str, refresh_token: &str, client_id: &str) -> Response {
 pub fn login_tokens(emu: &Emulator, email: &str, password: &str) -> Value {
     let base = emu.base_url();
     let (status, body) = mobile_login(&client(), &base, email, password);
-    assert_eq!(body["responseStatus"]["type"], "SUCCESSFUL", "{status} {body}");
+    assert_eq!(
+        body["responseStatus"]["type"], "SUCCESSFUL",
+        "{status} {body}"
+    );
     let ticket = body["serviceTicketId"].as_str().expect("ticket");
     let resp = exchange(&base, ticket, IOS_SERVICE, FIRST_CLIENT);
     assert_eq!(resp.status(), 200);
@@ -120,7 +145,8 @@ pub fn api_get(base: &str, path: &str, token: &str) -> Response {
 /// The payload of a JWT (no signature check, as clients do).
 pub fn jwt_payload(token: &str) -> Value {
     let part = token.split('.').nth(1).expect("three-part JWT");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url payload")).expect("JSON payload")
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url payload"))
+        .expect("JSON payload")
 }
 
 /// The entry names of a zip.
