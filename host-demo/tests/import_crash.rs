@@ -39,7 +39,9 @@ fn import_command(data_dir: &Path, corpus: &[PathBuf]) -> Command {
 }
 
 fn run_to_completion(data_dir: &Path, corpus: &[PathBuf]) -> String {
-    let output = import_command(data_dir, corpus).output().expect("host-demo runs");
+    let output = import_command(data_dir, corpus)
+        .output()
+        .expect("host-demo runs");
     assert!(
         output.status.success(),
         "import failed: {}\n{}",
@@ -83,7 +85,10 @@ fn check_after_kill(data_dir: &Path, validator: &jsonschema::Validator) -> KillS
         let index = assert_valid_file(validator, &store.join("index.json"));
         for entry in index["activities"].as_array().unwrap() {
             let id = entry["id"].as_str().unwrap();
-            assert!(on_disk.contains(id), "index lists {id}, whose file is missing");
+            assert!(
+                on_disk.contains(id),
+                "index lists {id}, whose file is missing"
+            );
             listed.insert(id.to_owned());
         }
     }
@@ -92,7 +97,10 @@ fn check_after_kill(data_dir: &Path, validator: &jsonschema::Validator) -> KillS
         let mut recorded = BTreeSet::new();
         for (hash, (_, activity)) in ledger_map(data_dir) {
             if let Some(id) = activity {
-                assert!(on_disk.contains(&id), "ledger row {hash} names {id}, whose file is missing");
+                assert!(
+                    on_disk.contains(&id),
+                    "ledger row {hash} names {id}, whose file is missing"
+                );
                 recorded.insert(id);
             }
         }
@@ -118,7 +126,11 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
     let full_run = started.elapsed();
     let reference_ids = check_store(&reference.path().join(HANDLE), &validator);
     let reference_ledger = ledger_map(reference.path());
-    assert_eq!(reference_ledger.len(), 19 + SYNTHETIC as usize, "one row per file");
+    assert_eq!(
+        reference_ledger.len(),
+        19 + SYNTHETIC as usize,
+        "one row per file"
+    );
     assert!(reference_ids.len() > SYNTHETIC as usize);
 
     let work = tempfile::tempdir().unwrap();
@@ -145,7 +157,10 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
         // Opening recovers: the index then matches the files exactly.
         drop(open(&data_dir));
         let ids = check_store(&data_dir.join(HANDLE), &validator);
-        assert!(ids.is_subset(&reference_ids), "kill {kill}: unexpected activities");
+        assert!(
+            ids.is_subset(&reference_ids),
+            "kill {kill}: unexpected activities"
+        );
 
         if status.success() {
             // That run finished before the kill: start over, so later kills
@@ -167,12 +182,22 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
     // A final run completes the import: each activity exactly once.
     let summary = run_to_completion(&data_dir, &corpus);
     let ids = check_store(&data_dir.join(HANDLE), &validator);
-    assert_eq!(ids, reference_ids, "same activities as an uninterrupted import\n{summary}");
-    assert_eq!(ledger_map(&data_dir), reference_ledger, "same decisions per file");
+    assert_eq!(
+        ids, reference_ids,
+        "same activities as an uninterrupted import\n{summary}"
+    );
+    assert_eq!(
+        ledger_map(&data_dir),
+        reference_ledger,
+        "same decisions per file"
+    );
     let hashes: BTreeSet<String> = ids
         .iter()
         .map(|id| {
-            let path = data_dir.join(HANDLE).join("activities").join(format!("{id}.json"));
+            let path = data_dir
+                .join(HANDLE)
+                .join("activities")
+                .join(format!("{id}.json"));
             let doc: serde_json::Value =
                 serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
             doc["source_hash"].as_str().unwrap().to_owned()

@@ -16,8 +16,10 @@ fn whole_fixture_folder_gives_the_readme_outcomes() {
     let data = tempfile::tempdir().unwrap();
     let mut pipeline = open(data.path());
     let (outcomes, tally) = import_paths(&mut pipeline, &[fixtures_dir()]);
-    let by_file: BTreeMap<&str, &Outcome> =
-        outcomes.iter().map(|(name, o)| (file_name(name), o)).collect();
+    let by_file: BTreeMap<&str, &Outcome> = outcomes
+        .iter()
+        .map(|(name, o)| (file_name(name), o))
+        .collect();
     assert_eq!(by_file.len(), rows.len(), "one outcome per fixture file");
 
     let store = pipeline.store();
@@ -46,7 +48,9 @@ fn whole_fixture_folder_gives_the_readme_outcomes() {
             }
             Outcome::Rejected { reason } => panic!("{} rejected: {reason}", row.file),
         };
-        let entry = store.get(id).unwrap_or_else(|| panic!("{id} not in the index"));
+        let entry = store
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} not in the index"));
         let expected = row.distance_m.expect("README distance");
         let got = entry.distance_m.unwrap_or(0.0);
         assert!(
@@ -57,7 +61,9 @@ fn whole_fixture_folder_gives_the_readme_outcomes() {
         if row.sessions > 1 {
             match outcome {
                 Outcome::Imported { warnings, .. } => assert!(
-                    warnings.iter().any(|w| w.contains(&row.sessions.to_string())),
+                    warnings
+                        .iter()
+                        .any(|w| w.contains(&row.sessions.to_string())),
                     "multisport {} says how many sessions it had: {warnings:?}",
                     row.file
                 ),
@@ -67,8 +73,11 @@ fn whole_fixture_folder_gives_the_readme_outcomes() {
     }
 
     let rejected_files: BTreeSet<&str> = tally.rejected.iter().map(|(n, _)| file_name(n)).collect();
-    let not_activities: BTreeSet<&str> =
-        rows.iter().filter(|r| !r.is_activity()).map(|r| r.file.as_str()).collect();
+    let not_activities: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| !r.is_activity())
+        .map(|r| r.file.as_str())
+        .collect();
     assert_eq!(rejected_files, not_activities);
     assert_eq!(
         (tally.imported + tally.salvaged) as usize,
@@ -80,7 +89,9 @@ fn whole_fixture_folder_gives_the_readme_outcomes() {
     assert_eq!(ledger.len(), rows.len());
     for entry in &ledger {
         match entry.outcome {
-            LedgerOutcome::Rejected => assert!(entry.reason.as_deref().unwrap().contains("not an activity")),
+            LedgerOutcome::Rejected => {
+                assert!(entry.reason.as_deref().unwrap().contains("not an activity"))
+            }
             _ => assert!(store.contains(entry.activity_id.as_deref().unwrap())),
         }
     }
@@ -110,9 +121,16 @@ fn damaged_fixtures_are_salvaged_with_their_warning() {
         assert!(!warnings.is_empty(), "{name} carries its warning");
         pipeline.flush().unwrap();
         let stored = pipeline.store().read_activity(&activity_id).unwrap();
-        assert!(!stored.warnings().is_empty(), "{name}: the activity keeps its warning");
+        assert!(
+            !stored.warnings().is_empty(),
+            "{name}: the activity keeps its warning"
+        );
         let ledger = pipeline.db().ledger_entries("local").unwrap();
-        assert!(ledger[0].reason.as_deref().unwrap().starts_with("salvaged:"));
+        assert!(ledger[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("salvaged:"));
     }
 }
 
@@ -134,8 +152,20 @@ fn importing_the_same_files_twice_adds_nothing() {
     // Each file gets the same answer, naming the same activity.
     for ((name, was), (_, now)) in first.iter().zip(&second) {
         match (was, now) {
-            (Outcome::Imported { activity_id: a, .. }, Outcome::Duplicate { activity_id: b, why })
-            | (Outcome::Duplicate { activity_id: a, .. }, Outcome::Duplicate { activity_id: b, why }) => {
+            (
+                Outcome::Imported { activity_id: a, .. },
+                Outcome::Duplicate {
+                    activity_id: b,
+                    why,
+                },
+            )
+            | (
+                Outcome::Duplicate { activity_id: a, .. },
+                Outcome::Duplicate {
+                    activity_id: b,
+                    why,
+                },
+            ) => {
                 assert_eq!(a, b, "{name}");
                 assert_eq!(*why, DuplicateOf::SameContent, "{name}");
             }
@@ -159,8 +189,9 @@ fn a_renamed_copy_is_a_duplicate() {
 
     let mut pipeline = open(data.path());
     let bytes = fixture("1526615320.fit");
-    let Outcome::Imported { activity_id, .. } =
-        pipeline.import(&Item::local("1526615320.fit", &bytes)).unwrap()
+    let Outcome::Imported { activity_id, .. } = pipeline
+        .import(&Item::local("1526615320.fit", &bytes))
+        .unwrap()
     else {
         panic!("first import");
     };
@@ -168,14 +199,20 @@ fn a_renamed_copy_is_a_duplicate() {
     let outcome = pipeline.import(&Item::local("copy.fit", &bytes)).unwrap();
     assert_eq!(
         outcome,
-        Outcome::Duplicate { activity_id: activity_id.clone(), why: DuplicateOf::SameContent }
+        Outcome::Duplicate {
+            activity_id: activity_id.clone(),
+            why: DuplicateOf::SameContent
+        }
     );
     pipeline.flush().unwrap();
     // ...and from disk in a later one.
     let (outcomes, _) = import_paths(&mut pipeline, &[copy]);
     assert_eq!(
         outcomes[0].1,
-        Outcome::Duplicate { activity_id, why: DuplicateOf::SameContent }
+        Outcome::Duplicate {
+            activity_id,
+            why: DuplicateOf::SameContent
+        }
     );
     assert_eq!(pipeline.store().len(), 1);
 }
@@ -193,18 +230,28 @@ fn near_duplicates_are_recorded_against_the_earlier_activity() {
     };
     // Another device: 2 minutes later, 3 % longer; still in the same batch.
     let other_device = synthetic_at(start + 120, 10_300.0, 50, 2);
-    let outcome = pipeline.import(&Item::local("bike-computer.fit", &other_device)).unwrap();
+    let outcome = pipeline
+        .import(&Item::local("bike-computer.fit", &other_device))
+        .unwrap();
     assert_eq!(
         outcome,
-        Outcome::Duplicate { activity_id: activity_id.clone(), why: DuplicateOf::NearDuplicate }
+        Outcome::Duplicate {
+            activity_id: activity_id.clone(),
+            why: DuplicateOf::NearDuplicate
+        }
     );
     pipeline.flush().unwrap();
     // Against the store: 4 min 50 s earlier, 4 % shorter.
     let earlier = synthetic_at(start - 290, 9_600.0, 50, 3);
-    let outcome = pipeline.import(&Item::local("phone.fit", &earlier)).unwrap();
+    let outcome = pipeline
+        .import(&Item::local("phone.fit", &earlier))
+        .unwrap();
     assert_eq!(
         outcome,
-        Outcome::Duplicate { activity_id: activity_id.clone(), why: DuplicateOf::NearDuplicate }
+        Outcome::Duplicate {
+            activity_id: activity_id.clone(),
+            why: DuplicateOf::NearDuplicate
+        }
     );
     // Not duplicates: 6 % longer, or 6 minutes apart.
     for (name, bytes) in [
@@ -212,7 +259,10 @@ fn near_duplicates_are_recorded_against_the_earlier_activity() {
         ("later.fit", synthetic_at(start + 360, 10_000.0, 50, 5)),
     ] {
         let outcome = pipeline.import(&Item::local(name, &bytes)).unwrap();
-        let Outcome::Imported { activity_id: other, .. } = outcome else {
+        let Outcome::Imported {
+            activity_id: other, ..
+        } = outcome
+        else {
             panic!("{name}: {outcome:?}");
         };
         assert_ne!(other, activity_id);
@@ -225,7 +275,9 @@ fn near_duplicates_are_recorded_against_the_earlier_activity() {
         .filter(|e| e.outcome == LedgerOutcome::Duplicate)
         .collect();
     assert_eq!(near.len(), 2);
-    assert!(near.iter().all(|e| e.activity_id.as_deref() == Some(activity_id.as_str())));
+    assert!(near
+        .iter()
+        .all(|e| e.activity_id.as_deref() == Some(activity_id.as_str())));
     drop(pipeline);
     check_store(&data.path().join(HANDLE), &schema());
 }
@@ -244,6 +296,11 @@ fn same_start_but_different_distance_gets_its_own_id() {
         }
     }
     pipeline.flush().unwrap();
-    let stored: BTreeSet<String> = pipeline.store().list().iter().map(|e| e.id.clone()).collect();
+    let stored: BTreeSet<String> = pipeline
+        .store()
+        .list()
+        .iter()
+        .map(|e| e.id.clone())
+        .collect();
     assert_eq!(stored, ids, "the ids reported are the ids stored");
 }

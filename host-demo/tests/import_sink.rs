@@ -76,35 +76,56 @@ fn contains_import_and_commit_store_rows_with_their_cursor() {
     assert!(!contains(&service, "101"));
 
     let ride = fixture("1526615320.fit");
-    let ImportOutcome::Imported { activity_id } = service.import(item("101", ride.clone())).unwrap()
+    let ImportOutcome::Imported { activity_id } =
+        service.import(item("101", ride.clone())).unwrap()
     else {
         panic!("first import");
     };
-    assert!(contains(&service, "101"), "known while its batch is pending");
-    assert_eq!(ledger_outcome(&s.db, "101"), None, "nothing durable before commit");
+    assert!(
+        contains(&service, "101"),
+        "known while its batch is pending"
+    );
+    assert_eq!(
+        ledger_outcome(&s.db, "101"),
+        None,
+        "nothing durable before commit"
+    );
     assert_eq!(s.db.cursor(&s.connection).unwrap(), None);
 
     // At least once delivery: the same external id again is a duplicate.
     assert_eq!(
         service.import(item("101", ride.clone())).unwrap(),
-        ImportOutcome::Duplicate { activity_id: activity_id.clone() }
+        ImportOutcome::Duplicate {
+            activity_id: activity_id.clone()
+        }
     );
     // The same bytes under another id: a duplicate, and now known by that id.
     assert_eq!(
         service.import(item("102", ride)).unwrap(),
-        ImportOutcome::Duplicate { activity_id: activity_id.clone() }
+        ImportOutcome::Duplicate {
+            activity_id: activity_id.clone()
+        }
     );
     assert!(contains(&service, "102"));
     // Not an activity: rejected for good, with the reason.
-    match service.import(item("103", fixture("Settings.fit"))).unwrap() {
+    match service
+        .import(item("103", fixture("Settings.fit")))
+        .unwrap()
+    {
         ImportOutcome::Rejected { reason } => {
-            assert!(reason.contains("103.fit") && reason.contains("not an activity"), "{reason}")
+            assert!(
+                reason.contains("103.fit") && reason.contains("not an activity"),
+                "{reason}"
+            )
         }
         other => panic!("{other:?}"),
     }
 
     service.commit(RStr::from("cursor-1")).unwrap();
-    assert_eq!(s.db.cursor(&s.connection).unwrap().as_deref(), Some("cursor-1"));
+    assert_eq!(
+        s.db.cursor(&s.connection).unwrap().as_deref(),
+        Some("cursor-1")
+    );
     assert_eq!(ledger_outcome(&s.db, "101"), Some(LedgerOutcome::Imported));
     assert_eq!(ledger_outcome(&s.db, "102"), Some(LedgerOutcome::Duplicate));
     assert_eq!(ledger_outcome(&s.db, "103"), Some(LedgerOutcome::Rejected));
@@ -160,22 +181,41 @@ fn deferred_items_come_back_when_their_backoff_has_passed() {
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].external_id, RString::from("201"));
     assert_eq!(due[0].attempts, 1);
-    assert_eq!(due[0].last_error, RString::from("download failed: HTTP 503"));
+    assert_eq!(
+        due[0].last_error,
+        RString::from("download failed: HTTP 503")
+    );
 
     service
         .defer(RStr::from("201"), RStr::from("connection reset"))
         .unwrap();
-    assert!(service.due_retries().unwrap().is_empty(), "backed off again");
+    assert!(
+        service.due_retries().unwrap().is_empty(),
+        "backed off again"
+    );
     s.clock.advance(24 * 3600 + 1);
     let due = service.due_retries().unwrap();
-    assert_eq!((due[0].attempts, due[0].last_error.as_str()), (2, "connection reset"));
+    assert_eq!(
+        (due[0].attempts, due[0].last_error.as_str()),
+        (2, "connection reset")
+    );
 
     // Retried and imported: no longer offered, and its retry row goes with
     // the batch's commit.
     let outcome = service.import(item("201", synthetic(1, 20))).unwrap();
-    assert!(matches!(outcome, ImportOutcome::Imported { .. }), "{outcome:?}");
-    assert!(service.due_retries().unwrap().is_empty(), "settled in the pending batch");
-    assert_eq!(s.db.pending_retries(&s.connection).unwrap().len(), 1, "until commit");
+    assert!(
+        matches!(outcome, ImportOutcome::Imported { .. }),
+        "{outcome:?}"
+    );
+    assert!(
+        service.due_retries().unwrap().is_empty(),
+        "settled in the pending batch"
+    );
+    assert_eq!(
+        s.db.pending_retries(&s.connection).unwrap().len(),
+        1,
+        "until commit"
+    );
     service.commit(RStr::from("c")).unwrap();
     assert!(s.db.pending_retries(&s.connection).unwrap().is_empty());
 }
@@ -218,7 +258,10 @@ fn a_store_failure_is_transient_and_keeps_the_cursor_behind() {
 
     let error = service.commit(RStr::from("c2")).unwrap_err();
     assert_eq!(error.kind, ErrorKind::TRANSIENT, "{error}");
-    assert!(error.user_message.contains("activities"), "names what failed: {error}");
+    assert!(
+        error.user_message.contains("activities"),
+        "names what failed: {error}"
+    );
     assert_eq!(s.db.cursor(&s.connection).unwrap().as_deref(), Some("c1"));
     assert_eq!(ledger_outcome(&s.db, "402"), None);
 
@@ -241,8 +284,13 @@ fn clones_on_several_threads_share_one_batch() {
             scope.spawn(move || {
                 for i in 0..5u32 {
                     let n = t * 5 + i;
-                    let outcome = service.import(item(&format!("5{n:02}"), synthetic(n, 20))).unwrap();
-                    assert!(matches!(outcome, ImportOutcome::Imported { .. }), "{outcome:?}");
+                    let outcome = service
+                        .import(item(&format!("5{n:02}"), synthetic(n, 20)))
+                        .unwrap();
+                    assert!(
+                        matches!(outcome, ImportOutcome::Imported { .. }),
+                        "{outcome:?}"
+                    );
                 }
             });
         }

@@ -37,7 +37,10 @@ pub fn run(data_dir: &Path, handle: &str) -> anyhow::Result<()> {
 /// `2018-02-18T17:12:56+01:00` as `2018-02-18 17:12` (the activity's own
 /// local time, as the device recorded it).
 fn local_date_time(started_at: &str) -> String {
-    started_at.get(..16).unwrap_or(started_at).replacen('T', " ", 1)
+    started_at
+        .get(..16)
+        .unwrap_or(started_at)
+        .replacen('T', " ", 1)
 }
 
 fn hms(seconds: i64) -> String {

@@ -18,4 +18,6 @@ pub mod sources;
 
 pub use error::ImportError;
 pub use outcome::{DuplicateOf, Outcome, Tally};
-pub use pipeline::{open_local, ImportPipeline, Item, SharedPipeline, DEFAULT_BATCH_ITEMS, STATE_DB_FILE};
+pub use pipeline::{
+    open_local, ImportPipeline, Item, SharedPipeline, DEFAULT_BATCH_ITEMS, STATE_DB_FILE,
+};

@@ -15,7 +15,10 @@ pub enum Outcome {
         warnings: Vec<String>,
     },
     /// Already held; `activity_id` is the activity that holds it.
-    Duplicate { activity_id: String, why: DuplicateOf },
+    Duplicate {
+        activity_id: String,
+        why: DuplicateOf,
+    },
     /// Refused for good; `reason` names the file and the cause.
     Rejected { reason: String },
 }
@@ -57,7 +60,9 @@ pub struct Tally {
 impl Tally {
     pub fn add(&mut self, file_name: &str, outcome: &Outcome) {
         match outcome {
-            Outcome::Imported { salvaged: false, .. } => self.imported += 1,
+            Outcome::Imported {
+                salvaged: false, ..
+            } => self.imported += 1,
             Outcome::Imported { salvaged: true, .. } => self.salvaged += 1,
             Outcome::Duplicate { .. } => self.duplicate += 1,
             Outcome::Rejected { reason } => self.reject(file_name, reason),
@@ -66,7 +71,8 @@ impl Tally {
 
     /// A file that never reached the pipeline (it could not be read).
     pub fn reject(&mut self, file_name: &str, reason: &str) {
-        self.rejected.push((file_name.to_owned(), reason.to_owned()));
+        self.rejected
+            .push((file_name.to_owned(), reason.to_owned()));
     }
 
     pub fn total(&self) -> u64 {

@@ -92,7 +92,9 @@ impl SharedPipeline {
     /// boundary) cannot leave the store inconsistent, only a decision that
     /// was not recorded; so a poisoned lock is taken over.
     pub fn lock(&self) -> MutexGuard<'_, ImportPipeline> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -155,7 +157,10 @@ impl ImportPipeline {
         if self.is_pending(source, external_id) {
             return Ok(true);
         }
-        Ok(self.db.ledger_by_external_id(source, external_id)?.is_some())
+        Ok(self
+            .db
+            .ledger_by_external_id(source, external_id)?
+            .is_some())
     }
 
     /// Whether this external id was decided in the batch not yet flushed.
@@ -203,7 +208,9 @@ impl ImportPipeline {
             return self.settle(outcome);
         }
         let distance = converted.distance_m.unwrap_or(0.0);
-        let near = self.store.find_near(converted.started_at_unix, distance)
+        let near = self
+            .store
+            .find_near(converted.started_at_unix, distance)
             .or_else(|| self.pending.find_near(converted.started_at_unix, distance));
         if let Some(id) = near {
             let outcome = Outcome::Duplicate {
@@ -222,7 +229,12 @@ impl ImportPipeline {
             salvaged,
             warnings,
         };
-        self.record(item, &sha256, &outcome, Some(PendingActivity { id, converted }));
+        self.record(
+            item,
+            &sha256,
+            &outcome,
+            Some(PendingActivity { id, converted }),
+        );
         self.settle(outcome)
     }
 
@@ -287,7 +299,11 @@ impl ImportPipeline {
         for (planned, stored) in renamed {
             // Only if something else wrote the store meanwhile; keep the
             // ledger truthful.
-            tracing::warn!(planned, stored, "activity stored under another id than planned");
+            tracing::warn!(
+                planned,
+                stored,
+                "activity stored under another id than planned"
+            );
             for row in &mut self.pending.rows {
                 if row.activity_id.as_deref() == Some(planned.as_str()) {
                     row.activity_id = Some(stored.clone());

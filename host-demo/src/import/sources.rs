@@ -60,7 +60,8 @@ pub enum SourceError {
 pub fn plan(paths: &[PathBuf]) -> Result<Vec<Input>, SourceError> {
     let mut inputs = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|_| SourceError::Missing { path: path.clone() })?;
+        let meta =
+            std::fs::metadata(path).map_err(|_| SourceError::Missing { path: path.clone() })?;
         if meta.is_dir() {
             walk(path, &mut inputs)?;
         } else if has_extension(path, "zip") {
@@ -229,9 +230,12 @@ fn read_member<R: Read + Seek>(
         .map_err(|e| (unknown(), format!("cannot open the archive entry: {e}")))?;
     let name = member.name().to_owned();
     let mut bytes = Vec::with_capacity(member.size().min(64 << 20) as usize);
-    member
-        .read_to_end(&mut bytes)
-        .map_err(|e| (name.clone(), format!("cannot unpack the archive entry: {e}")))?;
+    member.read_to_end(&mut bytes).map_err(|e| {
+        (
+            name.clone(),
+            format!("cannot unpack the archive entry: {e}"),
+        )
+    })?;
     Ok((name, bytes))
 }
 

@@ -21,8 +21,7 @@ use bincio_bas::StoreError;
 use bincio_plugin_kit::guard;
 use bincio_state::{ConnectionId, StateDb, StateError};
 use host_api::{
-    ImportItem, ImportOutcome, ImportSink, ImportSinkBox, ImportSink_TO, PendingRetry,
-    PluginError,
+    ImportItem, ImportOutcome, ImportSink, ImportSinkBox, ImportSink_TO, PendingRetry, PluginError,
 };
 use std::sync::Arc;
 
@@ -137,7 +136,12 @@ impl ImportSink for PipelineSink {
     fn defer(&self, external_id: RStr<'_>, error: RStr<'_>) -> RResult<(), PluginError> {
         guard(|| {
             self.db
-                .defer(&self.connection, external_id.as_str(), error.as_str(), self.clock.now())
+                .defer(
+                    &self.connection,
+                    external_id.as_str(),
+                    error.as_str(),
+                    self.clock.now(),
+                )
                 .map(|_| ())
                 .map_err(|e| {
                     to_plugin_error(

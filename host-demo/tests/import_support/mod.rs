@@ -70,10 +70,17 @@ pub fn fixture_table() -> Vec<FixtureRow> {
     for entry in fs::read_dir(fixtures_dir()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         if name.ends_with(".fit") {
-            assert!(listed.contains(name.as_str()), "{name} is not in the fixture README");
+            assert!(
+                listed.contains(name.as_str()),
+                "{name} is not in the fixture README"
+            );
         }
     }
-    assert!(rows.len() >= 19, "README table parsed to {} rows", rows.len());
+    assert!(
+        rows.len() >= 19,
+        "README table parsed to {} rows",
+        rows.len()
+    );
     rows
 }
 
@@ -118,7 +125,12 @@ pub fn file_name(path: &str) -> &str {
 /// A synthetic outdoor activity `n` hours after a fixed start (so any two
 /// differ in start by far more than the near-duplicate window).
 pub fn synthetic(n: u32, records: usize) -> Vec<u8> {
-    synthetic_at(1_600_000_000 + i64::from(n) * 3600, 10_000.0, records, u64::from(n))
+    synthetic_at(
+        1_600_000_000 + i64::from(n) * 3600,
+        10_000.0,
+        records,
+        u64::from(n),
+    )
 }
 
 pub fn synthetic_at(start_unix: i64, distance_m: f64, records: usize, seed: u64) -> Vec<u8> {
@@ -149,7 +161,11 @@ pub fn assert_valid_file(validator: &jsonschema::Validator, path: &Path) -> Valu
         .iter_errors(&value)
         .map(|e| format!("{e} at {}", e.instance_path))
         .collect();
-    assert!(errors.is_empty(), "{} does not validate: {errors:#?}", path.display());
+    assert!(
+        errors.is_empty(),
+        "{} does not validate: {errors:#?}",
+        path.display()
+    );
     value
 }
 
@@ -165,7 +181,11 @@ pub fn check_store(store_dir: &Path, validator: &jsonschema::Validator) -> BTree
         .map(|a| a["id"].as_str().expect("id").to_owned())
         .collect();
     let listed_set: BTreeSet<String> = listed.iter().cloned().collect();
-    assert_eq!(listed.len(), listed_set.len(), "the index lists an id twice");
+    assert_eq!(
+        listed.len(),
+        listed_set.len(),
+        "the index lists an id twice"
+    );
     assert_no_temp_files(store_dir);
     let on_disk = activity_files(store_dir, validator);
     assert_eq!(listed_set, on_disk, "index.json and activities/ disagree");
@@ -202,7 +222,11 @@ pub fn assert_no_temp_files(store_dir: &Path) {
     for dir in [store_dir.to_path_buf(), store_dir.join("activities")] {
         for entry in fs::read_dir(&dir).unwrap() {
             let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-            assert!(!name.starts_with('.'), "temp file {name} left in {}", dir.display());
+            assert!(
+                !name.starts_with('.'),
+                "temp file {name} left in {}",
+                dir.display()
+            );
         }
     }
 }
