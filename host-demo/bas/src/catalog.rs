@@ -1,8 +1,8 @@
-//! The in-memory index of a store: every summary by id, by content hash and by start time
-//! (sorted), each with its JSON already serialised, so lookups are logarithmic and rewriting
-//! `index.json` is a concatenation, whatever the number of activities.
+//! The in-memory index of a store: every summary by id, by content hash, by start time (sorted)
+//! and counted by year, each with its JSON already serialised, so lookups are logarithmic and
+//! rewriting an index file is a concatenation.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::index::IndexEntry;
 use crate::timefmt::parse_unix;
@@ -17,6 +17,7 @@ const NO_DISTANCE_M: f64 = 1.0;
 struct Slot {
     entry: IndexEntry,
     started_at: i64,
+    year: i32,
     json: Box<[u8]>,
 }
 
@@ -25,6 +26,7 @@ pub(crate) struct Catalog {
     slots: HashMap<String, Slot>,
     by_time: BTreeSet<(i64, String)>,
     by_hash: HashMap<String, String>,
+    per_year: BTreeMap<i32, usize>,
 }
 
 /// Why an entry cannot be catalogued.
@@ -43,9 +45,12 @@ impl Catalog {
     pub(crate) fn insert(&mut self, entry: IndexEntry) -> Result<(), CatalogError> {
         let started_at = parse_unix(&entry.started_at)
             .ok_or_else(|| CatalogError::BadStartedAt(entry.started_at.clone()))?;
+        let year = local_year(&entry.started_at)
+            .ok_or_else(|| CatalogError::BadStartedAt(entry.started_at.clone()))?;
         let json = serde_json::to_vec(&entry).map_err(CatalogError::Serialize)?;
         self.remove(&entry.id);
         self.by_time.insert((started_at, entry.id.clone()));
+        *self.per_year.entry(year).or_default() += 1;
         if let Some(hash) = entry.source_hash() {
             self.by_hash.insert(hash.to_string(), entry.id.clone());
         }
@@ -54,6 +59,7 @@ impl Catalog {
             Slot {
                 entry,
                 started_at,
+                year,
                 json: json.into_boxed_slice(),
             },
         );
@@ -103,21 +109,40 @@ impl Catalog {
             .map(|(_, id)| &self.slots[id].entry)
     }
 
-    /// Appends the `activities` JSON array (newest first) from the cached serialisations.
-    pub(crate) fn write_json_array(&self, out: &mut Vec<u8>) {
+    /// Number of activities per year of their local start date.
+    pub(crate) fn per_year(&self) -> &BTreeMap<i32, usize> {
+        &self.per_year
+    }
+
+    /// Appends a JSON array of the cached summaries, newest first: those of `year` only when
+    /// given, at most `limit` of them.
+    pub(crate) fn write_json_array(&self, out: &mut Vec<u8>, year: Option<i32>, limit: usize) {
         out.push(b'[');
-        for (i, (_, id)) in self.by_time.iter().rev().enumerate() {
+        let slots = self
+            .by_time
+            .iter()
+            .rev()
+            .map(|(_, id)| &self.slots[id])
+            .filter(|slot| year.is_none_or(|y| slot.year == y))
+            .take(limit);
+        for (i, slot) in slots.enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(&self.slots[id].json);
+            out.extend_from_slice(&slot.json);
         }
         out.push(b']');
     }
 
+    /// Bytes of all cached summaries (to size buffers).
     pub(crate) fn json_len(&self) -> usize {
         self.slots.values().map(|s| s.json.len() + 1).sum::<usize>() + 2
     }
+}
+
+/// The year of the local date an RFC 3339 time starts with.
+fn local_year(started_at: &str) -> Option<i32> {
+    started_at.get(..4)?.parse().ok()
 }
 
 fn similar_distance(a: f64, b: f64) -> bool {

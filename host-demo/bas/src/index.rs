@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::activity::{BasActivity, Privacy, Source, BAS_VERSION};
 use crate::geojson::preview;
+use crate::layout::Shard;
 use crate::sport::{Sport, SubSport};
 
 /// The owner block of `index.json`.
@@ -151,10 +152,10 @@ pub struct IndexFile {
     pub owner: Owner,
     /// When the index was written.
     pub generated_at: String,
-    /// Year shards; this crate writes none but keeps those it finds.
+    /// Yearly shard files (see [`crate::SHARD_THRESHOLD`]); empty for a small store.
     #[serde(default)]
-    pub shards: Vec<Value>,
-    /// Summaries, newest first.
+    pub shards: Vec<Shard>,
+    /// Summaries, newest first (in a sharded index, only the newest ones).
     pub activities: Vec<IndexEntry>,
 }
 

@@ -1,22 +1,21 @@
-//! The BAS store of one owner: `{root}/{handle}/index.json`, `activities/{id}.json` and
-//! `activities/{id}.geojson`. Activities are added in batches; the index is rewritten once per
-//! batch, after the batch's activity files are durable (see the README's crash-safety model).
+//! The BAS store of one owner: `{root}/{handle}/index.json` (plus yearly `index_{year}.json`
+//! shards once large), `activities/{id}.json` and `activities/{id}.geojson`. Activities are
+//! added in batches; the index is rewritten once per batch, after the batch's activity files
+//! are durable (see the README's crash-safety model).
 
 use std::borrow::Cow;
 use std::fs;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
-use crate::activity::{BasActivity, Privacy, BAS_VERSION};
-use crate::atomic::{commit_group, remove_stale_temps, sync_dir, write_atomic, PendingFile};
+use crate::activity::{BasActivity, Privacy};
+use crate::atomic::{commit_group, remove_stale_temps, sync_dir, PendingFile};
 use crate::catalog::{Catalog, CatalogError};
 use crate::convert::Converted;
 use crate::error::StoreError;
 use crate::index::{IndexEntry, IndexFile, Owner};
+use crate::layout::{write_index_files, Shard};
 use crate::recover::{adopt_orphans, RecoveryReport};
-use crate::timefmt::LocalTime;
 
 /// Files written per durability group inside a batch: bounds memory and temp files while
 /// letting their fsyncs run together.
@@ -27,7 +26,7 @@ pub struct BasStore {
     dir: PathBuf,
     activities_dir: PathBuf,
     owner: Owner,
-    shards: Vec<Value>,
+    shards: Vec<Shard>,
     catalog: Catalog,
     recovery: RecoveryReport,
 }
@@ -66,28 +65,27 @@ impl BasStore {
             sync_dir(root)?;
         }
         let index_path = dir.join("index.json");
-        let index = match fs::read(&index_path) {
-            Ok(bytes) => {
-                serde_json::from_slice::<IndexFile>(&bytes).map_err(|e| StoreError::BadIndex {
-                    path: index_path.clone(),
-                    detail: e.to_string(),
-                })?
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => IndexFile::empty(Owner {
+        let index = match read_index(&index_path)? {
+            Some(index) => index,
+            None => IndexFile::empty(Owner {
                 handle: handle.to_string(),
                 display_name: handle.to_string(),
                 avatar_url: None,
             }),
-            Err(e) => return Err(StoreError::io("reading", &index_path, e)),
         };
         let mut catalog = Catalog::default();
-        for entry in index.activities {
-            let id = entry.id.clone();
-            catalog.insert(entry).map_err(|e| StoreError::BadIndex {
+        for shard in &index.shards {
+            let shard_path = shard_path(&dir, &shard.url).ok_or_else(|| StoreError::BadIndex {
                 path: index_path.clone(),
-                detail: format!("activity {id}: {}", catalog_detail(e)),
+                detail: format!("shard url {:?} is not a file beside index.json", shard.url),
             })?;
+            let shard_index = read_index(&shard_path)?.ok_or_else(|| StoreError::BadIndex {
+                path: shard_path.clone(),
+                detail: "the shard index.json lists is missing".to_string(),
+            })?;
+            catalog_all(&mut catalog, shard_index.activities, &shard_path)?;
         }
+        catalog_all(&mut catalog, index.activities, &index_path)?;
         let mut store = BasStore {
             dir,
             activities_dir,
@@ -220,27 +218,44 @@ impl BasStore {
             .unwrap_or_default()
     }
 
-    fn write_index(&self) -> Result<(), StoreError> {
-        let serialize = |what: &str, e| StoreError::Serialize {
-            what: what.to_string(),
-            source: e,
-        };
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let mut out = Vec::with_capacity(self.catalog.json_len() + 256);
-        out.extend_from_slice(b"{\"bas_version\":");
-        serde_json::to_writer(&mut out, BAS_VERSION).map_err(|e| serialize("index", e))?;
-        out.extend_from_slice(b",\"owner\":");
-        serde_json::to_writer(&mut out, &self.owner).map_err(|e| serialize("owner", e))?;
-        out.extend_from_slice(b",\"generated_at\":");
-        let generated_at = LocalTime::new(now, None).rfc3339();
-        serde_json::to_writer(&mut out, &generated_at).map_err(|e| serialize("index", e))?;
-        out.extend_from_slice(b",\"shards\":");
-        serde_json::to_writer(&mut out, &self.shards).map_err(|e| serialize("shards", e))?;
-        out.extend_from_slice(b",\"activities\":");
-        self.catalog.write_json_array(&mut out);
-        out.push(b'}');
-        write_atomic(&self.index_path(), &out)
+    fn write_index(&mut self) -> Result<(), StoreError> {
+        write_index_files(&self.dir, &self.owner, &self.catalog, &mut self.shards)
     }
+}
+
+/// Reads a BAS index document; `None` when the file does not exist.
+fn read_index(path: &Path) -> Result<Option<IndexFile>, StoreError> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::BadIndex {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::io("reading", path, e)),
+    }
+}
+
+/// A shard is a plain file name beside `index.json` (this crate never follows URLs or paths).
+fn shard_path(dir: &Path, url: &str) -> Option<PathBuf> {
+    let plain = !url.is_empty() && !url.starts_with('.') && !url.contains(['/', '\\', ':']);
+    plain.then(|| dir.join(url))
+}
+
+fn catalog_all(
+    catalog: &mut Catalog,
+    entries: Vec<IndexEntry>,
+    source: &Path,
+) -> Result<(), StoreError> {
+    for entry in entries {
+        let id = entry.id.clone();
+        catalog.insert(entry).map_err(|e| StoreError::BadIndex {
+            path: source.to_path_buf(),
+            detail: format!("activity {id}: {}", catalog_detail(e)),
+        })?;
+    }
+    Ok(())
 }
 
 /// Additions to a store; see [`BasStore::begin_batch`]. Lookups on the store (through `Deref`)

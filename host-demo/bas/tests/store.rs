@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bincio_bas::{
-    Added, BasStore, Converted, IndexEntry, IndexFile, Owner, StoreError, NEAR_START_S,
+    Added, BasStore, Converted, IndexEntry, IndexFile, Owner, StoreError, INLINE_RECENT,
+    NEAR_START_S, SHARD_THRESHOLD,
 };
 use common::*;
 
@@ -199,15 +200,18 @@ fn sigkill_mid_batch_leaves_a_recoverable_store() {
     eprintln!("orphans adopted over the kills: {adopted}");
 }
 
+/// Synthetic history: one activity every 10 hours from mid-2017 (10,000 span 11 years).
+const BASE: i64 = 1_500_000_000;
+const STEP: i64 = 36_000;
+
 fn synthetic_index(root: &Path, handle: &str, count: usize) -> IndexEntry {
     let c = convert_fixture("garmin-fenix-5-run.fit");
     let template = IndexEntry::for_activity(&c.activity, true);
-    let base = 1_500_000_000i64;
     let activities = (0..count)
         .map(|k| {
             let mut e = template.clone();
             e.id = format!("synthetic-{k:05}");
-            let t = time::OffsetDateTime::from_unix_timestamp(base + k as i64 * 600).unwrap();
+            let t = time::OffsetDateTime::from_unix_timestamp(BASE + k as i64 * STEP).unwrap();
             e.started_at = t
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap();
@@ -240,10 +244,9 @@ fn synthetic_index(root: &Path, handle: &str, count: usize) -> IndexEntry {
 fn lookups_over_10000_activities() {
     let root = tempfile::tempdir().unwrap();
     synthetic_index(root.path(), "bob", 10_000);
-    let mut store = BasStore::open(root.path(), "bob").unwrap();
+    let store = BasStore::open(root.path(), "bob").unwrap();
     assert_eq!(store.len(), 10_000);
-    let base = 1_500_000_000i64;
-    let at = |k: i64| base + k * 600;
+    let at = |k: i64| BASE + k * STEP;
     assert!(store.contains("synthetic-04321"));
     assert!(!store.contains("synthetic-10000"));
     assert_eq!(
@@ -268,14 +271,66 @@ fn lookups_over_10000_activities() {
     let list = store.list();
     assert_eq!(list[0].id, "synthetic-09999");
     assert_eq!(list[9_999].id, "synthetic-00000");
-    // Adding keeps the owner block and the 10,000 entries.
+}
+
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).unwrap().ino()
+}
+
+#[test]
+fn a_large_store_is_split_into_yearly_shards_and_only_touched_years_are_rewritten() {
+    let root = tempfile::tempdir().unwrap();
+    let validator = schema();
+    synthetic_index(root.path(), "bob", SHARD_THRESHOLD + 1_000);
+    let mut store = BasStore::open(root.path(), "bob").unwrap();
     let mut batch = store.begin_batch();
-    let added = batch.add(&convert_fixture("Activity.fit")).unwrap();
+    let added = batch.add(&convert_fixture("Activity.fit")).unwrap(); // 2012
     batch.commit().unwrap();
+    let total = SHARD_THRESHOLD + 1_001;
     let index: IndexFile = serde_json::from_slice(&fs::read(store.index_path()).unwrap()).unwrap();
-    assert_eq!(index.activities.len(), 10_001);
-    assert_eq!(index.owner.display_name, "Bob");
-    assert!(index.activities.iter().any(|e| e.id == added.id()));
+    assert_eq!(index.owner.display_name, "Bob", "the owner block is kept");
+    assert_eq!(index.activities.len(), INLINE_RECENT);
+    assert_eq!(
+        index.activities[0].id,
+        store.list()[0].id,
+        "the newest inline"
+    );
+    assert_eq!(index.shards.iter().map(|s| s.count).sum::<usize>(), total);
+    assert_eq!(index.shards[0].year, 2012);
+    assert_file_valid(&validator, &store.index_path());
+    let mut in_shards = 0;
+    for shard in &index.shards {
+        let path = store.dir().join(&shard.url);
+        assert_file_valid(&validator, &path);
+        let file: IndexFile = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(file.activities.len(), shard.count);
+        assert!(file
+            .activities
+            .iter()
+            .all(|e| e.started_at.starts_with(&shard.year.to_string())));
+        in_shards += file.activities.len();
+    }
+    assert_eq!(in_shards, total);
+    let reopened = BasStore::open(root.path(), "bob").unwrap();
+    assert_eq!(reopened.len(), total);
+    assert!(reopened.contains(added.id()));
+    drop(reopened);
+
+    // Another 2012 activity rewrites the 2012 shard (and index.json) only.
+    let before: Vec<(String, u64)> = index
+        .shards
+        .iter()
+        .map(|s| (s.url.clone(), inode(&store.dir().join(&s.url))))
+        .collect();
+    let mut batch = store.begin_batch();
+    batch.add(&convert_fixture("activity-filecrc.fit")).unwrap();
+    batch.commit().unwrap();
+    for (url, ino) in before {
+        let rewritten = inode(&store.dir().join(&url)) != ino;
+        assert_eq!(rewritten, url == "index_2012.json", "{url}");
+    }
+    assert_eq!(BasStore::open(root.path(), "bob").unwrap().len(), total + 1);
 }
 
 #[test]
