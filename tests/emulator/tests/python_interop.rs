@@ -8,9 +8,10 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use garmin_emulator::{Activity, Emulator, EmulatorConfig};
+use garmin_emulator::{Activity, Emulator, EmulatorConfig, Fault, Target};
 use serde_json::Value;
 
 const PACKAGE: &str = "garminconnect==0.3.20";
@@ -39,8 +40,13 @@ fn run(cmd: &mut Command, what: &str) {
     );
 }
 
-/// The virtualenv holding garminconnect 0.3.20, created on first use.
+/// The virtualenv's python with garminconnect 0.3.20, created once (tests share it).
 fn venv_with_client() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(prepare_venv).clone()
+}
+
+fn prepare_venv() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("garminconnect-0.3.20-venv");
     let py = venv_python(&venv);
     let ready = py.exists()
@@ -74,11 +80,12 @@ fn venv_with_client() -> PathBuf {
 }
 
 /// Runs the interop script against `base_url`; its last stdout line is the results object.
-fn run_script(py: &Path, base_url: &str) -> Value {
+fn run_script(py: &Path, base_url: &str, mode: &str) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/garmin_interop.py");
     let mut child = Command::new(py)
         .arg(&script)
         .arg(base_url)
+        .arg(mode)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -152,7 +159,7 @@ fn garminconnect_0_3_20_logs_in_lists_and_downloads() {
             1800.0,
         ),
     );
-    let results = run_script(&py, &emulator.base_url());
+    let results = run_script(&py, &emulator.base_url(), "scenarios");
     let failed: Vec<_> = results
         .as_object()
         .expect("results object")
@@ -273,5 +280,57 @@ fn garminconnect_0_3_20_logs_in_lists_and_downloads() {
             && stats.refreshes >= 1
             && stats.downloads >= 2,
         "{stats:?}"
+    );
+}
+
+#[test]
+fn garminconnect_falls_through_rate_limits_and_client_ids_and_retries_after_401() {
+    let py = venv_with_client();
+    let config =
+        EmulatorConfig::default_demo().with_accepted_client_ids(&["GARMIN_CONNECT_MOBILE_IOS_DI"]);
+    let emulator = Emulator::start(config).expect("start emulator");
+    // First credential POST rate limited: the client moves to its next TLS profile.
+    emulator.set_fault(
+        Fault::TooManyRequests {
+            status: 429,
+            retry_after: None,
+            json: false,
+        }
+        .times(1),
+    );
+    // The login's verification call is refused once: the client refreshes and retries.
+    emulator.set_fault(Fault::TokenNotActive.on(Target::Profile).times(1));
+    let results = run_script(&py, &emulator.base_url(), "resilience");
+    let login = &results["login"];
+    assert_eq!(login["ok"], true, "{login:#}");
+    assert_eq!(login["di_client_id"], "GARMIN_CONNECT_MOBILE_IOS_DI");
+    assert_eq!(results["list"]["len"], 3);
+    let stats = emulator.stats();
+    assert_eq!(
+        stats.logins, 2,
+        "one rate-limited POST, then success: {stats:?}"
+    );
+    assert_eq!(
+        stats.token_exchanges, 4,
+        "three refused client ids, then the iOS one"
+    );
+    assert_eq!(
+        stats.refreshes, 1,
+        "401 on socialProfile triggers one refresh"
+    );
+    let requests: Vec<String> = paths(login);
+    let first_profile = requests
+        .iter()
+        .position(|p| p == "GET /userprofile-service/socialProfile")
+        .unwrap();
+    assert_eq!(
+        requests[first_profile + 1],
+        "POST /di-oauth2-service/oauth/token",
+        "{requests:?}"
+    );
+    assert_eq!(
+        requests[first_profile + 2],
+        "GET /userprofile-service/socialProfile",
+        "{requests:?}"
     );
 }

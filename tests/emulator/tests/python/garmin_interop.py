@@ -1,6 +1,6 @@
 """Drives the real garminconnect 0.3.20 client against the emulator and prints JSON results.
 
-Usage: python garmin_interop.py BASE_URL
+Usage: python garmin_interop.py BASE_URL [scenarios|resilience]
 
 Every host (sso, connectapi, diauth) is pointed at BASE_URL, the client's anti-WAF pauses are
 skipped, and a guard refuses any request that is not to BASE_URL's host (so nothing can reach a
@@ -222,7 +222,16 @@ def _safe(fn):
         return {"ok": False, "error": type(e).__name__, "message": str(e)[:500], "trace": traceback.format_exc()[-2000:]}
 
 
+def resilience() -> dict:
+    """One default-chain login while the Rust side has switched faults on (see python_interop.rs)."""
+    g = make("demo@example.com", "demo-password")
+    out = {"login": _safe(lambda: login_outcome(g))}
+    out["list"] = _safe(lambda: {"ok": True, "len": len(g.get_activities(0, 3))})
+    return out
+
+
 if __name__ == "__main__":
-    results = scenarios()
+    mode = sys.argv[2] if len(sys.argv) > 2 else "scenarios"
+    results = resilience() if mode == "resilience" else scenarios()
     results["_meta"] = {"garminconnect": getattr(garminconnect, "__version__", None), "sleeps_skipped": len(SLEEPS)}
     print(json.dumps(results))
