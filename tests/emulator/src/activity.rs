@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::fit_writer::{write_activity, FitActivitySpec, Sport};
 
 /// One activity of an account.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Activity {
     pub id: u64,
     /// Start time; its offset is the activity's local time zone (`startTimeLocal`), the instant
@@ -26,6 +26,22 @@ pub struct Activity {
     pub fit: Option<Vec<u8>>,
     /// `false` = not yet uploaded: absent from lists, counts and downloads.
     pub listed: bool,
+}
+
+impl std::fmt::Debug for Activity {
+    /// The FIT file shows as its length: assertion failures stay readable.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Activity")
+            .field("id", &self.id)
+            .field("start", &self.start)
+            .field("name", &self.name)
+            .field("type_key", &self.type_key)
+            .field("distance_m", &self.distance_m)
+            .field("duration_s", &self.duration_s)
+            .field("fit_bytes", &self.fit.as_ref().map(Vec::len))
+            .field("listed", &self.listed)
+            .finish()
+    }
 }
 
 /// A FIT file that cannot serve as an emulated activity.

@@ -29,7 +29,7 @@ pub const DI_CLIENT_IDS: [&str; 4] = [
 pub const DEFAULT_MFA_CODE: &str = "123456";
 
 /// One Garmin account.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Account {
     pub email: String,
     pub password: String,
@@ -38,6 +38,20 @@ pub struct Account {
     pub display_name: String,
     pub profile_id: u64,
     pub activities: Vec<Activity>,
+}
+
+impl std::fmt::Debug for Account {
+    /// Password and MFA code are not printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("email", &self.email)
+            .field("password", &"<redacted>")
+            .field("mfa", &self.mfa_code.is_some())
+            .field("display_name", &self.display_name)
+            .field("profile_id", &self.profile_id)
+            .field("activities", &self.activities)
+            .finish()
+    }
 }
 
 impl Account {
