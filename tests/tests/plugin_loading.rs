@@ -172,3 +172,42 @@ fn plugin_toml_with_an_unknown_key_or_a_wrong_type_names_the_line() {
     let text = PluginManager::load(&path).err().unwrap().to_string();
     assert!(text.contains("line 6"), "{text}");
 }
+
+#[test]
+fn a_plugin_that_panics_in_its_methods_gives_internal_errors_and_the_host_goes_on() {
+    use host_demo::host::{Host, HostError, SyncOptions};
+    let libs = plugin_libraries();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_plugin_toml(
+        dir.path(),
+        &[entry("test.faulty", &libs.faulty), entry("dev.bincio.garmin", &libs.garmin)],
+    );
+    let host = Host::open(&config, dir.path(), "me").unwrap();
+    host.accept_disclaimer("test.faulty").unwrap();
+
+    match host.begin_connect("test.faulty", Vec::new()) {
+        Err(HostError::PluginCall(e)) => {
+            assert_eq!(e.kind, host_api::ErrorKind::INTERNAL);
+            assert!(e.detail.contains("begin_connect exploded"), "{}", e.detail);
+        }
+        other => panic!("expected an internal error, got {other:?}"),
+    }
+    assert!(host.db.connections().unwrap().is_empty(), "the failed connect left nothing");
+
+    // A connection made by hand, to reach sync and disconnect.
+    let id = host.db.create_connection("test.faulty", 0).unwrap();
+    host.db.set_connection_account(&id, "x", "x").unwrap();
+    host.db
+        .set_connection_status(&id, bincio_state::ConnectionStatus::Active, None)
+        .unwrap();
+    let report = host.sync_connection(id.as_str(), SyncOptions::default()).unwrap();
+    let error = report.result.unwrap_err();
+    assert_eq!(error.kind, host_api::ErrorKind::INTERNAL);
+    assert!(error.detail.contains("sync exploded"), "{}", error.detail);
+    let done = host.disconnect(id.as_str()).unwrap();
+    assert!(done.plugin_warning.unwrap().detail.contains("disconnect exploded"));
+
+    // The other plugin is untouched: its instance is created and described.
+    assert!(host.instance("dev.bincio.garmin").is_ok());
+    assert_garmin_usable(&host.manager);
+}
