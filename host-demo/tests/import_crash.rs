@@ -82,14 +82,12 @@ fn check_after_kill(data_dir: &Path, validator: &jsonschema::Validator) -> KillS
     let on_disk = activity_files(&store, validator);
     let mut listed = BTreeSet::new();
     if store.join("index.json").exists() {
-        let index = assert_valid_file(validator, &store.join("index.json"));
-        for entry in index["activities"].as_array().unwrap() {
-            let id = entry["id"].as_str().unwrap();
+        listed = listed_ids(&store, validator);
+        for id in &listed {
             assert!(
                 on_disk.contains(id),
                 "index lists {id}, whose file is missing"
             );
-            listed.insert(id.to_owned());
         }
     }
     state.orphans = on_disk.difference(&listed).count();

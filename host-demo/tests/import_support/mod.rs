@@ -170,26 +170,57 @@ pub fn assert_valid_file(validator: &jsonschema::Validator, path: &Path) -> Valu
 }
 
 /// What a store folder holds on disk, checked for consistency: every file
-/// parses (and the JSON documents validate), the index lists exactly the
-/// activity files, no temp file is left. Returns the ids.
+/// parses (and the JSON documents validate), the index (with its yearly
+/// shards, once the store is large) lists exactly the activity files, no temp
+/// file is left. Returns the ids.
 pub fn check_store(store_dir: &Path, validator: &jsonschema::Validator) -> BTreeSet<String> {
+    let listed = listed_ids(store_dir, validator);
+    assert_no_temp_files(store_dir);
+    let on_disk = activity_files(store_dir, validator);
+    assert_eq!(listed, on_disk, "the index and activities/ disagree");
+    on_disk
+}
+
+/// The ids `index.json` and its shards list (each file validated; no id
+/// twice in one file, nor in two shards).
+pub fn listed_ids(store_dir: &Path, validator: &jsonschema::Validator) -> BTreeSet<String> {
     let index = assert_valid_file(validator, &store_dir.join("index.json"));
-    let listed: Vec<String> = index["activities"]
+    let mut listed = ids_in(&index, "index.json");
+    let shards = index["shards"].as_array().cloned().unwrap_or_default();
+    let mut in_shards = BTreeSet::new();
+    for shard in &shards {
+        let url = shard["url"].as_str().expect("shard url");
+        let doc = assert_valid_file(validator, &store_dir.join(url));
+        let ids = ids_in(&doc, url);
+        assert_eq!(
+            ids.len() as u64,
+            shard["count"].as_u64().unwrap(),
+            "{url} count"
+        );
+        for id in ids {
+            assert!(in_shards.insert(id.clone()), "{id} in two shards");
+        }
+    }
+    if !shards.is_empty() {
+        assert!(
+            listed.is_subset(&in_shards),
+            "inline activities missing from the shards"
+        );
+        listed = in_shards;
+    }
+    listed
+}
+
+fn ids_in(doc: &Value, what: &str) -> BTreeSet<String> {
+    let list: Vec<String> = doc["activities"]
         .as_array()
         .expect("activities array")
         .iter()
         .map(|a| a["id"].as_str().expect("id").to_owned())
         .collect();
-    let listed_set: BTreeSet<String> = listed.iter().cloned().collect();
-    assert_eq!(
-        listed.len(),
-        listed_set.len(),
-        "the index lists an id twice"
-    );
-    assert_no_temp_files(store_dir);
-    let on_disk = activity_files(store_dir, validator);
-    assert_eq!(listed_set, on_disk, "index.json and activities/ disagree");
-    on_disk
+    let set: BTreeSet<String> = list.iter().cloned().collect();
+    assert_eq!(list.len(), set.len(), "{what} lists an id twice");
+    set
 }
 
 /// Every activity document under `activities/` (parsed and validated, its
