@@ -60,7 +60,14 @@ fn corpus_against_bare_decode(corpus: &[(String, Vec<u8>)]) {
     let bytes: usize = corpus.iter().map(|(_, b)| b.len()).sum();
     let mut bare = Vec::new();
     let mut ours = Vec::new();
+    let mut convert_only = Vec::new();
     for round in 0..ROUNDS {
+        let start = Instant::now();
+        for (name, file) in corpus {
+            let _ = black_box(convert(black_box(file), name));
+        }
+        convert_only.push(start.elapsed());
+
         let start = Instant::now();
         for (_, file) in corpus {
             black_box(fitparser::from_bytes(black_box(file)).unwrap());
@@ -80,14 +87,15 @@ fn corpus_against_bare_decode(corpus: &[(String, Vec<u8>)]) {
         ours.push(start.elapsed());
         black_box(store.len());
     }
-    let (bare, ours) = (median(bare), median(ours));
+    let (bare, ours, convert_only) = (median(bare), median(ours), median(convert_only));
     println!(
         "(a) corpus of {} files, {} KiB: fitparser bare decode {:.2} ms; convert + store write \
-         {:.2} ms; ratio {:.2}x (target <= 1.5x)",
+         {:.2} ms (convert alone {:.2} ms); ratio {:.2}x (target <= 1.5x)",
         corpus.len(),
         bytes / 1024,
         ms(bare),
         ms(ours),
+        ms(convert_only),
         ours.as_secs_f64() / bare.as_secs_f64()
     );
 }
@@ -97,8 +105,15 @@ fn batch_cost_against_store_size(corpus: &[(String, Vec<u8>)]) {
         .iter()
         .filter_map(|(name, bytes)| convert(bytes, name).ok())
         .collect();
-    let small = per_activity_cost(1_000, &converted);
-    let large = per_activity_cost(10_000, &converted);
+    let mut small = StoreUnderTest::new(1_000, &converted);
+    let mut large = StoreUnderTest::new(10_000, &converted);
+    // Rounds alternate between the two stores so both see the same machine load.
+    let (mut small_samples, mut large_samples) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        small_samples.push(small.time_batches(&converted));
+        large_samples.push(large.time_batches(&converted));
+    }
+    let (small, large) = (median(small_samples), median(large_samples));
     println!(
         "(b) adding batches of {BATCH}: {:.3} ms per activity with 1,000 stored, {:.3} ms with \
          10,000 stored; ratio {:.2}x (target < 1.3x)",
@@ -108,30 +123,45 @@ fn batch_cost_against_store_size(corpus: &[(String, Vec<u8>)]) {
     );
 }
 
-/// Median per-activity time of adding batches of new activities to a store of `existing`.
-fn per_activity_cost(existing: usize, corpus: &[Converted]) -> Duration {
-    let root = tempfile::tempdir().unwrap();
-    // The richest summary of the corpus (track preview, power curve) as every past activity.
-    let template = corpus
-        .iter()
-        .map(|c| IndexEntry::for_activity(&c.activity, c.track.is_some()))
-        .max_by_key(|e| serde_json::to_vec(e).unwrap().len())
-        .unwrap();
-    write_history(root.path(), "bench", existing, &template);
-    let mut store = BasStore::open(root.path(), "bench").unwrap();
-    assert_eq!(store.len(), existing);
-    let mut serial = 0;
-    // One untimed batch first: it settles the index layout for this size.
-    add_batch(&mut store, corpus, existing, &mut serial);
-    let mut samples = Vec::new();
-    for _ in 0..ROUNDS {
+/// A store pre-filled with a synthetic history, and the serial of the next new activity.
+struct StoreUnderTest {
+    _root: tempfile::TempDir,
+    store: BasStore,
+    existing: usize,
+    serial: usize,
+}
+
+impl StoreUnderTest {
+    fn new(existing: usize, corpus: &[Converted]) -> StoreUnderTest {
+        let root = tempfile::tempdir().unwrap();
+        // The richest summary of the corpus (track preview, power curve) as every past one.
+        let template = corpus
+            .iter()
+            .map(|c| IndexEntry::for_activity(&c.activity, c.track.is_some()))
+            .max_by_key(|e| serde_json::to_vec(e).unwrap().len())
+            .unwrap();
+        write_history(root.path(), "bench", existing, &template);
+        let store = BasStore::open(root.path(), "bench").unwrap();
+        assert_eq!(store.len(), existing);
+        let mut s = StoreUnderTest {
+            _root: root,
+            store,
+            existing,
+            serial: 0,
+        };
+        // One untimed batch first: it settles the index layout for this size.
+        add_batch(&mut s.store, corpus, s.existing, &mut s.serial);
+        s
+    }
+
+    /// Per-activity time of `BATCHES_PER_ROUND` batches.
+    fn time_batches(&mut self, corpus: &[Converted]) -> Duration {
         let start = Instant::now();
         for _ in 0..BATCHES_PER_ROUND {
-            add_batch(&mut store, corpus, existing, &mut serial);
+            add_batch(&mut self.store, corpus, self.existing, &mut self.serial);
         }
-        samples.push(start.elapsed() / (BATCHES_PER_ROUND * BATCH) as u32);
+        start.elapsed() / (BATCHES_PER_ROUND * BATCH) as u32
     }
-    median(samples)
 }
 
 /// Adds `BATCH` new activities (distinct copies of the corpus, newer than the history).

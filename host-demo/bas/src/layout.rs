@@ -36,9 +36,12 @@ pub(crate) fn shard_url(year: i32) -> String {
     format!("index_{year}.json")
 }
 
-/// Writes the index files of `catalog` into `dir`: the shards whose count changed first (all
-/// durable before `index.json` points at them), then `index.json`. `shards` is what is on disk;
-/// it is updated.
+/// Writes the index files of `catalog` into `dir`: the shards whose count changed and
+/// `index.json`, as one durability group (all synced together, `index.json` renamed last).
+/// `shards` is what is on disk; it is updated.
+///
+/// Should a crash persist `index.json` but not a shard's rename, opening the store reads the
+/// older shard (or none): the activities missing from it are orphans, adopted by recovery.
 pub(crate) fn write_index_files(
     dir: &Path,
     owner: &Owner,
@@ -65,19 +68,26 @@ pub(crate) fn write_index_files(
         })
         .collect();
     let mut group = Vec::new();
-    for shard in wanted.iter().filter(|s| !shards.contains(s)) {
+    let written = (|| {
+        for shard in wanted.iter().filter(|s| !shards.contains(s)) {
+            let mut out = Vec::new();
+            document(&mut out, owner, &generated_at, &[], |out| {
+                catalog.write_json_array(out, Some(shard.year), usize::MAX)
+            })?;
+            group.push(PendingFile::write(&dir.join(&shard.url), &out)?);
+        }
         let mut out = Vec::new();
-        document(&mut out, owner, &generated_at, &[], |out| {
-            catalog.write_json_array(out, Some(shard.year), usize::MAX)
+        document(&mut out, owner, &generated_at, &wanted, |out| {
+            catalog.write_json_array(out, None, INLINE_RECENT)
         })?;
-        group.push(PendingFile::write(&dir.join(&shard.url), &out)?);
+        group.push(PendingFile::write(&index_path, &out)?);
+        Ok::<(), StoreError>(())
+    })();
+    if let Err(e) = written {
+        group.into_iter().for_each(PendingFile::discard);
+        return Err(e);
     }
     commit_group(group)?;
-    let mut out = Vec::new();
-    document(&mut out, owner, &generated_at, &wanted, |out| {
-        catalog.write_json_array(out, None, INLINE_RECENT)
-    })?;
-    write_atomic(&index_path, &out)?;
     *shards = wanted;
     Ok(())
 }

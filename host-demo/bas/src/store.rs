@@ -74,23 +74,29 @@ impl BasStore {
             }),
         };
         let mut catalog = Catalog::default();
+        // What the shard files really hold, so any mismatch is rewritten at the next write.
+        let mut shards_on_disk = Vec::new();
         for shard in &index.shards {
             let shard_path = shard_path(&dir, &shard.url).ok_or_else(|| StoreError::BadIndex {
                 path: index_path.clone(),
                 detail: format!("shard url {:?} is not a file beside index.json", shard.url),
             })?;
-            let shard_index = read_index(&shard_path)?.ok_or_else(|| StoreError::BadIndex {
-                path: shard_path.clone(),
-                detail: "the shard index.json lists is missing".to_string(),
-            })?;
-            catalog_all(&mut catalog, shard_index.activities, &shard_path)?;
+            // A listed shard that is missing (its rename lost in a crash) counts as empty: the
+            // activities it held are orphans, adopted by recovery below.
+            if let Some(shard_index) = read_index(&shard_path)? {
+                shards_on_disk.push(Shard {
+                    count: shard_index.activities.len(),
+                    ..shard.clone()
+                });
+                catalog_all(&mut catalog, shard_index.activities, &shard_path)?;
+            }
         }
         catalog_all(&mut catalog, index.activities, &index_path)?;
         let mut store = BasStore {
             dir,
             activities_dir,
             owner: index.owner,
-            shards: index.shards,
+            shards: shards_on_disk,
             catalog,
             recovery: RecoveryReport::default(),
         };

@@ -331,6 +331,15 @@ fn a_large_store_is_split_into_yearly_shards_and_only_touched_years_are_rewritte
         assert_eq!(rewritten, url == "index_2012.json", "{url}");
     }
     assert_eq!(BasStore::open(root.path(), "bob").unwrap().len(), total + 1);
+
+    // A crash that persisted index.json but lost a shard's rename: the shard's activities are
+    // recovered from their own files.
+    fs::remove_file(store.dir().join("index_2012.json")).unwrap();
+    drop(store);
+    let recovered = BasStore::open(root.path(), "bob").unwrap();
+    assert_eq!(recovered.recovery().adopted.len(), 2);
+    assert_eq!(recovered.len(), total + 1);
+    assert_file_valid(&validator, &recovered.dir().join("index_2012.json"));
 }
 
 #[test]
