@@ -114,3 +114,58 @@ fn similar_distance(a: f64, b: f64) -> bool {
     let longer = a.max(b);
     longer < 1.0 || (a - b).abs() <= NEAR_DISTANCE_FRACTION * longer
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(external_id: Option<&str>, outcome: LedgerOutcome) -> LedgerEntry {
+        LedgerEntry {
+            source: "p".into(),
+            external_id: external_id.map(Into::into),
+            connection_id: Some(ConnectionId::new("p-1")),
+            content_sha256: "a".repeat(64),
+            activity_id: (outcome != LedgerOutcome::Rejected).then(|| "x".into()),
+            outcome,
+            reason: None,
+            at: 0,
+        }
+    }
+
+    #[test]
+    fn hash_lookup_prefers_an_import_and_settles_retries() {
+        let mut batch = PendingBatch::default();
+        batch.push(row(Some("1"), LedgerOutcome::Rejected), None);
+        batch.push(row(Some("2"), LedgerOutcome::Duplicate), None);
+        assert_eq!(
+            batch.by_hash(&"a".repeat(64)).unwrap().outcome,
+            LedgerOutcome::Duplicate
+        );
+        batch.push(row(Some("3"), LedgerOutcome::Imported), None);
+        batch.push(row(None, LedgerOutcome::Duplicate), None);
+        assert_eq!(
+            batch.by_hash(&"a".repeat(64)).unwrap().outcome,
+            LedgerOutcome::Imported
+        );
+        assert_eq!(
+            batch.by_external_id("p", "1").unwrap().outcome,
+            LedgerOutcome::Rejected
+        );
+        assert!(batch.by_external_id("other", "1").is_none());
+        assert_eq!(
+            batch.settled.len(),
+            3,
+            "rows with an external id settle retries"
+        );
+        batch.clear();
+        assert!(batch.is_empty() && batch.by_hash(&"a".repeat(64)).is_none());
+    }
+
+    #[test]
+    fn distances_compare_like_the_store() {
+        assert!(similar_distance(10_000.0, 10_500.0));
+        assert!(!similar_distance(10_000.0, 10_600.0));
+        assert!(similar_distance(0.0, 0.4), "no distance on both sides");
+        assert!(!similar_distance(0.0, 50.0));
+    }
+}

@@ -244,3 +244,108 @@ fn has_extension(path: &Path, wanted: &str) -> bool {
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case(wanted))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, bytes) in entries {
+            zip.start_file(*name, SimpleFileOptions::default()).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn read_all(input: &Input) -> Vec<String> {
+        let mut seen = Vec::new();
+        read_input(input, &mut |found| -> Result<(), ()> {
+            seen.push(match found {
+                Found::File { name, bytes } => format!("file {name} ({} bytes)", bytes.len()),
+                Found::Unreadable { name, reason } => format!("unreadable {name}: {reason}"),
+                Found::More(n) => format!("more {n}"),
+            });
+            Ok(())
+        })
+        .unwrap();
+        seen
+    }
+
+    #[test]
+    fn folders_are_walked_in_name_order_taking_fit_and_zip_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("b/deeper")).unwrap();
+        for name in [
+            "b/deeper/z.FIT",
+            "b/a.fit",
+            "c.zip",
+            "notes.json",
+            "a.fit.bak",
+        ] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let explicit = dir.path().join("notes.json");
+        let inputs = plan(&[dir.path().to_owned(), explicit.clone()]).unwrap();
+        assert_eq!(
+            inputs,
+            vec![
+                Input::Fit(dir.path().join("b/a.fit")),
+                Input::Fit(dir.path().join("b/deeper/z.FIT")),
+                Input::Archive(dir.path().join("c.zip")),
+                Input::Fit(explicit),
+            ]
+        );
+        let missing = dir.path().join("nope");
+        assert!(matches!(plan(&[missing]), Err(SourceError::Missing { .. })));
+    }
+
+    #[test]
+    fn nested_zips_are_opened_and_junk_is_skipped() {
+        let inner = zip_of(&[("inner/1.fit", b"one"), ("readme.txt", b"no")]);
+        let outer = zip_of(&[
+            ("a/2.fit", b"two!"),
+            ("__MACOSX/a/._2.fit", b"fork"),
+            ("a/._3.fit", b"fork"),
+            ("a/parts.zip", &inner),
+            ("a/profile.json", b"{}"),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.zip");
+        std::fs::write(&path, outer).unwrap();
+        let name = path.display().to_string();
+        assert_eq!(count_files(&[Input::Archive(path.clone())]), 1);
+        assert_eq!(
+            read_all(&Input::Archive(path)),
+            vec![
+                format!("file {name}/a/2.fit (4 bytes)"),
+                "more 1".to_owned(),
+                format!("file {name}/a/parts.zip/inner/1.fit (3 bytes)"),
+            ]
+        );
+    }
+
+    #[test]
+    fn zip_nesting_is_bounded_and_broken_archives_reported() {
+        let mut nested = zip_of(&[("deep.fit", b"deep")]);
+        for _ in 0..MAX_ZIP_DEPTH {
+            nested = zip_of(&[("more.zip", &nested)]);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("russian-doll.zip");
+        std::fs::write(&path, nested).unwrap();
+        let seen = read_all(&Input::Archive(path));
+        assert!(
+            seen.last().unwrap().contains("nested more than"),
+            "{seen:?}"
+        );
+        assert!(!seen.iter().any(|s| s.contains("deep.fit")));
+
+        let broken = dir.path().join("broken.zip");
+        std::fs::write(&broken, b"PK but not really").unwrap();
+        let seen = read_all(&Input::Archive(broken));
+        assert!(seen[0].contains("not a readable zip archive"), "{seen:?}");
+    }
+}
