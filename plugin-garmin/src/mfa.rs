@@ -75,8 +75,9 @@ impl PendingMfa {
 
 /// The flow's own verify endpoint; only when that one cannot answer (rate
 /// limit, network, HTML) the other flow's endpoint, as Garmin's clients do.
-/// A definite "wrong code" is not submitted a second time, and a ticket is
-/// exchanged for the service URL of the endpoint that issued it.
+/// A definite "wrong code" is not submitted a second time. The ticket is
+/// bound to the service URL of the login that asked for the code, whichever
+/// endpoint completes it (as Garmin's clients exchange it).
 async fn verify_json(
     client: &Client,
     settings: &Settings,

@@ -169,6 +169,12 @@ async fn judge(client: Client, settings: &Settings, clock: &Clock, page: Page) -
             detail,
         ));
     }
+    if page.text.to_ascii_lowercase().contains("captcha") {
+        return Err(GarminError::needs_user(
+            "Garmin asks for a CAPTCHA before it lets this server sign in. Sign in once on connect.garmin.com from a browser, wait a few hours, then reconnect (or connect with a token file).",
+            detail,
+        ));
+    }
     let mfa_method = html::js_var(&page.text, "mfaMethod").filter(|m| !m.is_empty());
     if title.contains("mfa")
         || (title.contains("authentication application") && mfa_method.is_some())
