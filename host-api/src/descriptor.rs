@@ -46,10 +46,7 @@ impl FieldKind {
 
     /// Whether values of this kind must be masked on input and redacted in output.
     pub fn is_secret(self) -> bool {
-        matches!(
-            self,
-            Self::SECRET | Self::ONE_TIME_CODE | Self::SECRET_FILE
-        )
+        matches!(self, Self::SECRET | Self::ONE_TIME_CODE | Self::SECRET_FILE)
     }
 }
 

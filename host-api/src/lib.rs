@@ -34,12 +34,11 @@ pub use connect::{ConnectStep, FieldError, FieldValue};
 pub use descriptor::{Capabilities, Disclaimer, FieldKind, FieldSpec, PluginDescriptor};
 pub use error::{ErrorKind, PluginError};
 pub use importer::{
-    AccountInfo, Importer, ImporterBox, Importer_TO, Rejection, SyncRequest,
-    SyncSummary,
+    AccountInfo, Importer, ImporterBox, Importer_TO, Rejection, SyncRequest, SyncSummary,
 };
 pub use root::{HostInit, PluginModule, PluginModule_Ref, API_LEVEL, MIN_API_LEVEL};
 pub use services::{
-    Cancel, CancelBox, Cancel_TO, ConnectionContext, ImportItem, ImportOutcome, ImportSink, ImportSinkBox,
-    ImportSink_TO, LogLevel, Logger, LoggerBox, Logger_TO, PendingRetry, Progress, ProgressBox,
-    Progress_TO, SecretStore, SecretStoreBox, SecretStore_TO, SyncContext,
+    Cancel, CancelBox, Cancel_TO, ConnectionContext, ImportItem, ImportOutcome, ImportSink,
+    ImportSinkBox, ImportSink_TO, LogLevel, Logger, LoggerBox, Logger_TO, PendingRetry, Progress,
+    ProgressBox, Progress_TO, SecretStore, SecretStoreBox, SecretStore_TO, SyncContext,
 };

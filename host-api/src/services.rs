@@ -52,12 +52,18 @@ impl std::fmt::Debug for ImportItem {
 #[repr(u8)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 pub enum ImportOutcome {
-    Imported { activity_id: RString },
+    Imported {
+        activity_id: RString,
+    },
     /// Already held (same external id, same content, or the same activity
     /// recorded by another device).
-    Duplicate { activity_id: RString },
+    Duplicate {
+        activity_id: RString,
+    },
     /// Durably refused (not an activity, unreadable): never offered again.
-    Rejected { reason: RString },
+    Rejected {
+        reason: RString,
+    },
 }
 
 /// An item whose download failed earlier and is due for another try.

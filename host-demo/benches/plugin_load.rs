@@ -28,8 +28,14 @@ fn main() {
     println!("library: {}", library.display());
     let host = median(&library, "host");
     let bare = median(&library, "dlopen");
-    println!("bare dlopen (baseline): median {:.3} ms over {SAMPLES} processes", bare / 1e6);
-    println!("host loader + checks + descriptor: median {:.3} ms over {SAMPLES} processes", host / 1e6);
+    println!(
+        "bare dlopen (baseline): median {:.3} ms over {SAMPLES} processes",
+        bare / 1e6
+    );
+    println!(
+        "host loader + checks + descriptor: median {:.3} ms over {SAMPLES} processes",
+        host / 1e6
+    );
     println!("ratio host/bare: {:.2}x", host / bare);
 }
 
@@ -42,7 +48,11 @@ fn median(library: &Path, mode: &str) -> f64 {
                 .arg(library)
                 .output()
                 .expect("child runs");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             String::from_utf8_lossy(&out.stdout)
                 .trim()
                 .parse()
@@ -88,7 +98,10 @@ fn library_path() -> PathBuf {
     if let Some(path) = std::env::var_os("BINCIO_PLUGIN_LIB") {
         return PathBuf::from(path);
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("target");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("target");
     let name = format!(
         "{}plugin_garmin{}",
         std::env::consts::DLL_PREFIX,

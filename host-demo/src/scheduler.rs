@@ -103,15 +103,24 @@ impl Scheduler {
             let cancel = self.cancel.clone();
             let finished = self.finished.clone();
             let policy = Policy {
-                interval: self.connection_plugin(id).map(|p| self.interval_secs(&p)).unwrap_or(Ok(3600))?,
-                min_interval: self.connection_plugin(id).map(|p| self.min_interval_secs(&p)).unwrap_or(3600),
+                interval: self
+                    .connection_plugin(id)
+                    .map(|p| self.interval_secs(&p))
+                    .unwrap_or(Ok(3600))?,
+                min_interval: self
+                    .connection_plugin(id)
+                    .map(|p| self.min_interval_secs(&p))
+                    .unwrap_or(3600),
             };
             let connection = id.clone();
             let handle = std::thread::Builder::new()
                 .name(format!("sync-{id}"))
                 .spawn(move || {
                     let record = run_one(&host, &connection, cancel, policy);
-                    finished.lock().unwrap_or_else(|p| p.into_inner()).push(record);
+                    finished
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(record);
                 })
                 .map_err(|e| HostError::Import(format!("cannot start a sync thread: {e}")))?;
             running.insert(id.clone(), handle);
@@ -120,7 +129,12 @@ impl Scheduler {
     }
 
     fn connection_plugin(&self, id: &ConnectionId) -> Option<String> {
-        self.host.db.connection(id).ok().flatten().map(|c| c.plugin_id)
+        self.host
+            .db
+            .connection(id)
+            .ok()
+            .flatten()
+            .map(|c| c.plugin_id)
     }
 
     /// Forgets threads that have finished.
@@ -212,7 +226,9 @@ fn run_one(host: &Host, id: &ConnectionId, cancel: CancelFlag, policy: Policy) -
                 tracing::error!(target: "host::scheduler", connection = %id, "cannot store the schedule: {e}");
             }
         }
-        None => tracing::warn!(target: "host::scheduler", connection = %id, "paused: the connection needs its user"),
+        None => {
+            tracing::warn!(target: "host::scheduler", connection = %id, "paused: the connection needs its user")
+        }
     }
     log_outcome(id, &outcome);
     RunRecord {
@@ -234,22 +250,34 @@ fn next_run(
 ) -> (Option<i64>, u32) {
     let jittered = |secs: i64, rng: &mut dyn rand::RngCore| {
         let spread = (secs as f64 * JITTER_FRACTION) as i64;
-        secs + if spread > 0 { rng.gen_range(-spread..=spread) } else { 0 }
+        secs + if spread > 0 {
+            rng.gen_range(-spread..=spread)
+        } else {
+            0
+        }
     };
     let error = match outcome {
         Ok(report) => match &report.result {
             Ok(summary) => {
                 // Backfill continues sooner, but never below the minimum.
-                let base = if summary.has_more { policy.min_interval } else { policy.interval };
+                let base = if summary.has_more {
+                    policy.min_interval
+                } else {
+                    policy.interval
+                };
                 return (Some(now + jittered(base, rng).max(policy.min_interval)), 0);
             }
             Err(e) => match e.kind {
-                ErrorKind::INVALID_CREDENTIALS | ErrorKind::NEEDS_USER_ACTION => return (None, failures + 1),
+                ErrorKind::INVALID_CREDENTIALS | ErrorKind::NEEDS_USER_ACTION => {
+                    return (None, failures + 1)
+                }
                 ErrorKind::CANCELLED => return (Some(now), failures),
                 _ => Some(e.retry_after()),
             },
         },
-        Err(HostError::NeedsUser { .. } | HostError::DisclaimerNotAccepted { .. }) => return (None, failures),
+        Err(HostError::NeedsUser { .. } | HostError::DisclaimerNotAccepted { .. }) => {
+            return (None, failures)
+        }
         Err(HostError::CoolingDown { minutes, .. }) => {
             return (Some(now + minutes * 60), failures);
         }
@@ -271,8 +299,12 @@ fn next_run(
 fn log_outcome(id: &ConnectionId, outcome: &Result<SyncReport, HostError>) {
     match outcome {
         Ok(report) => match &report.result {
-            Ok(s) => tracing::info!(target: "host::scheduler", connection = %id, imported = s.imported, already_there = s.already_there, rejected = s.rejected.len(), deferred = s.deferred, has_more = s.has_more, "sync finished"),
-            Err(e) => tracing::warn!(target: "host::scheduler", connection = %id, "sync failed: {e}"),
+            Ok(s) => {
+                tracing::info!(target: "host::scheduler", connection = %id, imported = s.imported, already_there = s.already_there, rejected = s.rejected.len(), deferred = s.deferred, has_more = s.has_more, "sync finished")
+            }
+            Err(e) => {
+                tracing::warn!(target: "host::scheduler", connection = %id, "sync failed: {e}")
+            }
         },
         Err(e) => tracing::warn!(target: "host::scheduler", connection = %id, "sync not run: {e}"),
     }
@@ -302,7 +334,13 @@ mod tests {
     fn success_schedules_the_interval_within_the_jitter() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         for _ in 0..200 {
-            let (next, failures) = next_run(&report(Ok(SyncSummary::default())), 1000, 3, POLICY, &mut rng);
+            let (next, failures) = next_run(
+                &report(Ok(SyncSummary::default())),
+                1000,
+                3,
+                POLICY,
+                &mut rng,
+            );
             let wait = next.unwrap() - 1000;
             assert!((19_440..=23_760).contains(&wait), "{wait}");
             assert_eq!(failures, 0);
@@ -325,7 +363,13 @@ mod tests {
     #[test]
     fn a_connection_that_needs_its_user_is_not_rescheduled() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let (next, _) = next_run(&report(Err(PluginError::invalid_credentials("bad password"))), 0, 0, POLICY, &mut rng);
+        let (next, _) = next_run(
+            &report(Err(PluginError::invalid_credentials("bad password"))),
+            0,
+            0,
+            POLICY,
+            &mut rng,
+        );
         assert_eq!(next, None);
     }
 }

@@ -112,6 +112,7 @@ fn open_host(dir: &Path, settings: &str, clock: &ManualClock) -> Arc<Host> {
             settings,
         }],
     );
-    let host = Host::open_with_clock(&config, dir, "me", Arc::new(clock.clone())).expect("host opens");
+    let host =
+        Host::open_with_clock(&config, dir, "me", Arc::new(clock.clone())).expect("host opens");
     Arc::new(host)
 }

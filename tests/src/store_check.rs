@@ -66,11 +66,16 @@ pub fn check_store(store: &Path) -> Result<BTreeSet<String>, Vec<String>> {
                 problems.push(format!("{}: not JSON", path.display()));
             }
         } else {
-            problems.push(format!("{}: unexpected file (a leftover temp file?)", path.display()));
+            problems.push(format!(
+                "{}: unexpected file (a leftover temp file?)",
+                path.display()
+            ));
         }
     }
     for id in listed.difference(&on_disk) {
-        problems.push(format!("index lists {id} but activities/{id}.json is missing"));
+        problems.push(format!(
+            "index lists {id} but activities/{id}.json is missing"
+        ));
     }
     for id in on_disk.difference(&listed) {
         problems.push(format!("activities/{id}.json is not in the index"));

@@ -21,16 +21,34 @@ fn the_demo_runs_from_an_empty_directory_and_writes_a_valid_store() {
         "demo failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("listening on http://127.0.0.1:"), "{stdout}");
+    assert!(
+        stdout.contains("listening on http://127.0.0.1:"),
+        "{stdout}"
+    );
     assert!(stdout.contains("Connected demo@example.com"), "{stdout}");
     let ids = check_store(&dir.path().join("bincio-demo/me"))
         .unwrap_or_else(|p| panic!("store broken: {p:#?}"));
-    assert!(ids.len() >= 10, "the demo account's sample activities: {}", ids.len());
-    assert!(!stdout.contains("demo-password"), "the password is never printed");
+    assert!(
+        ids.len() >= 10,
+        "the demo account's sample activities: {}",
+        ids.len()
+    );
+    assert!(
+        !stdout.contains("demo-password"),
+        "the password is never printed"
+    );
 
     // Running it again starts over cleanly, in the directory it made.
-    let again = Command::new(host_demo).arg("demo").current_dir(dir.path()).output().unwrap();
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    let again = Command::new(host_demo)
+        .arg("demo")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
 }
 
 #[test]
@@ -46,5 +64,8 @@ fn the_demo_refuses_to_wipe_a_directory_it_did_not_make() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("was not made by `demo`"));
-    assert_eq!(std::fs::read_to_string(dir.path().join("precious.txt")).unwrap(), "keep me");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("precious.txt")).unwrap(),
+        "keep me"
+    );
 }

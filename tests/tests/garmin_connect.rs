@@ -34,7 +34,9 @@ fn token_values(tokens_json: &str) -> Vec<String> {
         if let serde_json::Value::Object(m) = v {
             for (key, value) in m {
                 match value {
-                    serde_json::Value::String(s) if key.contains("token") && !key.contains("client") => {
+                    serde_json::Value::String(s)
+                        if key.contains("token") && !key.contains("client") =>
+                    {
                         out.push(s.clone())
                     }
                     other => walk(other, out),
@@ -43,7 +45,11 @@ fn token_values(tokens_json: &str) -> Vec<String> {
         }
     }
     walk(&value, &mut out);
-    assert!(!out.is_empty(), "no token strings found in {} bytes", tokens_json.len());
+    assert!(
+        !out.is_empty(),
+        "no token strings found in {} bytes",
+        tokens_json.len()
+    );
     out
 }
 
@@ -54,7 +60,11 @@ fn assert_nowhere_in_clear(t: &TestHost, secrets: &[String]) {
     let wal = std::fs::read(t.data_dir().join("state.sqlite3-wal")).unwrap_or_default();
     for secret in secrets {
         if let Some(line) = logs.lines().find(|l| l.contains(secret.as_str())) {
-            let shown: String = line.replace(secret.as_str(), "<SECRET>").chars().take(300).collect();
+            let shown: String = line
+                .replace(secret.as_str(), "<SECRET>")
+                .chars()
+                .take(300)
+                .collect();
             panic!("a secret appears in the TRACE logs: {shown}");
         }
         for bytes in [&db, &wal] {
@@ -72,7 +82,12 @@ fn connect_without_mfa_stores_encrypted_credentials_and_tokens() {
     let connection = t.connect_demo();
     let stats = t.emulator.stats();
     assert_eq!(stats.logins, 1, "one credential POST");
-    let record = t.host.db.connection(&ConnectionId::new(&connection)).unwrap().unwrap();
+    let record = t
+        .host
+        .db
+        .connection(&ConnectionId::new(&connection))
+        .unwrap()
+        .unwrap();
     assert_eq!(record.display_name.as_deref(), Some("demo-runner"));
     assert_eq!(record.account_id.as_deref(), Some("81234567"));
     let tokens = stored_tokens(&t, &connection);
@@ -88,11 +103,19 @@ const OTP_CODE: &str = "947203";
 fn the_default_mfa_account_connects_with_its_code() {
     let t = TestHost::start(EmulatorConfig::default_demo(), "");
     let (connection, flow_id) = match t.connect(MFA_EMAIL, PASSWORD).unwrap() {
-        ConnectOutcome::NeedInput { connection, flow_id, .. } => (connection, flow_id),
+        ConnectOutcome::NeedInput {
+            connection,
+            flow_id,
+            ..
+        } => (connection, flow_id),
         other => panic!("MFA account should ask for a code, got {other:?}"),
     };
     let code = vec![("mfa_code".to_string(), SecretString::new("123456".into()))];
-    match t.host.continue_connect(&connection, &flow_id, code).unwrap() {
+    match t
+        .host
+        .continue_connect(&connection, &flow_id, code)
+        .unwrap()
+    {
         ConnectOutcome::Connected { display_name, .. } => assert_eq!(display_name, "mfa-rider"),
         other => panic!("the right code should connect, got {other:?}"),
     }
@@ -104,7 +127,12 @@ fn connect_with_mfa_takes_a_wrong_code_then_the_right_one() {
     let otp_account = Account::new(OTP_EMAIL, PASSWORD).with_mfa(OTP_CODE);
     let t = TestHost::start(EmulatorConfig::default_demo().with_account(otp_account), "");
     let (connection, flow_id, fields) = match t.connect(OTP_EMAIL, PASSWORD).unwrap() {
-        ConnectOutcome::NeedInput { connection, flow_id, fields, .. } => (connection, flow_id, fields),
+        ConnectOutcome::NeedInput {
+            connection,
+            flow_id,
+            fields,
+            ..
+        } => (connection, flow_id, fields),
         other => panic!("MFA account should ask for a code, got {other:?}"),
     };
     assert_eq!(fields.len(), 1);
@@ -112,18 +140,35 @@ fn connect_with_mfa_takes_a_wrong_code_then_the_right_one() {
     assert!(fields[0].kind.is_secret() && !fields[0].persist);
 
     let wrong = vec![("mfa_code".to_string(), SecretString::new("000000".into()))];
-    let (flow_id, errors) = match t.host.continue_connect(&connection, &flow_id, wrong).unwrap() {
-        ConnectOutcome::NeedInput { flow_id, errors, .. } => (flow_id, errors),
+    let (flow_id, errors) = match t
+        .host
+        .continue_connect(&connection, &flow_id, wrong)
+        .unwrap()
+    {
+        ConnectOutcome::NeedInput {
+            flow_id, errors, ..
+        } => (flow_id, errors),
         other => panic!("a wrong code should ask again, got {other:?}"),
     };
-    assert!(errors.iter().any(|(key, _)| key == "mfa_code"), "{errors:?}");
+    assert!(
+        errors.iter().any(|(key, _)| key == "mfa_code"),
+        "{errors:?}"
+    );
 
     let right = vec![("mfa_code".to_string(), SecretString::new(OTP_CODE.into()))];
-    match t.host.continue_connect(&connection, &flow_id, right).unwrap() {
+    match t
+        .host
+        .continue_connect(&connection, &flow_id, right)
+        .unwrap()
+    {
         ConnectOutcome::Connected { .. } => {}
         other => panic!("the right code should connect, got {other:?}"),
     }
-    assert_eq!(t.emulator.stats().logins, 1, "MFA does not repeat the credential POST");
+    assert_eq!(
+        t.emulator.stats().logins,
+        1,
+        "MFA does not repeat the credential POST"
+    );
     assert_nowhere_in_clear(&t, &[OTP_CODE.to_string(), PASSWORD.to_string()]);
 }
 
@@ -133,29 +178,52 @@ fn a_wrong_password_is_invalid_credentials_without_a_retry_loop() {
     let error = plugin_error(t.connect(DEMO_EMAIL, "not-the-password"));
     assert_eq!(error.kind, ErrorKind::INVALID_CREDENTIALS, "{error}");
     assert_eq!(t.emulator.stats().logins, 1, "exactly one credential POST");
-    assert!(t.host.db.connections().unwrap().is_empty(), "no half-made connection stays");
+    assert!(
+        t.host.db.connections().unwrap().is_empty(),
+        "no half-made connection stays"
+    );
 }
 
 #[test]
 fn a_429_at_login_starts_a_cooldown_that_survives_a_restart() {
     let mut t = TestHost::start(EmulatorConfig::default_demo(), "");
-    t.emulator.set_fault(Fault::TooManyRequests { status: 429, retry_after: Some(900), json: false }.on(Target::Login));
+    t.emulator.set_fault(
+        Fault::TooManyRequests {
+            status: 429,
+            retry_after: Some(900),
+            json: false,
+        }
+        .on(Target::Login),
+    );
     let error = plugin_error(t.connect(DEMO_EMAIL, PASSWORD));
     assert_eq!(error.kind, ErrorKind::RATE_LIMITED, "{error}");
     assert_eq!(error.retry_after(), Some(900));
-    assert!(error.user_message.contains("15 min") || error.user_message.contains("900"), "says how long: {}", error.user_message);
+    assert!(
+        error.user_message.contains("15 min") || error.user_message.contains("900"),
+        "says how long: {}",
+        error.user_message
+    );
     let logins = t.emulator.stats().logins;
 
     t.restart();
     match t.connect(DEMO_EMAIL, PASSWORD) {
-        Err(HostError::CoolingDown { minutes, .. }) => assert!((14..=15).contains(&minutes), "{minutes}"),
+        Err(HostError::CoolingDown { minutes, .. }) => {
+            assert!((14..=15).contains(&minutes), "{minutes}")
+        }
         other => panic!("the cooldown must hold after a restart, got {other:?}"),
     }
-    assert_eq!(t.emulator.stats().logins, logins, "no login during the cooldown");
+    assert_eq!(
+        t.emulator.stats().logins,
+        logins,
+        "no login during the cooldown"
+    );
 
     t.emulator.clear_faults();
     t.clock.advance(901);
-    assert!(matches!(t.connect(DEMO_EMAIL, PASSWORD), Ok(ConnectOutcome::Connected { .. })));
+    assert!(matches!(
+        t.connect(DEMO_EMAIL, PASSWORD),
+        Ok(ConnectOutcome::Connected { .. })
+    ));
 }
 
 #[test]
@@ -179,13 +247,20 @@ fn an_expired_access_token_is_refreshed_silently_and_rotation_stores_the_newest(
 
 #[test]
 fn a_dead_refresh_token_leads_to_exactly_one_password_login() {
-    let t = TestHost::start(EmulatorConfig::default_demo(), "password_login_min_interval_hours = 0\nmax_downloads_per_run = 1");
+    let t = TestHost::start(
+        EmulatorConfig::default_demo(),
+        "password_login_min_interval_hours = 0\nmax_downloads_per_run = 1",
+    );
     let connection = t.connect_demo();
     t.emulator.revoke_refresh_tokens(DEMO_EMAIL);
     t.emulator.advance_clock(Duration::from_secs(25 * 3600));
     let report = t.sync(&connection);
     assert!(report.result.is_ok(), "{:?}", report.result);
-    assert_eq!(t.emulator.stats().logins, 2, "connect + exactly one re-login");
+    assert_eq!(
+        t.emulator.stats().logins,
+        2,
+        "connect + exactly one re-login"
+    );
 }
 
 #[test]
@@ -195,7 +270,9 @@ fn a_needed_relogin_inside_the_password_login_window_waits() {
     t.emulator.revoke_refresh_tokens(DEMO_EMAIL);
     t.emulator.advance_clock(Duration::from_secs(25 * 3600));
     let report = t.sync(&connection);
-    let error = report.result.expect_err("a second password login within 6 h is refused");
+    let error = report
+        .result
+        .expect_err("a second password login within 6 h is refused");
     assert_eq!(error.kind, ErrorKind::RATE_LIMITED, "{error}");
     assert_eq!(t.emulator.stats().logins, 1, "no second login");
 }
@@ -203,7 +280,9 @@ fn a_needed_relogin_inside_the_password_login_window_waits() {
 #[test]
 fn a_token_file_from_the_python_client_connects_without_a_password() {
     let t = TestHost::start(EmulatorConfig::default_demo(), "");
-    let grant = t.emulator.mint_tokens(DEMO_EMAIL, garmin_emulator::DI_CLIENT_IDS[0]);
+    let grant = t
+        .emulator
+        .mint_tokens(DEMO_EMAIL, garmin_emulator::DI_CLIENT_IDS[0]);
     let file = serde_json::json!({
         "di_token": grant.access_token,
         "di_refresh_token": grant.refresh_token,
@@ -212,10 +291,17 @@ fn a_token_file_from_the_python_client_connects_without_a_password() {
     .to_string();
     let outcome = t
         .host
-        .begin_connect(PLUGIN, vec![("garmin_tokens".into(), SecretString::new(file))])
+        .begin_connect(
+            PLUGIN,
+            vec![("garmin_tokens".into(), SecretString::new(file))],
+        )
         .unwrap();
     let connection = match outcome {
-        ConnectOutcome::Connected { connection, display_name, .. } => {
+        ConnectOutcome::Connected {
+            connection,
+            display_name,
+            ..
+        } => {
             assert_eq!(display_name, "demo-runner");
             connection
         }
@@ -223,7 +309,10 @@ fn a_token_file_from_the_python_client_connects_without_a_password() {
     };
     assert_eq!(t.emulator.stats().logins, 0, "no password login");
     let stored = t.host.vault.fields(&connection).unwrap();
-    assert!(!stored.iter().any(|f| f == "password"), "no password stored: {stored:?}");
+    assert!(
+        !stored.iter().any(|f| f == "password"),
+        "no password stored: {stored:?}"
+    );
     let report = t.sync(connection.as_str());
     assert!(report.result.is_ok(), "{:?}", report.result);
     assert_nowhere_in_clear(&t, &[grant.access_token, grant.refresh_token]);
@@ -232,7 +321,15 @@ fn a_token_file_from_the_python_client_connects_without_a_password() {
 #[test]
 fn a_changed_or_unaccepted_disclaimer_blocks_connect() {
     let t = TestHost::start(EmulatorConfig::default_demo(), "");
-    t.host.db.record_acceptance(PLUGIN, "0", &"0".repeat(64), host_demo::clock::Clock::now(&t.clock)).unwrap();
+    t.host
+        .db
+        .record_acceptance(
+            PLUGIN,
+            "0",
+            &"0".repeat(64),
+            host_demo::clock::Clock::now(&t.clock),
+        )
+        .unwrap();
     match t.connect(DEMO_EMAIL, PASSWORD) {
         Err(HostError::DisclaimerNotAccepted { changed: true, .. }) => {}
         other => panic!("an old acceptance must not count, got {other:?}"),

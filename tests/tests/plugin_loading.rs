@@ -23,7 +23,9 @@ fn failure<'a>(manager: &'a PluginManager, id: &str) -> &'a LoadError {
 }
 
 fn assert_garmin_usable(manager: &PluginManager) {
-    let (_, garmin) = manager.loaded("dev.bincio.garmin").expect("garmin stays loaded");
+    let (_, garmin) = manager
+        .loaded("dev.bincio.garmin")
+        .expect("garmin stays loaded");
     assert_eq!(garmin.descriptor.name, "Garmin Connect");
 }
 
@@ -42,11 +44,25 @@ fn the_garmin_plugin_loads_and_describes_itself() {
     assert!(password.kind.is_secret() && password.required && password.persist);
     let mfa = d.credential_field("mfa_code").unwrap();
     assert!(!mfa.persist && !mfa.required);
-    for key in ["sso_base_url", "connectapi_base_url", "diauth_base_url", "max_downloads_per_run", "lookback_days", "request_pacing_ms"] {
-        let field = d.settings_fields.iter().find(|f| f.key == key).unwrap_or_else(|| panic!("setting {key}"));
+    for key in [
+        "sso_base_url",
+        "connectapi_base_url",
+        "diauth_base_url",
+        "max_downloads_per_run",
+        "lookback_days",
+        "request_pacing_ms",
+    ] {
+        let field = d
+            .settings_fields
+            .iter()
+            .find(|f| f.key == key)
+            .unwrap_or_else(|| panic!("setting {key}"));
         assert!(field.default_value.is_some(), "{key} has a default");
     }
-    assert!(d.disclaimer.markdown.contains("Change your Garmin Connect password"));
+    assert!(d
+        .disclaimer
+        .markdown
+        .contains("Change your Garmin Connect password"));
     assert_eq!(d.disclaimer.sha256.len(), 64);
     assert!(d.min_interval <= d.default_interval);
 }
@@ -58,10 +74,16 @@ fn two_plugins_from_one_interface_are_not_confused() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_plugin_toml(
         dir.path(),
-        &[entry("dev.bincio.garmin", &libs.garmin), entry("test.faulty", &libs.faulty)],
+        &[
+            entry("dev.bincio.garmin", &libs.garmin),
+            entry("test.faulty", &libs.faulty),
+        ],
     );
     let manager = PluginManager::load(&config).unwrap();
-    assert_eq!(manager.loaded("test.faulty").unwrap().1.descriptor.name, "Faulty test plugin");
+    assert_eq!(
+        manager.loaded("test.faulty").unwrap().1.descriptor.name,
+        "Faulty test plugin"
+    );
     assert_garmin_usable(&manager);
 }
 
@@ -72,11 +94,19 @@ fn a_missing_library_is_named() {
     let missing = dir.path().join("libnothing.so");
     let config = write_plugin_toml(
         dir.path(),
-        &[entry("dev.bincio.garmin", &libs.garmin), entry("test.missing", &missing)],
+        &[
+            entry("dev.bincio.garmin", &libs.garmin),
+            entry("test.missing", &missing),
+        ],
     );
     let manager = PluginManager::load(&config).unwrap();
     let text = failure(&manager, "test.missing").to_string();
-    assert!(text.contains("test.missing") && text.contains("does not exist") && text.contains("libnothing.so"), "{text}");
+    assert!(
+        text.contains("test.missing")
+            && text.contains("does not exist")
+            && text.contains("libnothing.so"),
+        "{text}"
+    );
     assert_garmin_usable(&manager);
 }
 
@@ -86,7 +116,10 @@ fn a_shared_library_that_is_not_a_plugin_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_plugin_toml(
         dir.path(),
-        &[entry("test.not-a-plugin", &libs.not_a_plugin), entry("dev.bincio.garmin", &libs.garmin)],
+        &[
+            entry("test.not-a-plugin", &libs.not_a_plugin),
+            entry("dev.bincio.garmin", &libs.garmin),
+        ],
     );
     let manager = PluginManager::load(&config).unwrap();
     let error = failure(&manager, "test.not-a-plugin");
@@ -101,13 +134,19 @@ fn a_plugin_built_against_another_interface_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_plugin_toml(
         dir.path(),
-        &[entry("test.incompatible", &libs.incompatible), entry("dev.bincio.garmin", &libs.garmin)],
+        &[
+            entry("test.incompatible", &libs.incompatible),
+            entry("dev.bincio.garmin", &libs.garmin),
+        ],
     );
     let manager = PluginManager::load(&config).unwrap();
     let error = failure(&manager, "test.incompatible");
     assert!(matches!(error, LoadError::Incompatible { .. }), "{error}");
     let text = error.to_string();
-    assert!(text.contains("test.incompatible") && text.contains("rebuild"), "{text}");
+    assert!(
+        text.contains("test.incompatible") && text.contains("rebuild"),
+        "{text}"
+    );
     assert_garmin_usable(&manager);
 }
 
@@ -117,14 +156,21 @@ fn a_panicking_descriptor_is_an_error_not_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_plugin_toml(
         dir.path(),
-        &[entry("test.panics", &libs.panics_in_descriptor), entry("dev.bincio.garmin", &libs.garmin)],
+        &[
+            entry("test.panics", &libs.panics_in_descriptor),
+            entry("dev.bincio.garmin", &libs.garmin),
+        ],
     );
     let manager = PluginManager::load(&config).unwrap();
     let error = failure(&manager, "test.panics");
     match error {
         LoadError::Descriptor { error, .. } => {
             assert_eq!(error.kind, host_api::ErrorKind::INTERNAL);
-            assert!(error.detail.contains("descriptor exploded on purpose"), "{}", error.detail);
+            assert!(
+                error.detail.contains("descriptor exploded on purpose"),
+                "{}",
+                error.detail
+            );
         }
         other => panic!("unexpected {other}"),
     }
@@ -137,11 +183,17 @@ fn a_descriptor_id_that_differs_from_plugin_toml_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_plugin_toml(
         dir.path(),
-        &[entry("dev.bincio.strava", &libs.garmin), entry("test.faulty", &libs.faulty)],
+        &[
+            entry("dev.bincio.strava", &libs.garmin),
+            entry("test.faulty", &libs.faulty),
+        ],
     );
     let manager = PluginManager::load(&config).unwrap();
     let text = failure(&manager, "dev.bincio.strava").to_string();
-    assert!(text.contains("dev.bincio.strava") && text.contains("dev.bincio.garmin"), "{text}");
+    assert!(
+        text.contains("dev.bincio.strava") && text.contains("dev.bincio.garmin"),
+        "{text}"
+    );
     assert!(manager.loaded("test.faulty").is_ok());
 }
 
@@ -151,12 +203,18 @@ fn two_plugins_with_the_same_id_keep_the_first() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_plugin_toml(
         dir.path(),
-        &[entry("dev.bincio.garmin", &libs.garmin), entry("dev.bincio.garmin", &libs.faulty)],
+        &[
+            entry("dev.bincio.garmin", &libs.garmin),
+            entry("dev.bincio.garmin", &libs.faulty),
+        ],
     );
     let manager = PluginManager::load(&config).unwrap();
     assert_eq!(manager.entries.len(), 1);
     let text = manager.config_errors[0].to_string();
-    assert!(text.contains("dev.bincio.garmin") && text.contains("already used"), "{text}");
+    assert!(
+        text.contains("dev.bincio.garmin") && text.contains("already used"),
+        "{text}"
+    );
     assert_garmin_usable(&manager);
 }
 
@@ -164,11 +222,19 @@ fn two_plugins_with_the_same_id_keep_the_first() {
 fn plugin_toml_with_an_unknown_key_or_a_wrong_type_names_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plugin.toml");
-    std::fs::write(&path, "[[plugins]]\nid = \"x\"\nlibrary = \"y\"\ncolour = \"red\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[[plugins]]\nid = \"x\"\nlibrary = \"y\"\ncolour = \"red\"\n",
+    )
+    .unwrap();
     let text = PluginManager::load(&path).err().unwrap().to_string();
     assert!(text.contains("line 4") && text.contains("colour"), "{text}");
 
-    std::fs::write(&path, "[[plugins]]\nid = \"x\"\nlibrary = \"y\"\n\n\nenabled = 1\n").unwrap();
+    std::fs::write(
+        &path,
+        "[[plugins]]\nid = \"x\"\nlibrary = \"y\"\n\n\nenabled = 1\n",
+    )
+    .unwrap();
     let text = PluginManager::load(&path).err().unwrap().to_string();
     assert!(text.contains("line 6"), "{text}");
 }
@@ -180,7 +246,10 @@ fn a_plugin_that_panics_in_its_methods_gives_internal_errors_and_the_host_goes_o
     let dir = tempfile::tempdir().unwrap();
     let config = write_plugin_toml(
         dir.path(),
-        &[entry("test.faulty", &libs.faulty), entry("dev.bincio.garmin", &libs.garmin)],
+        &[
+            entry("test.faulty", &libs.faulty),
+            entry("dev.bincio.garmin", &libs.garmin),
+        ],
     );
     let host = Host::open(&config, dir.path(), "me").unwrap();
     host.accept_disclaimer("test.faulty").unwrap();
@@ -192,7 +261,10 @@ fn a_plugin_that_panics_in_its_methods_gives_internal_errors_and_the_host_goes_o
         }
         other => panic!("expected an internal error, got {other:?}"),
     }
-    assert!(host.db.connections().unwrap().is_empty(), "the failed connect left nothing");
+    assert!(
+        host.db.connections().unwrap().is_empty(),
+        "the failed connect left nothing"
+    );
 
     // A connection made by hand, to reach sync and disconnect.
     let id = host.db.create_connection("test.faulty", 0).unwrap();
@@ -200,12 +272,18 @@ fn a_plugin_that_panics_in_its_methods_gives_internal_errors_and_the_host_goes_o
     host.db
         .set_connection_status(&id, bincio_state::ConnectionStatus::Active, None)
         .unwrap();
-    let report = host.sync_connection(id.as_str(), SyncOptions::default()).unwrap();
+    let report = host
+        .sync_connection(id.as_str(), SyncOptions::default())
+        .unwrap();
     let error = report.result.unwrap_err();
     assert_eq!(error.kind, host_api::ErrorKind::INTERNAL);
     assert!(error.detail.contains("sync exploded"), "{}", error.detail);
     let done = host.disconnect(id.as_str()).unwrap();
-    assert!(done.plugin_warning.unwrap().detail.contains("disconnect exploded"));
+    assert!(done
+        .plugin_warning
+        .unwrap()
+        .detail
+        .contains("disconnect exploded"));
 
     // The other plugin is untouched: its instance is created and described.
     assert!(host.instance("dev.bincio.garmin").is_ok());

@@ -16,15 +16,21 @@ const EMAIL: &str = "crash@example.com";
 
 #[test]
 fn a_sync_killed_mid_run_loses_nothing_and_the_next_run_completes_it() {
-    let activities = synthetic_activities(30, OffsetDateTime::now_utc() - Duration::from_secs(3600), Duration::from_secs(12 * 3600));
-    let config = EmulatorConfig::empty().with_account(Account::new(EMAIL, PASSWORD).with_activities(activities.clone()));
+    let activities = synthetic_activities(
+        30,
+        OffsetDateTime::now_utc() - Duration::from_secs(3600),
+        Duration::from_secs(12 * 3600),
+    );
+    let config = EmulatorConfig::empty()
+        .with_account(Account::new(EMAIL, PASSWORD).with_activities(activities.clone()));
     let t = TestHost::start(config, "max_downloads_per_run = 100\npage_size = 10");
     let connection = match t.connect(EMAIL, PASSWORD).unwrap() {
         host_demo::host::ConnectOutcome::Connected { connection, .. } => connection.to_string(),
         other => panic!("{other:?}"),
     };
     // Slow downloads, so a kill lands in the middle of the run.
-    t.emulator.set_fault(Fault::Delay(Duration::from_millis(120)).on(Target::Download(None)));
+    t.emulator
+        .set_fault(Fault::Delay(Duration::from_millis(120)).on(Target::Download(None)));
 
     let host_demo = &plugin_libraries().host_demo;
     let sync = || {
@@ -51,20 +57,29 @@ fn a_sync_killed_mid_run_loses_nothing_and_the_next_run_completes_it() {
         child.wait().unwrap();
         // After every kill: what is stored is consistent and never doubled.
         let ledger = t.host.db.ledger_entries(PLUGIN).unwrap();
-        let mut ids: Vec<_> = ledger.iter().filter_map(|e| e.external_id.clone()).collect();
+        let mut ids: Vec<_> = ledger
+            .iter()
+            .filter_map(|e| e.external_id.clone())
+            .collect();
         let n = ids.len();
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), n, "an activity recorded twice");
     }
-    assert!(kills >= 3, "the syncs finished too fast to be killed ({kills} kills)");
+    assert!(
+        kills >= 3,
+        "the syncs finished too fast to be killed ({kills} kills)"
+    );
 
     t.emulator.clear_faults();
     let status = sync().status().unwrap();
     assert!(status.success(), "the final sync completes");
     let ledger = t.host.db.ledger_entries(PLUGIN).unwrap();
     for a in &activities {
-        let rows: Vec<_> = ledger.iter().filter(|e| e.external_id.as_deref() == Some(&a.id.to_string())).collect();
+        let rows: Vec<_> = ledger
+            .iter()
+            .filter(|e| e.external_id.as_deref() == Some(&a.id.to_string()))
+            .collect();
         assert_eq!(rows.len(), 1, "activity {} recorded once", a.id);
         assert_eq!(rows[0].outcome, LedgerOutcome::Imported);
     }
@@ -72,6 +87,7 @@ fn a_sync_killed_mid_run_loses_nothing_and_the_next_run_completes_it() {
     // the index; then index and files agree and every file validates.
     let host = t.host.clone();
     host.pipeline().expect("store opens");
-    let ids = check_store(&t.data_dir().join("me")).unwrap_or_else(|p| panic!("store broken: {p:#?}"));
+    let ids =
+        check_store(&t.data_dir().join("me")).unwrap_or_else(|p| panic!("store broken: {p:#?}"));
     assert_eq!(ids.len(), activities.len());
 }

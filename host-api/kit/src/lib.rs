@@ -12,7 +12,9 @@
 //! - [`export_plugin!`]: exports the root module with both entry points guarded.
 
 #[cfg(not(panic = "unwind"))]
-compile_error!("importer plugins must be built with panic = \"unwind\": the panic guard relies on it");
+compile_error!(
+    "importer plugins must be built with panic = \"unwind\": the panic guard relies on it"
+);
 
 pub mod guard;
 pub mod log_bridge;
@@ -40,7 +42,7 @@ macro_rules! export_plugin {
         #[::abi_stable::export_root_module]
         pub fn bincio_plugin_root_module() -> $crate::__private::host_api::PluginModule_Ref {
             use $crate::__private::abi_stable::prefix_type::PrefixTypeTrait;
-            use $crate::__private::abi_stable::std_types::{RResult, ROk, RErr};
+            use $crate::__private::abi_stable::std_types::{RErr, ROk, RResult};
             use $crate::__private::host_api::{
                 HostInit, ImporterBox, PluginDescriptor, PluginError, PluginModule,
             };

@@ -40,7 +40,10 @@ impl PluginRuntime {
 
     /// Drives `future` to completion from the calling (host) thread.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let runtime = self.runtime.as_ref().expect("runtime is present until drop");
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("runtime is present until drop");
         self.with_logs(|| runtime.block_on(future.with_subscriber(self.dispatch.clone())))
     }
 }

@@ -5,7 +5,7 @@
 //! history): they come from a prompt without echo, from standard input
 //! (`--stdin KEY`, one line each, in order) or from a file (`--file KEY=PATH`).
 
-use super::prompt::{Prompter, StdinLines};
+use super::prompt::Prompter;
 use anyhow::{bail, Context};
 use bincio_state::SecretString;
 use host_demo::host::{ConnectOutcome, DisclaimerState, Host};
@@ -36,7 +36,7 @@ pub fn run(host: &Host, args: ConnectArgs) -> anyhow::Result<()> {
     let (_, plugin) = host.manager.loaded(&args.plugin)?;
     let descriptor = plugin.descriptor.clone();
     let interactive = std::io::stdin().is_terminal() && args.stdin.is_empty();
-    let mut prompter = Prompter::new(interactive, StdinLines::default());
+    let mut prompter = Prompter::new(interactive);
 
     match host.disclaimer_state(&args.plugin)? {
         DisclaimerState::Accepted => {}
@@ -46,7 +46,8 @@ pub fn run(host: &Host, args: ConnectArgs) -> anyhow::Result<()> {
                 println!("(This disclaimer changed since you last accepted it.)");
             }
             if !args.accept_disclaimer {
-                let answer = prompter.line("Type 'accept' to accept this disclaimer and go on: ")?;
+                let answer =
+                    prompter.line("Type 'accept' to accept this disclaimer and go on: ")?;
                 if answer.trim().to_lowercase() != "accept" {
                     bail!("the disclaimer was not accepted; nothing was connected or stored");
                 }
@@ -97,7 +98,14 @@ pub fn run(host: &Host, args: ConnectArgs) -> anyhow::Result<()> {
                     println!("{message}");
                 }
                 for (key, error) in &errors {
-                    println!("{}{error}", if key.is_empty() { String::new() } else { format!("{key}: ") });
+                    println!(
+                        "{}{error}",
+                        if key.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{key}: ")
+                        }
+                    );
                 }
                 let mut answers = Vec::new();
                 for field in &fields {
@@ -136,7 +144,10 @@ fn given_inputs(
             .with_context(|| format!("--file takes KEY=PATH, got {pair:?}"))?;
         field(key)?;
         let value = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
-        inputs.push((key.to_string(), SecretString::new(value.trim_end().to_string())));
+        inputs.push((
+            key.to_string(),
+            SecretString::new(value.trim_end().to_string()),
+        ));
     }
     for key in &args.stdin {
         field(key)?;

@@ -57,7 +57,10 @@ pub fn run(config: &Path, data_dir: &Path, handle: &str) -> anyhow::Result<()> {
 
     let inputs = vec![
         ("email".to_string(), SecretString::new(DEMO_EMAIL.into())),
-        ("password".to_string(), SecretString::new(DEMO_PASSWORD.into())),
+        (
+            "password".to_string(),
+            SecretString::new(DEMO_PASSWORD.into()),
+        ),
     ];
     let connection = match host.begin_connect(PLUGIN_ID, inputs)? {
         ConnectOutcome::Connected {
@@ -73,7 +76,9 @@ pub fn run(config: &Path, data_dir: &Path, handle: &str) -> anyhow::Result<()> {
 
     for round in 1..=20 {
         let report = host.sync_connection(connection.as_str(), SyncOptions::default())?;
-        let summary = report.result.map_err(|e| anyhow::anyhow!("sync failed: {e}"))?;
+        let summary = report
+            .result
+            .map_err(|e| anyhow::anyhow!("sync failed: {e}"))?;
         println!(
             "5. Sync run {round}: {} listed, {} imported, {} already there, {} rejected, {} left for later.",
             summary.listed,

@@ -18,10 +18,19 @@ use host_demo::host::Host;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "host-demo", version, about = "BincioActivity host: importer plugins, sync, and the BAS store")]
+#[command(
+    name = "host-demo",
+    version,
+    about = "BincioActivity host: importer plugins, sync, and the BAS store"
+)]
 pub struct Args {
     /// The plugin configuration.
-    #[arg(long, global = true, default_value = "./plugin.toml", env = "BINCIO_CONFIG")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "./plugin.toml",
+        env = "BINCIO_CONFIG"
+    )]
     pub config: PathBuf,
     /// Where the state database, the master key and the BAS store live.
     /// [default: ./bincio-data, or ./bincio-demo for `demo`]
@@ -108,7 +117,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         handle,
         command,
     } = args;
-    let default_dir = if matches!(command, Command::Demo) { "./bincio-demo" } else { "./bincio-data" };
+    let default_dir = if matches!(command, Command::Demo) {
+        "./bincio-demo"
+    } else {
+        "./bincio-data"
+    };
     let data_dir = data_dir.unwrap_or_else(|| PathBuf::from(default_dir));
     let open_host = || -> anyhow::Result<Host> { Ok(Host::open(&config, &data_dir, &handle)?) };
     match command {

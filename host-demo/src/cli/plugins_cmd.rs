@@ -15,7 +15,10 @@ pub fn run(config: &Path, command: PluginsCommand) -> anyhow::Result<()> {
 
 fn list(config: &Path) -> anyhow::Result<()> {
     let manager = PluginManager::load(config)?;
-    println!("{:<24} {:<18} {:<9} {:<8} status", "id", "name", "version", "enabled");
+    println!(
+        "{:<24} {:<18} {:<9} {:<8} status",
+        "id", "name", "version", "enabled"
+    );
     for entry in &manager.entries {
         let (name, version) = match &entry.status {
             PluginStatus::Loaded(p) => (p.descriptor.name.clone(), p.descriptor.version.clone()),
@@ -41,9 +44,15 @@ fn info(config: &Path, id: &str) -> anyhow::Result<()> {
     let entry = manager.entry(id)?;
     let plugin = manager.inspect(id)?;
     let d = &plugin.descriptor;
-    println!("{} ({}) version {}, API level {}", d.name, d.id, d.version, d.api_level);
+    println!(
+        "{} ({}) version {}, API level {}",
+        d.name, d.id, d.version, d.api_level
+    );
     println!("library: {}", plugin.library.display());
-    println!("enabled: {}", if entry.config.enabled { "yes" } else { "no" });
+    println!(
+        "enabled: {}",
+        if entry.config.enabled { "yes" } else { "no" }
+    );
     println!("capabilities: {}", d.capabilities.join(", "));
     println!(
         "sync interval: default {} min, minimum {} min",
@@ -83,7 +92,11 @@ fn print_field(field: &Field) {
     if field.required {
         flags.push("required");
     }
-    flags.push(if field.persist { "stored encrypted" } else { "never stored" });
+    flags.push(if field.persist {
+        "stored encrypted"
+    } else {
+        "never stored"
+    });
     println!("  {:<16} {} [{}]", field.key, field.label, flags.join(", "));
     if !field.help.is_empty() {
         println!("  {:<16} {}", "", field.help);

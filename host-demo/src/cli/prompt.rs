@@ -8,25 +8,20 @@ use bincio_state::SecretString;
 use host_demo::plugins::Field;
 use std::io::{BufRead, Write};
 
-#[derive(Default)]
-pub struct StdinLines;
-
-impl StdinLines {
-    fn next(&mut self) -> anyhow::Result<Option<String>> {
-        let mut line = String::new();
-        let n = std::io::stdin().lock().read_line(&mut line)?;
-        Ok((n > 0).then(|| line.trim_end_matches(['\r', '\n']).to_string()))
-    }
+/// The next line of standard input, without its line ending.
+fn next_line() -> anyhow::Result<Option<String>> {
+    let mut line = String::new();
+    let n = std::io::stdin().lock().read_line(&mut line)?;
+    Ok((n > 0).then(|| line.trim_end_matches(['\r', '\n']).to_string()))
 }
 
 pub struct Prompter {
     interactive: bool,
-    stdin: StdinLines,
 }
 
 impl Prompter {
-    pub fn new(interactive: bool, stdin: StdinLines) -> Self {
-        Self { interactive, stdin }
+    pub fn new(interactive: bool) -> Self {
+        Self { interactive }
     }
 
     pub fn line(&mut self, prompt: &str) -> anyhow::Result<String> {
@@ -35,13 +30,11 @@ impl Prompter {
         }
         print!("{prompt}");
         std::io::stdout().flush()?;
-        Ok(self.stdin.next()?.unwrap_or_default())
+        Ok(next_line()?.unwrap_or_default())
     }
 
     pub fn stdin_line(&mut self, key: &str) -> anyhow::Result<SecretString> {
-        let line = self
-            .stdin
-            .next()?
+        let line = next_line()?
             .with_context(|| format!("standard input ended before a line for {key}"))?;
         Ok(SecretString::new(line))
     }
@@ -54,7 +47,7 @@ impl Prompter {
         };
         if !self.interactive {
             // Scripts: the next standard input line, if there is one.
-            return match self.stdin.next()? {
+            return match next_line()? {
                 Some(line) => Ok(SecretString::new(line)),
                 None => bail!(
                     "{} is needed: pass it with --stdin {} (or --set/--file), or run in a terminal",
@@ -68,7 +61,7 @@ impl Prompter {
         } else {
             print!("{label}");
             std::io::stdout().flush()?;
-            self.stdin.next()?.unwrap_or_default()
+            next_line()?.unwrap_or_default()
         };
         if value.trim().is_empty() && field.required {
             bail!("{} is required", field.label);

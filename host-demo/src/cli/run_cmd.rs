@@ -30,7 +30,12 @@ pub fn run(host: Host) -> anyhow::Result<()> {
         for record in scheduler.take_finished() {
             let what = match &record.outcome {
                 Ok(report) => match &report.result {
-                    Ok(s) => format!("{} imported, {} already there, {} rejected", s.imported, s.already_there, s.rejected.len()),
+                    Ok(s) => format!(
+                        "{} imported, {} already there, {} rejected",
+                        s.imported,
+                        s.already_there,
+                        s.rejected.len()
+                    ),
                     Err(e) => format!("failed: {e}"),
                 },
                 Err(e) => format!("not run: {e}"),

@@ -28,7 +28,10 @@ and pass --new-key-file new.key"
     if from_env {
         println!("Set {MASTER_KEY_ENV} to the new key before the next start.");
     } else {
-        println!("The new key is in {}.", data_dir.join("master.key").display());
+        println!(
+            "The new key is in {}.",
+            data_dir.join("master.key").display()
+        );
     }
     Ok(())
 }

@@ -6,7 +6,9 @@ use host_demo::host::Host;
 pub fn run(host: &Host) -> anyhow::Result<()> {
     let reports = host.status()?;
     if reports.is_empty() {
-        println!("No connections yet. `host-demo connect dev.bincio.garmin` connects a Garmin account.");
+        println!(
+            "No connections yet. `host-demo connect dev.bincio.garmin` connects a Garmin account."
+        );
         return Ok(());
     }
     for r in reports {
@@ -20,7 +22,10 @@ pub fn run(host: &Host) -> anyhow::Result<()> {
         );
         match &r.last_run {
             Some(run) => {
-                let outcome = run.outcome.map(|o| o.to_string()).unwrap_or_else(|| "running".into());
+                let outcome = run
+                    .outcome
+                    .map(|o| o.to_string())
+                    .unwrap_or_else(|| "running".into());
                 println!(
                     "    last run: {} -> {outcome}: {} imported, {} already there, {} rejected, {} left for later{}",
                     host_demo::host::format_time(run.started_at),

@@ -17,8 +17,12 @@ pub fn run(host: &Host, id: Option<&str>, max_downloads: Option<u32>) -> anyhow:
         .collect();
     if connections.is_empty() {
         match id {
-            Some(id) => bail!("no connection or plugin {id:?}; `host-demo status` lists the connections"),
-            None => bail!("no active connections; connect one with `host-demo connect dev.bincio.garmin`"),
+            Some(id) => {
+                bail!("no connection or plugin {id:?}; `host-demo status` lists the connections")
+            }
+            None => bail!(
+                "no active connections; connect one with `host-demo connect dev.bincio.garmin`"
+            ),
         }
     }
     let cancel = CancelFlag::new();

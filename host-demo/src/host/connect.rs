@@ -115,11 +115,10 @@ impl Host {
         self.require_disclaimer(&plugin_id)?;
         let instance = self.instance(&plugin_id)?;
         let ctx = self.connection_context(&plugin_id, connection, &CancelFlag::new());
-        let step = instance.importer.continue_connect(
-            ctx,
-            flow_id.into(),
-            self.field_values(&inputs),
-        );
+        let step =
+            instance
+                .importer
+                .continue_connect(ctx, flow_id.into(), self.field_values(&inputs));
         self.after_step(
             &plugin_id,
             connection.clone(),

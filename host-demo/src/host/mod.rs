@@ -19,8 +19,8 @@ pub use status::ConnectionStatusReport;
 pub use sync::{SyncOptions, SyncReport};
 
 use crate::clock::{Clock, SystemClock};
-use crate::plugins::PluginManager;
 use crate::import::{ImportPipeline, SharedPipeline};
+use crate::plugins::PluginManager;
 use crate::services::import_sink::PipelineSink;
 use crate::services::{CancelFlag, Redactions, VaultSecretStore};
 use bincio_state::{ConnectionId, StateDb, Vault};

@@ -65,7 +65,10 @@ impl Host {
                     return Some(e.to_string());
                 }
                 cooldown_until.map(|until| {
-                    format!("rate limited by the service: waiting until {}", format_utc(until))
+                    format!(
+                        "rate limited by the service: waiting until {}",
+                        format_utc(until)
+                    )
                 })
             }
         }

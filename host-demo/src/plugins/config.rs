@@ -196,7 +196,10 @@ mod tests {
         assert_eq!(plugin.line, 2);
         assert!(plugin.enabled);
         assert!(plugin.library.starts_with("/etc/bincio"));
-        assert!(plugin.library.to_string_lossy().ends_with(std::env::consts::DLL_SUFFIX));
+        assert!(plugin
+            .library
+            .to_string_lossy()
+            .ends_with(std::env::consts::DLL_SUFFIX));
         assert_eq!(plugin.settings_json(), r#"{"x":1}"#);
     }
 
@@ -211,7 +214,8 @@ mod tests {
 
     #[test]
     fn a_wrong_type_names_its_line() {
-        let err = parse("[[plugins]]\nid = \"a\"\nlibrary = \"x\"\n\nenabled = \"yes\"\n").unwrap_err();
+        let err =
+            parse("[[plugins]]\nid = \"a\"\nlibrary = \"x\"\n\nenabled = \"yes\"\n").unwrap_err();
         let text = err.to_string();
         assert!(text.contains("line 5"), "{text}");
     }

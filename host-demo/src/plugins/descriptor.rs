@@ -73,7 +73,11 @@ impl Field {
             required: spec.required,
             help: spec.help.to_string(),
             persist: spec.persist,
-            default_value: spec.default_value.as_ref().map(|v| v.to_string()).into_option(),
+            default_value: spec
+                .default_value
+                .as_ref()
+                .map(|v| v.to_string())
+                .into_option(),
         }
     }
 }

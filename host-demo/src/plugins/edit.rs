@@ -33,10 +33,12 @@ pub fn set_enabled(config_path: &Path, id: &str, enabled: bool) -> Result<bool, 
         path: path.clone(),
         source,
     })?;
-    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| EditError::Parse {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+    let mut doc: DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| EditError::Parse {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
     let entry = doc
         .get_mut("plugins")
         .and_then(|p| p.as_array_of_tables_mut())
@@ -52,7 +54,10 @@ pub fn set_enabled(config_path: &Path, id: &str, enabled: bool) -> Result<bool, 
     if entry.get("enabled").and_then(|v| v.as_bool()) == Some(enabled) {
         return Ok(false);
     }
-    match entry.get_mut("enabled").and_then(|item| item.as_value_mut()) {
+    match entry
+        .get_mut("enabled")
+        .and_then(|item| item.as_value_mut())
+    {
         Some(existing) => {
             // Keep the comment and spacing around the old value.
             let decor = existing.decor().clone();
@@ -63,9 +68,8 @@ pub fn set_enabled(config_path: &Path, id: &str, enabled: bool) -> Result<bool, 
             entry.insert("enabled", value(enabled));
         }
     }
-    write_atomically(config_path, doc.to_string().as_bytes()).map_err(|source| {
-        EditError::Write { path, source }
-    })?;
+    write_atomically(config_path, doc.to_string().as_bytes())
+        .map_err(|source| EditError::Write { path, source })?;
     Ok(true)
 }
 
@@ -82,8 +86,14 @@ mod tests {
         std::fs::write(&path, FILE).unwrap();
         assert!(set_enabled(&path, "a", true).unwrap());
         let after = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(after, FILE.replace("enabled = false # off", "enabled = true # off"));
-        assert!(!set_enabled(&path, "a", true).unwrap(), "second enable is a no-op");
+        assert_eq!(
+            after,
+            FILE.replace("enabled = false # off", "enabled = true # off")
+        );
+        assert!(
+            !set_enabled(&path, "a", true).unwrap(),
+            "second enable is a no-op"
+        );
     }
 
     #[test]
@@ -102,7 +112,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plugin.toml");
         std::fs::write(&path, FILE).unwrap();
-        assert!(matches!(set_enabled(&path, "zzz", true), Err(EditError::Unknown { .. })));
+        assert!(matches!(
+            set_enabled(&path, "zzz", true),
+            Err(EditError::Unknown { .. })
+        ));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), FILE);
     }
 }

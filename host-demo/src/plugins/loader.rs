@@ -103,7 +103,11 @@ fn classify(id: &str, path: &std::path::Path, error: LibraryError) -> LoadError 
     let path = path.to_path_buf();
     let reason = first_lines(&error.to_string(), 6);
     match error {
-        LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin { id, path, reason: "it exports no abi_stable root module".into() },
+        LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin {
+            id,
+            path,
+            reason: "it exports no abi_stable root module".into(),
+        },
         LibraryError::InvalidAbiHeader(_)
         | LibraryError::InvalidCAbi { .. }
         | LibraryError::ParseVersionError(_)

@@ -123,9 +123,11 @@ impl PluginManager {
 /// Load errors hold non-Clone sources; re-running the load gives the caller
 /// its own copy with the same message.
 fn clone_error(error: &LoadError, config: &PluginConfig) -> LoadError {
-    loader::load(config).err().unwrap_or_else(|| LoadError::Open {
-        id: config.id.clone(),
-        path: config.library.clone(),
-        reason: error.to_string(),
-    })
+    loader::load(config)
+        .err()
+        .unwrap_or_else(|| LoadError::Open {
+            id: config.id.clone(),
+            path: config.library.clone(),
+            reason: error.to_string(),
+        })
 }

@@ -6,7 +6,10 @@
 //! registered in [`Redactions`], and any log line containing one is
 //! rewritten before it reaches a subscriber.
 
-use abi_stable::{sabi_trait::TD_Opaque, std_types::{RArc, RStr}};
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    std_types::{RArc, RStr},
+};
 use host_api::{LogLevel, Logger, LoggerBox, Logger_TO};
 use std::sync::{Arc, RwLock};
 use tracing::Level;
@@ -88,10 +91,14 @@ impl Logger for HostLogger {
             let plugin = &*self.plugin_id;
             let target = target.as_str();
             match level(level_) {
-                Level::ERROR => tracing::error!(target: "plugin", plugin, from = target, "{message}"),
+                Level::ERROR => {
+                    tracing::error!(target: "plugin", plugin, from = target, "{message}")
+                }
                 Level::WARN => tracing::warn!(target: "plugin", plugin, from = target, "{message}"),
                 Level::INFO => tracing::info!(target: "plugin", plugin, from = target, "{message}"),
-                Level::DEBUG => tracing::debug!(target: "plugin", plugin, from = target, "{message}"),
+                Level::DEBUG => {
+                    tracing::debug!(target: "plugin", plugin, from = target, "{message}")
+                }
                 _ => tracing::trace!(target: "plugin", plugin, from = target, "{message}"),
             }
         }));

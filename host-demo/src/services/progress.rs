@@ -1,7 +1,10 @@
 //! `Progress`: a plugin's progress reports, passed to whatever shows them
 //! (the CLI's progress bar, the scheduler's log).
 
-use abi_stable::{sabi_trait::TD_Opaque, std_types::{RArc, RStr}};
+use abi_stable::{
+    sabi_trait::TD_Opaque,
+    std_types::{RArc, RStr},
+};
 use host_api::{Progress, ProgressBox, Progress_TO};
 use std::sync::Arc;
 

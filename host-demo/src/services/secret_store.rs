@@ -43,14 +43,19 @@ impl VaultSecretStore {
 
 fn vault_error(action: &str, field: &str, e: VaultError) -> PluginError {
     // The vault's errors name the connection and field, never the value.
-    PluginError::transient(format!("the host could not {action} the stored value {field:?}"))
-        .with_detail(e.to_string())
+    PluginError::transient(format!(
+        "the host could not {action} the stored value {field:?}"
+    ))
+    .with_detail(e.to_string())
 }
 
 impl SecretStore for VaultSecretStore {
     fn get(&self, key: RStr<'_>) -> RResult<ROption<RString>, PluginError> {
         guard(|| {
-            match self.vault.get(&self.connection, &self.plugin_id, key.as_str()) {
+            match self
+                .vault
+                .get(&self.connection, &self.plugin_id, key.as_str())
+            {
                 Ok(Some(value)) => {
                     self.redactions.add(value.expose());
                     RResult::ROk(ROption::RSome(RString::from(value.expose())))

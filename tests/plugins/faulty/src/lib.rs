@@ -37,7 +37,12 @@ impl Importer for Faulty {
     fn begin_connect(&self, _: ConnectionContext, _: RVec<FieldValue>) -> ConnectStep {
         guard_step(|| panic!("begin_connect exploded"))
     }
-    fn continue_connect(&self, _: ConnectionContext, _: RString, _: RVec<FieldValue>) -> ConnectStep {
+    fn continue_connect(
+        &self,
+        _: ConnectionContext,
+        _: RString,
+        _: RVec<FieldValue>,
+    ) -> ConnectStep {
         guard_step(|| panic!("continue_connect exploded"))
     }
     fn check(&self, _: ConnectionContext) -> RResult<AccountInfo, PluginError> {
