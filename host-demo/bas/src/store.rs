@@ -306,18 +306,24 @@ impl Batch<'_> {
             what: format!("activity {id}"),
             source: e,
         };
+        let track_bytes = track
+            .map(|track| serde_json::to_vec(&track.feature(&id)))
+            .transpose()
+            .map_err(serialize)?;
+        let activity_bytes = serde_json::to_vec(&*activity).map_err(serialize)?;
         let mut files = Vec::with_capacity(2);
-        if let Some(track) = track {
-            let bytes = serde_json::to_vec(&track.feature(&id)).map_err(serialize)?;
-            files.push(PendingFile::write(&store.track_path(&id), &bytes)?);
-        }
-        let bytes = serde_json::to_vec(&*activity).map_err(serialize)?;
         // The activity file goes last: its presence is what recovery looks for.
-        match PendingFile::write(&store.activity_path(&id), &bytes) {
-            Ok(file) => files.push(file),
-            Err(e) => {
-                files.into_iter().for_each(PendingFile::discard);
-                return Err(e);
+        let targets = [
+            track_bytes.map(|bytes| (store.track_path(&id), bytes)),
+            Some((store.activity_path(&id), activity_bytes)),
+        ];
+        for (path, bytes) in targets.into_iter().flatten() {
+            match PendingFile::write(&path, &bytes) {
+                Ok(file) => files.push(file),
+                Err(e) => {
+                    files.into_iter().for_each(PendingFile::discard);
+                    return Err(e);
+                }
             }
         }
         let entry = IndexEntry::for_activity(&activity, track.is_some());
