@@ -1,31 +1,37 @@
 //! FIT files to BincioActivity's BAS data store.
 //!
-//! - [`convert`]: FIT bytes to a [`Converted`] BAS activity (salvaging damaged files, rejecting
-//!   files that are not activities with a [`Rejected`] cause).
-//! - [`BasStore`]: the store on disk (`index.json`, `activities/{id}.json`, `{id}.geojson`),
-//!   written atomically, in batches, with orphan recovery after a crash.
+//! - [`convert`]: FIT bytes to a [`Converted`] BAS activity, salvaging damaged files (with
+//!   [`Warning`]s) and refusing what is not an activity ([`Rejected`]).
+//! - [`BasStore`]: the store on disk (`index.json`, `activities/{id}.json`, `{id}.geojson`,
+//!   yearly shards when large), written atomically in [`Batch`]es, recovered after a crash.
 //!
 //! The crate knows nothing of plugins or ledgers: the host composes it.
 
-mod activity;
-mod atomic;
-mod catalog;
+// Conversion: lenient decoding, FIT messages, and what BAS derives from them.
 mod convert;
 mod decode;
 mod efforts;
-mod error;
 mod geojson;
-mod index;
 mod laps;
-mod layout;
 mod messages;
 mod metrics;
-mod recover;
 mod sport;
-mod store;
 mod timefmt;
 mod timeseries;
 mod warning;
+
+// The BAS documents.
+mod activity;
+mod index;
+
+// The store: atomic files, in-memory catalog, index layout, crash recovery.
+mod atomic;
+mod catalog;
+mod layout;
+mod recover;
+mod store;
+
+mod error;
 
 pub use activity::{BasActivity, Lap, Privacy, Source, Timeseries, BAS_VERSION};
 pub use catalog::{NEAR_DISTANCE_FRACTION, NEAR_START_S};
