@@ -102,6 +102,8 @@ pub async fn begin(
     ctx: &ConnectionContext,
     inputs: Inputs,
 ) -> ConnectStep {
+    // A new attempt replaces any sign-in of this connection still waiting.
+    flows.drop_connection(&ctx.connection_id);
     let vault = Vault::new(ctx.secrets.clone());
     if let Some(file) = inputs.get(fields::TOKEN_FILE) {
         return import_tokens(shared, ctx, &vault, file, &inputs).await;
@@ -299,5 +301,56 @@ fn done(profile: Profile) -> ConnectStep {
     ConnectStep::Done {
         account_id: profile.account_id.into(),
         display_name: profile.display_name.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sso_json::JsonFlow;
+
+    fn flow(connection: &str, expires_in: Duration, expired: bool) -> PendingFlow {
+        let now = Instant::now();
+        PendingFlow {
+            connection_id: connection.into(),
+            email: "e".into(),
+            password: "p".into(),
+            mfa: PendingMfa::json(reqwest::Client::new(), JsonFlow::Mobile, "email".into()),
+            expires_at: if expired {
+                now - expires_in
+            } else {
+                now + expires_in
+            },
+            attempts: 0,
+        }
+    }
+
+    #[test]
+    fn a_flow_is_found_only_by_its_connection_and_only_in_time() {
+        let flows = PendingFlows::default();
+        let id = flows.insert(flow("c1", Duration::from_secs(600), false));
+        assert!(
+            flows.take(&id, "c2").is_none(),
+            "another connection cannot take it"
+        );
+        let taken = flows.take(&id, "c1").expect("in time");
+        assert!(flows.take(&id, "c1").is_none(), "taken out while verifying");
+        flows.put_back(&id, taken);
+        assert_eq!(flows.len(), 1);
+
+        let old = flows.insert(flow("c1", Duration::from_secs(1), true));
+        assert!(flows.take(&old, "c1").is_none(), "expired");
+        assert_eq!(flows.len(), 1, "expired flows are dropped");
+        flows.drop_connection("c1");
+        assert!(flows.is_empty());
+    }
+
+    #[test]
+    fn flow_ids_are_random_and_long() {
+        let flows = PendingFlows::default();
+        let a = flows.insert(flow("c", Duration::from_secs(60), false));
+        let b = flows.insert(flow("c", Duration::from_secs(60), false));
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
     }
 }
