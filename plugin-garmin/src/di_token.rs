@@ -90,7 +90,10 @@ pub async fn exchange_ticket(
         if !status.is_success() {
             any_transient |= status.is_server_error();
             tracing::debug!(target: "garmin::di", client_id, status = status.as_u16(), "ticket refused for this client id");
-            refusals.push(format!("{client_id}: HTTP {}", status.as_u16()));
+            refusals.push(format!(
+                "{client_id}: {}",
+                refusal_detail(status, response).await
+            ));
             continue;
         }
         match parse_answer(response, TICKET_ENDPOINT).await {

@@ -130,7 +130,7 @@ async fn verify_json_at(
     match read_answer(response, &endpoint, settings, clock).await? {
         Answer::Successful(ticket) => Ok(Verdict::Ticket(Ticket {
             ticket,
-            service_url: via.service_url().to_string(),
+            service_url: flow.service_url().to_string(),
         })),
         Answer::MfaRequired(_) | Answer::Other(_) => Ok(Verdict::WrongCode),
     }

@@ -200,6 +200,55 @@ fn a_429_at_login_is_rate_limited_with_garmins_wait_or_an_hour() {
 }
 
 #[test]
+fn a_verify_endpoint_that_cannot_answer_falls_back_to_the_other_one() {
+    let h = harness();
+    let flow_id = match h.connect(MFA_EMAIL, PASSWORD) {
+        ConnectStep::NeedInput { flow_id, .. } => flow_id.to_string(),
+        other => panic!("{other:?}"),
+    };
+    h.emulator
+        .set_fault(Fault::Status(503).on(Target::Mfa).times(1));
+    done(h.resume(&flow_id, MFA_CODE));
+    let stats = h.emulator.stats();
+    assert_eq!(
+        stats.mfa_verifies, 2,
+        "mobile answered 503, portal completed it"
+    );
+    assert!(stats
+        .requests
+        .iter()
+        .any(|(_, p)| p == "/portal/api/mfa/verifyCode"));
+}
+
+#[test]
+fn html_where_json_was_expected_is_transient_and_names_the_endpoint() {
+    let h = harness();
+    h.emulator
+        .set_fault(Fault::HtmlInsteadOfJson.on(Target::Login));
+    let e = failed(h.connect(DEMO, PASSWORD));
+    assert_eq!(e.kind, ErrorKind::TRANSIENT, "{e}");
+    assert!(e.user_message.contains("login"), "{}", e.user_message);
+
+    let h = harness();
+    done(h.connect(DEMO, PASSWORD));
+    h.emulator
+        .set_fault(Fault::HtmlInsteadOfJson.on(Target::Profile));
+    let e = h.check().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::TRANSIENT);
+    assert!(
+        e.user_message.contains("socialProfile"),
+        "{}",
+        e.user_message
+    );
+    h.emulator.clear_faults();
+    h.emulator.set_fault(Fault::Status(500).on(Target::Profile));
+    h.emulator.reset_stats();
+    let e = h.check().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::TRANSIENT);
+    assert_eq!(h.emulator.stats().social_profile, 3, "bounded retries");
+}
+
+#[test]
 fn a_rate_limited_first_strategy_falls_through_to_the_next() {
     let h = harness();
     h.emulator.set_fault(

@@ -365,3 +365,24 @@ fn a_sync_after_the_access_token_expired_refreshes_once_and_goes_on() {
     assert_eq!((stats.refreshes, stats.logins), (1, 0));
     h.assert_no_secret_logged(&[]);
 }
+
+#[test]
+fn html_instead_of_a_list_ends_the_run_transient_and_names_the_endpoint() {
+    let acts = activities(4);
+    let h = harness(acts, json!({}));
+    h.emulator
+        .set_fault(Fault::HtmlInsteadOfJson.on(Target::List).times(1));
+    let ledger = Ledger::default();
+    let e = h.sync(&ledger, None).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::TRANSIENT);
+    assert!(
+        e.user_message.contains("activity list"),
+        "{}",
+        e.user_message
+    );
+    assert!(
+        ledger.state().commits >= 1,
+        "the cursor is committed on the way out"
+    );
+    assert_eq!(h.sync(&ledger, None).unwrap().imported, 4);
+}
