@@ -91,10 +91,11 @@ impl Settings {
             ))
         })?;
         settings.strategies()?;
-        if settings.page_size == 0 {
-            return Err(PluginError::permanent(
-                "invalid Garmin plugin settings in plugin.toml: page_size must be at least 1",
-            ));
+        if !(1..=1000).contains(&settings.page_size) {
+            return Err(PluginError::permanent(format!(
+                "invalid Garmin plugin settings in plugin.toml: page_size must be between 1 and 1000 (Garmin's limit), not {}",
+                settings.page_size
+            )));
         }
         Ok(settings)
     }
@@ -316,6 +317,20 @@ mod tests {
             e.user_message.contains("carrier-pigeon"),
             "{}",
             e.user_message
+        );
+    }
+
+    #[test]
+    fn page_size_stays_within_garmins_limit() {
+        for bad in [0, 1001] {
+            let e = Settings::from_json(&format!(r#"{{"page_size": {bad}}}"#)).unwrap_err();
+            assert!(e.user_message.contains("page_size"), "{}", e.user_message);
+        }
+        assert_eq!(
+            Settings::from_json(r#"{"page_size": 1000}"#)
+                .unwrap()
+                .page_size,
+            1000
         );
     }
 
