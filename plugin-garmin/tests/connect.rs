@@ -124,6 +124,30 @@ fn the_widget_strategy_logs_in_with_and_without_mfa() {
 }
 
 #[test]
+fn the_client_ids_are_tried_in_order_and_the_one_that_worked_refreshes() {
+    let config = config().with_accepted_client_ids(&["GARMIN_CONNECT_MOBILE_IOS_DI"]);
+    let h = Harness::new(config, json!({}));
+    done(h.connect(DEMO, PASSWORD));
+    assert_eq!(
+        h.emulator.stats().token_exchanges,
+        4,
+        "three refused, the fourth accepted"
+    );
+    assert_eq!(
+        h.secrets.tokens().unwrap()["di_client_id"],
+        "GARMIN_CONNECT_MOBILE_IOS_DI"
+    );
+    h.emulator.advance_clock(Duration::from_secs(25 * 3600));
+    h.check().unwrap();
+    let stats = h.emulator.stats();
+    assert_eq!(
+        (stats.refreshes, stats.logins),
+        (1, 1),
+        "refreshed with the bound client id"
+    );
+}
+
+#[test]
 fn the_portal_strategy_logs_in() {
     let h = Harness::new(config(), json!({"login_strategies": "portal"}));
     done(h.connect(DEMO, PASSWORD));
