@@ -141,7 +141,10 @@ fn contains_import_and_commit_store_rows_with_their_cursor() {
     let ids = check_store(&s.data_dir.join(HANDLE), &schema());
     assert!(ids.contains(activity_id.as_str()));
 
-    // A sink over a reopened pipeline knows all three.
+    // A sink over a reopened pipeline knows all three. (The first pipeline
+    // goes first: it holds the store's one-writer lock.)
+    drop(service);
+    drop(s.sink);
     let reopened = PipelineSink::new(
         SharedPipeline::new(open_local(&s.data_dir, HANDLE).unwrap()),
         PLUGIN,

@@ -336,3 +336,40 @@ fn a_changed_or_unaccepted_disclaimer_blocks_connect() {
     }
     assert_eq!(t.emulator.stats().total, 0, "nothing reached the service");
 }
+
+#[test]
+fn a_changed_disclaimer_blocks_sync_until_accepted_again() {
+    let t = TestHost::start(EmulatorConfig::default_demo(), "max_downloads_per_run = 1");
+    let connection = t.connect_demo();
+    // The user's latest acceptance is of another text: as if the plugin's
+    // disclaimer changed after they accepted.
+    let later = host_demo::clock::Clock::now(&t.clock) + 1;
+    t.host
+        .db
+        .record_acceptance(PLUGIN, "1", &"a".repeat(64), later)
+        .unwrap();
+    let before = t.emulator.stats().total;
+    match t.host.sync_connection(&connection, Default::default()) {
+        Err(HostError::DisclaimerNotAccepted { changed: true, .. }) => {}
+        other => panic!("sync must wait for the new disclaimer, got {other:?}"),
+    }
+    assert_eq!(
+        t.emulator.stats().total,
+        before,
+        "nothing reached the service"
+    );
+    let status = t.host.status().unwrap();
+    assert!(
+        status[0]
+            .attention
+            .as_deref()
+            .unwrap()
+            .contains("disclaimer"),
+        "{:?}",
+        status[0].attention
+    );
+
+    t.clock.advance(10);
+    t.host.accept_disclaimer(PLUGIN).unwrap();
+    assert!(t.sync(&connection).result.is_ok());
+}

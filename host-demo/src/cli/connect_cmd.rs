@@ -58,6 +58,16 @@ pub fn run(host: &Host, args: ConnectArgs) -> anyhow::Result<()> {
                 descriptor.disclaimer.version,
                 &descriptor.disclaimer.sha256[..12]
             );
+            if state == DisclaimerState::Changed {
+                let existing = active_connections(host, &args.plugin)?;
+                if !existing.is_empty() {
+                    println!(
+                        "Your connection(s) {} sync again; nothing else to enter.",
+                        existing.join(", ")
+                    );
+                    return Ok(());
+                }
+            }
         }
     }
 
@@ -154,4 +164,14 @@ fn given_inputs(
         inputs.push((key.clone(), prompter.stdin_line(key)?));
     }
     Ok(inputs)
+}
+
+fn active_connections(host: &Host, plugin: &str) -> anyhow::Result<Vec<String>> {
+    Ok(host
+        .db
+        .connections()?
+        .into_iter()
+        .filter(|c| c.plugin_id == plugin && c.status == bincio_state::ConnectionStatus::Active)
+        .map(|c| c.id.to_string())
+        .collect())
 }

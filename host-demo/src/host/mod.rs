@@ -19,7 +19,7 @@ pub use status::ConnectionStatusReport;
 pub use sync::{SyncOptions, SyncReport};
 
 use crate::clock::{Clock, SystemClock};
-use crate::import::{ImportPipeline, SharedPipeline};
+use crate::import::{ImportPipeline, SharedPipeline, WeakPipeline};
 use crate::plugins::PluginManager;
 use crate::services::import_sink::PipelineSink;
 use crate::services::{CancelFlag, Redactions, VaultSecretStore};
@@ -38,7 +38,7 @@ pub struct Host {
     pub clock: Arc<dyn Clock>,
     redactions: Redactions,
     instances: Mutex<HashMap<String, Arc<PluginInstance>>>,
-    pipeline: Mutex<Option<SharedPipeline>>,
+    pipeline: Mutex<WeakPipeline>,
 }
 
 impl Host {
@@ -71,7 +71,7 @@ impl Host {
             clock,
             redactions: Redactions::default(),
             instances: Mutex::new(HashMap::new()),
-            pipeline: Mutex::new(None),
+            pipeline: Mutex::new(WeakPipeline::default()),
         })
     }
 
@@ -135,18 +135,21 @@ impl Host {
         )))
     }
 
-    /// The import pipeline into `{data_dir}/{handle}/`, opened on first use
-    /// (opening recovers what a crash left half-written).
+    /// The import pipeline into `{data_dir}/{handle}/`, shared by every
+    /// sync running in this process. It is opened when the first needs it
+    /// and closed when the last lets go, so the store's cross-process lock
+    /// is held only while this host writes (a `host-demo import` beside
+    /// `host-demo run` waits for a sync, not for the scheduler to stop).
     pub fn pipeline(&self) -> Result<SharedPipeline, HostError> {
         let mut slot = self.pipeline.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(pipeline) = slot.as_ref() {
-            return Ok(pipeline.clone());
+        if let Some(pipeline) = slot.upgrade() {
+            return Ok(pipeline);
         }
         let pipeline = ImportPipeline::open(&self.data_dir, &self.handle, self.db.clone())
             .map_err(|e| HostError::Import(e.to_string()))?
             .with_clock(self.clock.clone());
         let shared = SharedPipeline::new(pipeline);
-        *slot = Some(shared.clone());
+        *slot = shared.downgrade();
         Ok(shared)
     }
 

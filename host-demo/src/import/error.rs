@@ -15,6 +15,12 @@ pub enum ImportError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot lock the BAS store with {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("BAS store: {0}")]
     Store(#[from] StoreError),
     #[error(transparent)]

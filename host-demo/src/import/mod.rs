@@ -6,6 +6,7 @@
 //! - [`pending`]: the batch decided but not yet durable.
 //! - [`outcome`]: what happened to an item ([`Outcome`]) and a run's [`Tally`].
 //! - [`sources`]: the files behind `import PATH...` (folders, zip archives).
+//! - [`store_lock`]: one writing process per store.
 //! - [`error`]: [`ImportError`], what stops an import.
 //!
 //! The plugin-facing side is [`crate::services::import_sink`].
@@ -15,9 +16,11 @@ pub mod outcome;
 pub mod pending;
 pub mod pipeline;
 pub mod sources;
+pub mod store_lock;
 
 pub use error::ImportError;
 pub use outcome::{DuplicateOf, Outcome, Tally};
 pub use pipeline::{
-    open_local, ImportPipeline, Item, SharedPipeline, DEFAULT_BATCH_ITEMS, STATE_DB_FILE,
+    open_local, ImportPipeline, Item, SharedPipeline, WeakPipeline, DEFAULT_BATCH_ITEMS,
+    STATE_DB_FILE,
 };

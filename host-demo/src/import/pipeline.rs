@@ -28,6 +28,7 @@
 use super::error::ImportError;
 use super::outcome::{DuplicateOf, Outcome};
 use super::pending::{PendingActivity, PendingBatch};
+use super::store_lock::StoreLock;
 use crate::clock::{Clock, SystemClock};
 use bincio_bas::{convert, BasStore, Source, Warning};
 use bincio_state::{ConnectionId, LedgerEntry, LedgerOutcome, StateDb, StateError, LOCAL_SOURCE};
@@ -72,6 +73,8 @@ impl<'a> Item<'a> {
 /// The pipeline of one BAS store (`{data_dir}/{handle}/`), recording its
 /// decisions in the shared state database.
 pub struct ImportPipeline {
+    /// Held for the pipeline's lifetime: one writer per store.
+    _lock: StoreLock,
     store: BasStore,
     db: StateDb,
     clock: Arc<dyn Clock>,
@@ -96,6 +99,21 @@ impl SharedPipeline {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// A handle that does not keep the pipeline (and its store lock) alive.
+    pub fn downgrade(&self) -> WeakPipeline {
+        WeakPipeline(Arc::downgrade(&self.0))
+    }
+}
+
+/// See [`SharedPipeline::downgrade`].
+#[derive(Clone, Default)]
+pub struct WeakPipeline(std::sync::Weak<Mutex<ImportPipeline>>);
+
+impl WeakPipeline {
+    pub fn upgrade(&self) -> Option<SharedPipeline> {
+        self.0.upgrade().map(SharedPipeline)
+    }
 }
 
 impl ImportPipeline {
@@ -106,6 +124,8 @@ impl ImportPipeline {
             path: data_dir.to_owned(),
             source,
         })?;
+        // Before opening: recovery must not run beside another writer.
+        let lock = StoreLock::acquire(data_dir, handle)?;
         let store = BasStore::open(data_dir, handle)?;
         let recovery = store.recovery();
         if !recovery.adopted.is_empty() || recovery.temp_files_removed > 0 {
@@ -119,6 +139,7 @@ impl ImportPipeline {
             tracing::warn!(path = %path.display(), why, "BAS store holds a file it cannot read");
         }
         Ok(Self {
+            _lock: lock,
             store,
             db,
             clock: Arc::new(SystemClock),

@@ -196,7 +196,7 @@ fn to_plugin_error(action: &str, error: ImportError) -> PluginError {
         _ => PluginError::permanent(&message),
     };
     let plugin_error = match &error {
-        ImportError::DataDir { .. } => PluginError::transient(&message),
+        ImportError::DataDir { .. } | ImportError::Lock { .. } => PluginError::transient(&message),
         ImportError::Store(StoreError::Io { .. }) => PluginError::transient(&message),
         ImportError::Store(StoreError::Serialize { .. }) => PluginError::internal(&message),
         ImportError::Store(_) => PluginError::permanent(&message),
