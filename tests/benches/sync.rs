@@ -85,7 +85,7 @@ fn sizes() -> Sizes {
         backfill: 1_000 / d,
         listed: [1_000 / d, 10_000 / d],
         first_run_cap: 200 / d as u32,
-        rounds: if quick { 1 } else { 5 },
+        rounds: if quick { 1 } else { 7 },
     }
 }
 
@@ -590,8 +590,9 @@ mod child {
             Path::new(plugin),
             &plugin_settings(url, cap, lookback),
         );
-        // Opened here rather than inside the sync, to tell the store's share.
-        host.pipeline().expect("store opens");
+        // Opened (and held, so the sync uses it) before the sync, to tell the
+        // store's share of the peak.
+        let _store = host.pipeline().expect("store opens");
         let connection = match host.db.connections().expect("connections read").first() {
             Some(c) => c.id.to_string(),
             None => connect(&host, email),
