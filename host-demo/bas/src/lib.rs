@@ -42,5 +42,5 @@ pub use index::{IndexEntry, IndexFile, Owner};
 pub use layout::{Shard, INLINE_RECENT, SHARD_THRESHOLD};
 pub use recover::RecoveryReport;
 pub use sport::{map_fit_sport, Sport, SubSport};
-pub use store::{Added, BasStore, Batch};
+pub use store::{unique_id, Added, BasStore, Batch};
 pub use warning::Warning;

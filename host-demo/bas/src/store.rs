@@ -208,20 +208,9 @@ impl BasStore {
     /// a file on disk) has it, then suffixed with the end of the content hash, as
     /// BincioActivity does.
     fn free_id(&self, proposed: &str, sha256: &str) -> String {
-        let taken = |id: &str| self.catalog.get(id).is_some() || self.activity_path(id).exists();
-        if !taken(proposed) {
-            return proposed.to_string();
-        }
-        for len in [6, 12, sha256.len()] {
-            let candidate = format!("{proposed}-{}", &sha256[sha256.len().saturating_sub(len)..]);
-            if !taken(&candidate) {
-                return candidate;
-            }
-        }
-        (2..)
-            .map(|n| format!("{proposed}-{sha256}-{n}"))
-            .find(|id| !taken(id))
-            .unwrap_or_default()
+        unique_id(proposed, sha256, |id| {
+            self.catalog.get(id).is_some() || self.activity_path(id).exists()
+        })
     }
 
     fn write_index(&mut self) -> Result<(), StoreError> {
@@ -407,4 +396,24 @@ fn check_handle(handle: &str) -> Result<(), StoreError> {
         return bad("it contains a path separator or NUL");
     }
     Ok(())
+}
+
+/// The id to store an activity under: `proposed` (its UTC start) unless
+/// `taken`, then suffixed with the end of the content hash, longer until
+/// free, as BincioActivity does for two activities that start in the same
+/// second.
+pub fn unique_id(proposed: &str, sha256: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(proposed) {
+        return proposed.to_string();
+    }
+    for len in [6, 12, sha256.len()] {
+        let candidate = format!("{proposed}-{}", &sha256[sha256.len().saturating_sub(len)..]);
+        if !taken(&candidate) {
+            return candidate;
+        }
+    }
+    (2..)
+        .map(|n| format!("{proposed}-{sha256}-{n}"))
+        .find(|id| !taken(id))
+        .unwrap_or_default()
 }

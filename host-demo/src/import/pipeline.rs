@@ -406,24 +406,11 @@ impl ImportPipeline {
     /// start) unless the store or the batch has it, then suffixed with the
     /// end of the content hash, as BincioActivity does.
     fn free_id(&self, proposed: &str, sha256: &str) -> String {
-        let taken = |id: &str| {
+        bincio_bas::unique_id(proposed, sha256, |id| {
             self.pending.holds_id(id)
                 || self.store.contains(id)
                 || self.store.activity_path(id).exists()
-        };
-        if !taken(proposed) {
-            return proposed.to_owned();
-        }
-        for len in [6, 12, sha256.len()] {
-            let candidate = format!("{proposed}-{}", &sha256[sha256.len() - len..]);
-            if !taken(&candidate) {
-                return candidate;
-            }
-        }
-        (2..)
-            .map(|n| format!("{proposed}-{sha256}-{n}"))
-            .find(|id| !taken(id))
-            .unwrap_or_default()
+        })
     }
 }
 
