@@ -6,7 +6,7 @@ use host_demo::host::Host;
 pub fn run(host: &Host, connection: &str) -> anyhow::Result<()> {
     let done = host.disconnect(connection)?;
     println!(
-        "Disconnected {}: {} stored credential(s) and token(s) deleted; imported activities are kept.",
+        "Disconnected {}: its {} stored value(s) (credentials, tokens) are deleted; imported activities are kept.",
         done.connection, done.secrets_deleted
     );
     if let Some(warning) = done.plugin_warning {

@@ -10,6 +10,7 @@ use host_api::PluginError;
 #[derive(Debug)]
 pub struct Disconnected {
     pub connection: ConnectionId,
+    /// Stored values the connection had (credentials, tokens, state).
     pub secrets_deleted: usize,
     /// The plugin's own cleanup failed (it may not be loaded any more); the
     /// host's deletion happened regardless.
@@ -20,6 +21,8 @@ impl Host {
     pub fn disconnect(&self, connection_id: &str) -> Result<Disconnected, HostError> {
         let connection = self.connection(connection_id)?;
         let id = connection.id.clone();
+        // Counted first: the plugin deletes what it stored itself.
+        let stored = self.vault.fields(&id)?.len();
         let plugin_warning = match self.instance(&connection.plugin_id) {
             Ok(instance) => {
                 let ctx = self.connection_context(&connection.plugin_id, &id, &CancelFlag::new());
@@ -29,11 +32,11 @@ impl Host {
                 "the plugin could not be asked to forget the connection: {e}"
             ))),
         };
-        let secrets_deleted = self.vault.delete_all(&id)?;
+        self.vault.delete_all(&id)?;
         self.db.delete_connection_data(&id)?;
         Ok(Disconnected {
             connection: id,
-            secrets_deleted,
+            secrets_deleted: stored,
             plugin_warning,
         })
     }

@@ -7,6 +7,8 @@ use bincio_state::{Connection, ConnectionStatus, CooldownScope, SyncRun};
 #[derive(Debug)]
 pub struct ConnectionStatusReport {
     pub connection: Connection,
+    /// When the report was made.
+    pub now: i64,
     pub last_run: Option<SyncRun>,
     pub next_run_at: Option<i64>,
     pub cooldown_until: Option<i64>,
@@ -17,6 +19,7 @@ pub struct ConnectionStatusReport {
 impl ConnectionStatusReport {
     pub fn next_run_text(&self) -> String {
         match (self.connection.status, self.next_run_at) {
+            (ConnectionStatus::Active, Some(at)) if at <= self.now => "due now".into(),
             (ConnectionStatus::Active, Some(at)) => format_utc(at),
             (ConnectionStatus::Active, None) => "at the next scheduler start".into(),
             _ => "-".into(),
@@ -39,6 +42,7 @@ impl Host {
             let attention = self.attention(&connection, cooldown_until);
             reports.push(ConnectionStatusReport {
                 connection,
+                now,
                 last_run,
                 next_run_at,
                 cooldown_until,
