@@ -91,3 +91,73 @@ fn a_sync_killed_mid_run_loses_nothing_and_the_next_run_completes_it() {
         check_store(&t.data_dir().join("me")).unwrap_or_else(|p| panic!("store broken: {p:#?}"));
     assert_eq!(ids.len(), activities.len());
 }
+
+#[test]
+fn ctrl_c_stops_the_scheduler_after_the_item_in_hand_and_commits() {
+    let activities = synthetic_activities(
+        40,
+        OffsetDateTime::now_utc() - Duration::from_secs(3600),
+        Duration::from_secs(12 * 3600),
+    );
+    let config = EmulatorConfig::empty()
+        .with_account(Account::new(EMAIL, PASSWORD).with_activities(activities.clone()));
+    let t = TestHost::start(config, "max_downloads_per_run = 100\npage_size = 10");
+    let connection = match t.connect(EMAIL, PASSWORD).unwrap() {
+        host_demo::host::ConnectOutcome::Connected { connection, .. } => connection,
+        other => panic!("{other:?}"),
+    };
+    t.emulator
+        .set_fault(Fault::Delay(Duration::from_millis(150)).on(Target::Download(None)));
+    let mut child = Command::new(&plugin_libraries().host_demo)
+        .arg("--config")
+        .arg(t.data_dir().join("plugin.toml"))
+        .arg("--data-dir")
+        .arg(t.data_dir())
+        .arg("run")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Interrupt once some activities are in, while the run goes on.
+    while t.emulator.stats().downloads < 5 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the scheduler exited early"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "exit 0 after Ctrl-C");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Stopped"));
+
+    let run = t
+        .host
+        .db
+        .last_run(&connection)
+        .unwrap()
+        .expect("a run was recorded");
+    assert_eq!(
+        run.outcome,
+        Some(bincio_state::RunOutcome::Cancelled),
+        "{run:?}"
+    );
+    let imported = t.host.db.ledger_entries(PLUGIN).unwrap().len();
+    assert!(
+        imported >= 5 && imported < activities.len(),
+        "stopped part way: {imported}"
+    );
+    assert!(
+        t.host.db.cursor(&connection).unwrap().is_some(),
+        "the cursor was committed"
+    );
+    let downloads = t.emulator.stats().downloads as usize;
+    assert!(
+        downloads <= imported + 1,
+        "at most the item in hand was left: {downloads} downloads, {imported} stored"
+    );
+}
