@@ -19,7 +19,7 @@ pub use status::ConnectionStatusReport;
 pub use sync::{SyncOptions, SyncReport};
 
 use crate::clock::{Clock, SystemClock};
-use crate::import::{ImportPipeline, SharedPipeline, WeakPipeline};
+use crate::import::{LazyPipeline, PipelineOpener, SharedPipeline};
 use crate::plugins::PluginManager;
 use crate::services::import_sink::PipelineSink;
 use crate::services::{CancelFlag, Redactions, VaultSecretStore};
@@ -38,7 +38,7 @@ pub struct Host {
     pub clock: Arc<dyn Clock>,
     redactions: Redactions,
     instances: Mutex<HashMap<String, Arc<PluginInstance>>>,
-    pipeline: Mutex<WeakPipeline>,
+    pipeline_opener: Arc<PipelineOpener>,
 }
 
 impl Host {
@@ -62,6 +62,12 @@ impl Host {
         let db = StateDb::open(&data_dir.join("state.sqlite3"))?;
         db.close_interrupted_runs(clock.now())?;
         let vault = Arc::new(Vault::open(data_dir, &db)?);
+        let pipeline_opener = Arc::new(PipelineOpener::new(
+            data_dir.to_path_buf(),
+            handle.to_string(),
+            db.clone(),
+            clock.clone(),
+        ));
         Ok(Self {
             manager,
             db,
@@ -71,7 +77,7 @@ impl Host {
             clock,
             redactions: Redactions::default(),
             instances: Mutex::new(HashMap::new()),
-            pipeline: Mutex::new(WeakPipeline::default()),
+            pipeline_opener,
         })
     }
 
@@ -127,8 +133,8 @@ impl Host {
         plugin_id: &str,
         connection: &ConnectionId,
     ) -> Result<Box<dyn sync::RunSink>, HostError> {
-        Ok(Box::new(PipelineSink::new(
-            self.pipeline()?,
+        Ok(Box::new(PipelineSink::lazy(
+            LazyPipeline::new(self.pipeline_opener.clone()),
             plugin_id,
             connection.clone(),
             self.clock.clone(),
@@ -141,16 +147,9 @@ impl Host {
     /// is held only while this host writes (a `host-demo import` beside
     /// `host-demo run` waits for a sync, not for the scheduler to stop).
     pub fn pipeline(&self) -> Result<SharedPipeline, HostError> {
-        let mut slot = self.pipeline.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(pipeline) = slot.upgrade() {
-            return Ok(pipeline);
-        }
-        let pipeline = ImportPipeline::open(&self.data_dir, &self.handle, self.db.clone())
-            .map_err(|e| HostError::Import(e.to_string()))?
-            .with_clock(self.clock.clone());
-        let shared = SharedPipeline::new(pipeline);
-        *slot = shared.downgrade();
-        Ok(shared)
+        self.pipeline_opener
+            .get()
+            .map_err(|e| HostError::Import(e.to_string()))
     }
 
     pub(crate) fn connection(&self, id: &str) -> Result<bincio_state::Connection, HostError> {

@@ -3,6 +3,7 @@
 //!
 //! - [`pipeline`]: [`ImportPipeline`], deciding and storing items, and
 //!   [`SharedPipeline`], the handle the CLI and the import sinks share.
+//! - [`opener`]: opening the pipeline on first import, one per process.
 //! - [`pending`]: the batch decided but not yet durable.
 //! - [`outcome`]: what happened to an item ([`Outcome`]) and a run's [`Tally`].
 //! - [`sources`]: the files behind `import PATH...` (folders, zip archives).
@@ -12,6 +13,7 @@
 //! The plugin-facing side is [`crate::services::import_sink`].
 
 pub mod error;
+pub mod opener;
 pub mod outcome;
 pub mod pending;
 pub mod pipeline;
@@ -19,6 +21,7 @@ pub mod sources;
 pub mod store_lock;
 
 pub use error::ImportError;
+pub use opener::{LazyPipeline, PipelineOpener};
 pub use outcome::{DuplicateOf, Outcome, Tally};
 pub use pipeline::{
     open_local, ImportPipeline, Item, SharedPipeline, WeakPipeline, DEFAULT_BATCH_ITEMS,

@@ -12,7 +12,7 @@
 //! trouble as a `PluginError` (transient for I/O and database failures).
 
 use crate::clock::Clock;
-use crate::import::{ImportError, Item, Outcome, SharedPipeline};
+use crate::import::{ImportError, Item, LazyPipeline, Outcome, SharedPipeline};
 use abi_stable::{
     sabi_trait::TD_Opaque,
     std_types::{RArc, RResult, RStr, RString, RVec},
@@ -28,7 +28,9 @@ use std::sync::Arc;
 /// The pipeline seen from one connection of one plugin.
 #[derive(Clone)]
 pub struct PipelineSink {
-    pipeline: SharedPipeline,
+    /// Opened by the first import: a run that finds nothing new answers
+    /// from the ledger and never loads the store.
+    pipeline: LazyPipeline,
     db: StateDb,
     connection: ConnectionId,
     /// The ledger source: the plugin id.
@@ -49,7 +51,17 @@ impl PipelineSink {
         connection: ConnectionId,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let db = pipeline.lock().db().clone();
+        Self::lazy(LazyPipeline::ready(pipeline), plugin_id, connection, clock)
+    }
+
+    /// A sink whose pipeline is opened only if the plugin imports something.
+    pub fn lazy(
+        pipeline: LazyPipeline,
+        plugin_id: &str,
+        connection: ConnectionId,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let db = pipeline.db().clone();
         Self {
             pipeline,
             db,
@@ -73,11 +85,20 @@ impl PipelineSink {
     /// rows), leaving the cursor where the plugin last committed it. The host
     /// calls this after `sync` returns, whether it succeeded or not.
     pub fn finish(&self) -> Result<(), ImportError> {
-        self.pipeline.lock().flush()
+        match self.pipeline.if_open() {
+            Some(pipeline) => pipeline.lock().flush(),
+            None => Ok(()),
+        }
     }
 
     fn contains_item(&self, external_id: &str) -> Result<bool, ImportError> {
-        self.pipeline.lock().contains(&self.source, external_id)
+        match self.pipeline.if_open() {
+            Some(pipeline) => pipeline.lock().contains(&self.source, external_id),
+            None => Ok(self
+                .db
+                .ledger_by_external_id(&self.source, external_id)?
+                .is_some()),
+        }
     }
 
     fn import_item(&self, item: &ImportItem) -> Result<Outcome, ImportError> {
@@ -88,22 +109,29 @@ impl PipelineSink {
             file_name: item.file_name.as_str(),
             bytes: item.bytes.as_slice(),
         };
-        self.pipeline.lock().import(&item)
+        self.pipeline.get()?.lock().import(&item)
     }
 
     fn commit_cursor(&self, cursor: &str) -> Result<(), ImportError> {
-        self.pipeline.lock().commit(&self.connection, cursor)
+        match self.pipeline.if_open() {
+            Some(pipeline) => pipeline.lock().commit(&self.connection, cursor),
+            // Nothing was imported, so no ledger row waits for this cursor.
+            None => Ok(self.db.set_cursor(&self.connection, cursor)?),
+        }
     }
 
     fn due(&self) -> Result<Vec<PendingRetry>, ImportError> {
         let due = self.db.due_retries(&self.connection, self.clock.now())?;
-        let pipeline = self.pipeline.lock();
+        let pipeline = self.pipeline.if_open();
+        let pipeline = pipeline.as_ref().map(|p| p.lock());
         let mut offered = Vec::with_capacity(due.len());
         for retry in due {
             // Settled in the batch not yet flushed: its retry row goes with
             // that batch, so it is not offered again.
-            if pipeline.is_pending(&self.source, &retry.external_id) {
-                continue;
+            if let Some(pipeline) = &pipeline {
+                if pipeline.is_pending(&self.source, &retry.external_id) {
+                    continue;
+                }
             }
             offered.push(PendingRetry {
                 external_id: retry.external_id.into(),
