@@ -72,6 +72,15 @@ impl Scheduler {
 
     /// Connections whose run is due now and not already running.
     pub fn due(&self) -> Result<Vec<ConnectionId>, HostError> {
+        Ok(self
+            .due_with_plugins()?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// [`Scheduler::due`], each with its plugin id.
+    fn due_with_plugins(&self) -> Result<Vec<(ConnectionId, String)>, HostError> {
         let now = self.host.now();
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         let mut due = Vec::new();
@@ -84,7 +93,7 @@ impl Scheduler {
             }
             let next = self.host.db.schedule(&c.id)?.map(|s| s.next_run_at);
             if next.is_none_or(|at| at <= now) {
-                due.push(c.id);
+                due.push((c.id, c.plugin_id));
             }
         }
         Ok(due)
@@ -96,21 +105,15 @@ impl Scheduler {
         if self.cancel.is_cancelled() {
             return Ok(Vec::new());
         }
-        let due = self.due()?;
+        let due = self.due_with_plugins()?;
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        for id in &due {
+        for (id, plugin_id) in &due {
             let host = self.host.clone();
             let cancel = self.cancel.clone();
             let finished = self.finished.clone();
             let policy = Policy {
-                interval: self
-                    .connection_plugin(id)
-                    .map(|p| self.interval_secs(&p))
-                    .unwrap_or(Ok(3600))?,
-                min_interval: self
-                    .connection_plugin(id)
-                    .map(|p| self.min_interval_secs(&p))
-                    .unwrap_or(3600),
+                interval: self.interval_secs(plugin_id)?,
+                min_interval: self.min_interval_secs(plugin_id),
             };
             let connection = id.clone();
             let handle = std::thread::Builder::new()
@@ -122,19 +125,10 @@ impl Scheduler {
                         .unwrap_or_else(|p| p.into_inner())
                         .push(record);
                 })
-                .map_err(|e| HostError::Import(format!("cannot start a sync thread: {e}")))?;
+                .map_err(HostError::Thread)?;
             running.insert(id.clone(), handle);
         }
-        Ok(due)
-    }
-
-    fn connection_plugin(&self, id: &ConnectionId) -> Option<String> {
-        self.host
-            .db
-            .connection(id)
-            .ok()
-            .flatten()
-            .map(|c| c.plugin_id)
+        Ok(due.into_iter().map(|(id, _)| id).collect())
     }
 
     /// Forgets threads that have finished.

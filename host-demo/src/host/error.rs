@@ -54,8 +54,10 @@ pub enum HostError {
     MissingField(String),
     #[error("connect flow {0:?} is unknown or expired; start again")]
     UnknownFlow(String),
-    #[error("import store: {0}")]
-    Import(String),
+    #[error("import: {0}")]
+    Import(#[from] crate::import::ImportError),
+    #[error("cannot start a sync thread: {0}")]
+    Thread(std::io::Error),
 }
 
 impl From<PluginError> for HostError {

@@ -147,9 +147,7 @@ impl Host {
     /// is held only while this host writes (a `host-demo import` beside
     /// `host-demo run` waits for a sync, not for the scheduler to stop).
     pub fn pipeline(&self) -> Result<SharedPipeline, HostError> {
-        self.pipeline_opener
-            .get()
-            .map_err(|e| HostError::Import(e.to_string()))
+        Ok(self.pipeline_opener.get()?)
     }
 
     pub(crate) fn connection(&self, id: &str) -> Result<bincio_state::Connection, HostError> {
