@@ -5,9 +5,9 @@ mod common;
 
 use bincio_state::{
     Backoff, ConnectionId, ConnectionStatus, CooldownScope, RunCounts, RunError, RunFinish,
-    RunOutcome, SecretString, StateDb, StateError, Vault, SCHEMA_VERSION,
+    RunOutcome, StateDb, StateError, SCHEMA_VERSION,
 };
-use common::{connection, sha, Fixture, GARMIN, NOW};
+use common::{connection, sha, store, Fixture, GARMIN, NOW};
 
 #[test]
 fn connection_ids_count_up_per_plugin_and_are_never_reused() {
@@ -40,9 +40,7 @@ fn connection_ids_count_up_per_plugin_and_are_never_reused() {
 
 #[test]
 fn connection_account_and_status_round_trip() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
+    let (fx, db, id) = Fixture::with_connection();
     let fresh = db.connection(&id).unwrap().unwrap();
     assert_eq!(fresh.status, ConnectionStatus::Pending);
     assert_eq!(fresh.plugin_id, GARMIN);
@@ -66,13 +64,8 @@ fn connection_account_and_status_round_trip() {
 
 #[test]
 fn delete_connection_data_keeps_ledger_and_history() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
-    let vault = Vault::open_with_env_key(fx.data_dir(), &db, None).unwrap();
-    vault
-        .put(&id, GARMIN, "password", &SecretString::from("pw"))
-        .unwrap();
+    let (_fx, db, id, vault) = Fixture::with_vault();
+    store(&vault, &id, "password", "pw");
     db.set_cooldown(&id, NOW + 600, "HTTP 429 at login")
         .unwrap();
     db.defer(&id, "1001", "HTTP 503", NOW).unwrap();
@@ -163,9 +156,7 @@ fn another_sqlite_file_is_not_taken_for_a_state_db() {
 
 #[test]
 fn retry_backoff_grows_and_due_retries_respect_now() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
+    let (_fx, db, id) = Fixture::with_connection();
     let backoff = Backoff::default();
     let mut now = NOW;
     let mut previous_delay = 0;
@@ -226,9 +217,7 @@ fn backoff_without_jitter_doubles_up_to_the_cap() {
 
 #[test]
 fn cooldown_survives_reopening_and_expires() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
+    let (fx, db, id) = Fixture::with_connection();
     let account = CooldownScope::Account {
         plugin_id: GARMIN.to_owned(),
         account_key: "sha256:abc".to_owned(),
@@ -252,9 +241,7 @@ fn cooldown_survives_reopening_and_expires() {
 
 #[test]
 fn sync_runs_record_outcomes_newest_first() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
+    let (_fx, db, id) = Fixture::with_connection();
     assert!(db.last_run(&id).unwrap().is_none());
     let first = db.start_run(&id, NOW).unwrap();
     db.finish_run(
@@ -337,9 +324,7 @@ fn disclaimer_acceptance_latest_wins() {
 
 #[test]
 fn schedule_round_trips() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
+    let (fx, db, id) = Fixture::with_connection();
     assert!(db.schedule(&id).unwrap().is_none());
     db.set_schedule(&id, NOW + 900, 0).unwrap();
     db.set_schedule(&id, NOW + 1800, 2).unwrap();

@@ -4,10 +4,8 @@
 
 mod common;
 
-use bincio_state::{
-    ConnectionId, LedgerEntry, LedgerOutcome, SecretString, StateDb, Vault, LOCAL_SOURCE,
-};
-use common::{connection, sha, Fixture, GARMIN, NOW};
+use bincio_state::{ConnectionId, LedgerEntry, LedgerOutcome, StateDb, Vault, LOCAL_SOURCE};
+use common::{read, sha, store, Fixture, GARMIN, NOW};
 use std::path::Path;
 use std::process::Command;
 
@@ -58,21 +56,23 @@ fn child_requested() -> Option<(String, std::path::PathBuf)> {
     Some((mode.to_owned(), path.into()))
 }
 
-#[test]
-fn abort_before_commit_leaves_no_rows_and_no_cursor() {
+/// The body of a crash test: in the child, record and abort; in the parent,
+/// make a connection, let a child abort in `mode`, then reopen the file.
+fn database_after_child_abort(test_name: &str, mode: &str) -> (Fixture, StateDb, ConnectionId) {
     if let Some((mode, path)) = child_requested() {
         child_main(&mode, &path);
     }
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
+    let (fx, db, id) = Fixture::with_connection();
     drop(db);
-    run_child(
-        "abort_before_commit_leaves_no_rows_and_no_cursor",
-        "abort",
-        &fx,
-    );
+    run_child(test_name, mode, &fx);
     let db = fx.open();
+    (fx, db, id)
+}
+
+#[test]
+fn abort_before_commit_leaves_no_rows_and_no_cursor() {
+    let (_fx, db, id) =
+        database_after_child_abort("abort_before_commit_leaves_no_rows_and_no_cursor", "abort");
     assert_eq!(db.ledger_count().unwrap(), 0);
     assert_eq!(db.cursor(&id).unwrap(), None);
     // The file is healthy and writable after the crash.
@@ -81,15 +81,8 @@ fn abort_before_commit_leaves_no_rows_and_no_cursor() {
 
 #[test]
 fn abort_after_commit_keeps_rows_and_cursor() {
-    if let Some((mode, path)) = child_requested() {
-        child_main(&mode, &path);
-    }
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
-    drop(db);
-    run_child("abort_after_commit_keeps_rows_and_cursor", "commit", &fx);
-    let db = fx.open();
+    let (_fx, db, id) =
+        database_after_child_abort("abort_after_commit_keeps_rows_and_cursor", "commit");
     assert_eq!(db.ledger_count().unwrap(), 5);
     assert_eq!(db.cursor(&id).unwrap().as_deref(), Some("after-5"));
 }
@@ -100,10 +93,7 @@ fn assert_send_sync<T: Send + Sync>() {}
 fn handles_are_shared_across_threads_and_processes_wait_their_turn() {
     assert_send_sync::<StateDb>();
     assert_send_sync::<Vault>();
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
-    let vault = Vault::open_with_env_key(fx.data_dir(), &db, None).unwrap();
+    let (fx, db, id, vault) = Fixture::with_vault();
     let second_handle = fx.open();
 
     std::thread::scope(|scope| {
@@ -113,14 +103,7 @@ fn handles_are_shared_across_threads_and_processes_wait_their_turn() {
             scope.spawn(move || {
                 for i in 0..10u8 {
                     let n = t * 10 + i;
-                    vault
-                        .put(
-                            id,
-                            GARMIN,
-                            &format!("f{n}"),
-                            &SecretString::from(format!("v{n}")),
-                        )
-                        .unwrap();
+                    store(vault, id, &format!("f{n}"), &format!("v{n}"));
                     db.defer(id, &format!("item-{n}"), "503", NOW).unwrap();
                     // The second handle is a second SQLite connection: its
                     // writes wait on the busy timeout instead of failing.
@@ -139,8 +122,5 @@ fn handles_are_shared_across_threads_and_processes_wait_their_turn() {
     assert_eq!(vault.fields(&id).unwrap().len(), 40);
     assert_eq!(db.pending_retries(&id).unwrap().len(), 40);
     assert_eq!(db.ledger_count().unwrap(), 40);
-    assert_eq!(
-        vault.get(&id, GARMIN, "f37").unwrap().unwrap().expose(),
-        "v37"
-    );
+    assert_eq!(read(&vault, &id, "f37"), "v37");
 }

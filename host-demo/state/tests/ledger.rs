@@ -2,8 +2,8 @@
 
 mod common;
 
-use bincio_state::{ConnectionId, LedgerEntry, LedgerOutcome, StateError, LOCAL_SOURCE};
-use common::{connection, sha, Fixture, GARMIN, NOW};
+use bincio_state::{ConnectionId, LedgerEntry, LedgerOutcome, StateDb, StateError, LOCAL_SOURCE};
+use common::{sha, Fixture, GARMIN, NOW};
 
 fn entry(external_id: Option<&str>, hash: u8, outcome: LedgerOutcome) -> LedgerEntry {
     LedgerEntry {
@@ -24,15 +24,25 @@ fn entry(external_id: Option<&str>, hash: u8, outcome: LedgerOutcome) -> LedgerE
     }
 }
 
+/// An imported activity's row.
+fn imported(external_id: &str, hash: u8) -> LedgerEntry {
+    entry(Some(external_id), hash, LedgerOutcome::Imported)
+}
+
+/// A database with one connection whose item "1001" waits for a retry.
+fn with_item_1001_deferred() -> (Fixture, StateDb, ConnectionId) {
+    let (fx, db, id) = Fixture::with_connection();
+    db.defer(&id, "1001", "HTTP 503", NOW).unwrap();
+    (fx, db, id)
+}
+
 #[test]
 fn source_and_external_id_are_unique() {
     let fx = Fixture::new();
     let db = fx.open();
-    let first = entry(Some("1001"), 1, LedgerOutcome::Imported);
+    let first = imported("1001", 1);
     db.record_ledger_entry(&first).unwrap();
-    let err = db
-        .record_ledger_entry(&entry(Some("1001"), 2, LedgerOutcome::Imported))
-        .unwrap_err();
+    let err = db.record_ledger_entry(&imported("1001", 2)).unwrap_err();
     assert!(
         matches!(err, StateError::LedgerConflict { ref external_id, .. } if external_id == "1001"),
         "{err}"
@@ -40,7 +50,7 @@ fn source_and_external_id_are_unique() {
     // The same external id from another source is another item.
     let strava = LedgerEntry {
         source: "dev.bincio.strava".to_owned(),
-        ..entry(Some("1001"), 3, LedgerOutcome::Imported)
+        ..imported("1001", 3)
     };
     db.record_ledger_entry(&strava).unwrap();
     // Local files have no external id: any number of them.
@@ -68,8 +78,7 @@ fn lookup_by_hash_prefers_the_imported_row() {
     let db = fx.open();
     db.record_ledger_entry(&entry(Some("a"), 9, LedgerOutcome::Duplicate))
         .unwrap();
-    db.record_ledger_entry(&entry(Some("b"), 9, LedgerOutcome::Imported))
-        .unwrap();
+    db.record_ledger_entry(&imported("b", 9)).unwrap();
     let found = db.ledger_by_hash(&sha(9)).unwrap().unwrap();
     assert_eq!(found.outcome, LedgerOutcome::Imported);
     assert_eq!(found.external_id.as_deref(), Some("b"));
@@ -88,7 +97,7 @@ fn rejected_rows_round_trip_and_bad_hashes_are_refused() {
     );
     let bad = LedgerEntry {
         content_sha256: "ABC".to_owned(),
-        ..entry(Some("r2"), 5, LedgerOutcome::Imported)
+        ..imported("r2", 5)
     };
     assert!(matches!(
         db.record_ledger_entry(&bad).unwrap_err(),
@@ -98,16 +107,11 @@ fn rejected_rows_round_trip_and_bad_hashes_are_refused() {
 
 #[test]
 fn import_tx_dropped_without_commit_leaves_nothing() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
-    db.defer(&id, "1001", "HTTP 503", NOW).unwrap();
+    let (fx, db, id) = with_item_1001_deferred();
     {
         let mut tx = db.import_tx().unwrap();
-        tx.record(&entry(Some("1001"), 1, LedgerOutcome::Imported))
-            .unwrap();
-        tx.record(&entry(Some("1002"), 2, LedgerOutcome::Imported))
-            .unwrap();
+        tx.record(&imported("1001", 1)).unwrap();
+        tx.record(&imported("1002", 2)).unwrap();
         tx.clear_retry(&id, "1001").unwrap();
         tx.set_cursor(&id, "{\"newest\":1002}").unwrap();
         // Reads through the transaction see its own rows ...
@@ -125,17 +129,11 @@ fn import_tx_dropped_without_commit_leaves_nothing() {
 
 #[test]
 fn import_tx_commits_rows_cursor_and_retry_clear_together() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
-    db.defer(&id, "1001", "HTTP 503", NOW).unwrap();
+    let (fx, db, id) = with_item_1001_deferred();
     let mut tx = db.import_tx().unwrap();
-    tx.record(&entry(Some("1001"), 1, LedgerOutcome::Imported))
-        .unwrap();
+    tx.record(&imported("1001", 1)).unwrap();
     // A conflicting row is refused without spoiling the batch.
-    let err = tx
-        .record(&entry(Some("1001"), 7, LedgerOutcome::Imported))
-        .unwrap_err();
+    let err = tx.record(&imported("1001", 7)).unwrap_err();
     assert!(matches!(err, StateError::LedgerConflict { .. }));
     tx.record(&entry(Some("1003"), 3, LedgerOutcome::Rejected))
         .unwrap();
@@ -173,9 +171,7 @@ fn cursor_for_an_unknown_connection_is_refused() {
 
 #[test]
 fn import_tx_can_defer_a_failed_item() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
+    let (_fx, db, id) = Fixture::with_connection();
     let mut tx = db.import_tx().unwrap();
     let state = tx.defer(&id, "2002", "reset mid-body", NOW).unwrap();
     assert_eq!(state.attempts, 1);

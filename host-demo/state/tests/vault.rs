@@ -5,40 +5,21 @@
 mod common;
 
 use bincio_state::{ConnectionId, KeyOrigin, MasterKey, Vault, VaultError};
-use common::{connection, secret, vault, vault_rows, Fixture, GARMIN};
+use common::{connection, read, reopen, secret, store, vault, vault_rows, Fixture, GARMIN};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 #[test]
 fn round_trip_put_get_delete() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
-    let vault = vault(&fx, &db);
+    let (fx, db, id, vault) = Fixture::with_vault();
     assert_eq!(vault.key_version(), 1);
     assert_eq!(vault.key_origin(), &KeyOrigin::File(fx.key_path()));
 
-    vault
-        .put(&id, GARMIN, "password", &secret("correct horse battery"))
-        .unwrap();
-    vault
-        .put(&id, GARMIN, "tokens", &secret("{\"refresh\":\"r-1\"}"))
-        .unwrap();
-    assert_eq!(
-        vault
-            .get(&id, GARMIN, "password")
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "correct horse battery"
-    );
-    vault
-        .put(&id, GARMIN, "tokens", &secret("{\"refresh\":\"r-2\"}"))
-        .unwrap();
-    assert_eq!(
-        vault.get(&id, GARMIN, "tokens").unwrap().unwrap().expose(),
-        "{\"refresh\":\"r-2\"}"
-    );
+    store(&vault, &id, "password", "correct horse battery");
+    store(&vault, &id, "tokens", "{\"refresh\":\"r-1\"}");
+    assert_eq!(read(&vault, &id, "password"), "correct horse battery");
+    store(&vault, &id, "tokens", "{\"refresh\":\"r-2\"}");
+    assert_eq!(read(&vault, &id, "tokens"), "{\"refresh\":\"r-2\"}");
     assert_eq!(vault.fields(&id).unwrap(), ["password", "tokens"]);
     assert!(vault.get(&id, GARMIN, "missing").unwrap().is_none());
 
@@ -48,29 +29,16 @@ fn round_trip_put_get_delete() {
     assert!(vault.fields(&id).unwrap().is_empty());
 
     // Survives reopening both the database and the vault.
-    vault
-        .put(&id, GARMIN, "password", &secret("again"))
-        .unwrap();
+    store(&vault, &id, "password", "again");
     drop(vault);
     drop(db);
-    let db = fx.open();
-    let vault = self::vault(&fx, &db);
-    assert_eq!(
-        vault
-            .get(&id, GARMIN, "password")
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "again"
-    );
+    let (_db, vault) = reopen(&fx);
+    assert_eq!(read(&vault, &id, "password"), "again");
 }
 
 #[test]
 fn secrets_need_an_existing_connection_of_the_same_plugin() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
-    let vault = vault(&fx, &db);
+    let (_fx, _db, id, vault) = Fixture::with_vault();
     let err = vault
         .put(
             &ConnectionId::from("garmin-99"),
@@ -88,27 +56,19 @@ fn secrets_need_an_existing_connection_of_the_same_plugin() {
     assert!(matches!(err, VaultError::PluginMismatch { .. }), "{err}");
 
     // Reading under another plugin id fails authentication: the AD binds it.
-    vault.put(&id, GARMIN, "password", &secret("pw")).unwrap();
+    store(&vault, &id, "password", "pw");
     let err = vault.get(&id, "dev.bincio.strava", "password").unwrap_err();
     assert!(matches!(err, VaultError::Tampered { .. }), "{err}");
 }
 
 #[test]
 fn ciphertexts_moved_between_fields_or_connections_fail() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let first = connection(&db);
+    let (fx, db, first) = Fixture::with_connection();
     let second = connection(&db);
     let vault = vault(&fx, &db);
-    vault
-        .put(&first, GARMIN, "password", &secret("first-password"))
-        .unwrap();
-    vault
-        .put(&first, GARMIN, "token", &secret("first-token"))
-        .unwrap();
-    vault
-        .put(&second, GARMIN, "password", &secret("second-password"))
-        .unwrap();
+    store(&vault, &first, "password", "first-password");
+    store(&vault, &first, "token", "first-token");
+    store(&vault, &second, "password", "second-password");
 
     let raw = fx.raw();
     // first.password's ciphertext into first.token ...
@@ -143,25 +103,13 @@ fn ciphertexts_moved_between_fields_or_connections_fail() {
         assert!(!err.to_string().contains("first-password"));
     }
     // The original is untouched.
-    assert_eq!(
-        vault
-            .get(&first, GARMIN, "password")
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "first-password"
-    );
+    assert_eq!(read(&vault, &first, "password"), "first-password");
 }
 
 #[test]
 fn tampered_ciphertext_is_refused_naming_connection_and_field() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
-    let vault = vault(&fx, &db);
-    vault
-        .put(&id, GARMIN, "password", &secret("do-not-print-me"))
-        .unwrap();
+    let (fx, _db, id, vault) = Fixture::with_vault();
+    store(&vault, &id, "password", "do-not-print-me");
 
     let raw = fx.raw();
     let mut sealed: Vec<u8> = raw
@@ -231,11 +179,8 @@ fn key_file_readable_by_others_is_refused_with_chmod_advice() {
 
 #[test]
 fn wrong_key_is_refused_and_nothing_is_overwritten() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
-    let vault = vault(&fx, &db);
-    vault.put(&id, GARMIN, "password", &secret("pw-1")).unwrap();
+    let (fx, db, id, vault) = Fixture::with_vault();
+    store(&vault, &id, "password", "pw-1");
     drop(vault);
     drop(db);
     let key_file_before = fs::read(fx.key_path()).unwrap();
@@ -282,16 +227,8 @@ fn wrong_key_is_refused_and_nothing_is_overwritten() {
     fs::write(fx.key_path(), &key_file_before).unwrap();
     assert_eq!(vault_rows(&fx), rows_before);
     assert_eq!(fs::read(fx.db_path()).unwrap(), db_bytes_before);
-    let db = fx.open();
-    let vault = self::vault(&fx, &db);
-    assert_eq!(
-        vault
-            .get(&id, GARMIN, "password")
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "pw-1"
-    );
+    let (_db, vault) = reopen(&fx);
+    assert_eq!(read(&vault, &id, "password"), "pw-1");
 }
 
 #[test]
@@ -316,12 +253,8 @@ fn malformed_env_key_is_refused_without_echoing_it() {
 
 #[test]
 fn missing_key_file_for_an_existing_vault_is_an_error_not_a_new_key() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
-    vault(&fx, &db)
-        .put(&id, GARMIN, "password", &secret("pw"))
-        .unwrap();
+    let (fx, db, id) = Fixture::with_connection();
+    store(&vault(&fx, &db), &id, "password", "pw");
     fs::remove_file(fx.key_path()).unwrap();
     let err = Vault::open_with_env_key(fx.data_dir(), &db, None).unwrap_err();
     assert!(
@@ -333,26 +266,15 @@ fn missing_key_file_for_an_existing_vault_is_an_error_not_a_new_key() {
 
 #[test]
 fn env_key_opens_a_vault_and_must_match_afterwards() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
+    let (fx, db, id) = Fixture::with_connection();
     let key = MasterKey::generate().to_base64();
     let vault = Vault::open_with_env_key(fx.data_dir(), &db, Some(&key)).unwrap();
     assert_eq!(vault.key_origin(), &KeyOrigin::Env);
-    vault
-        .put(&id, GARMIN, "password", &secret("env-pw"))
-        .unwrap();
+    store(&vault, &id, "password", "env-pw");
     assert!(!fx.key_path().exists(), "an env key writes no key file");
     drop(vault);
     let vault = Vault::open_with_env_key(fx.data_dir(), &db, Some(&key)).unwrap();
-    assert_eq!(
-        vault
-            .get(&id, GARMIN, "password")
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "env-pw"
-    );
+    assert_eq!(read(&vault, &id, "password"), "env-pw");
     // Without the variable a fresh key file would not match: refused.
     let err = Vault::open_with_env_key(fx.data_dir(), &db, None).unwrap_err();
     assert!(matches!(err, VaultError::KeyMissing { .. }), "{err}");
@@ -360,13 +282,10 @@ fn env_key_opens_a_vault_and_must_match_afterwards() {
 
 #[test]
 fn no_plaintext_secret_in_any_file_of_the_data_dir() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
-    let mut vault = vault(&fx, &db);
+    let (fx, db, id, mut vault) = Fixture::with_vault();
     let value = "PlainTextNeedle-7f3a9c";
-    vault.put(&id, GARMIN, "password", &secret(value)).unwrap();
-    vault.put(&id, GARMIN, "tokens", &secret(value)).unwrap();
+    store(&vault, &id, "password", value);
+    store(&vault, &id, "tokens", value);
     vault.rotate_key(MasterKey::generate()).unwrap();
 
     let scan = |label: &str| {

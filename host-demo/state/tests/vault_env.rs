@@ -3,22 +3,18 @@
 
 mod common;
 
-use bincio_state::{KeyOrigin, MasterKey, SecretString, Vault, VaultError, MASTER_KEY_ENV};
-use common::{connection, Fixture, GARMIN};
+use bincio_state::{KeyOrigin, MasterKey, Vault, VaultError, MASTER_KEY_ENV};
+use common::{read, store, Fixture};
 
 #[test]
 fn open_takes_the_key_from_the_environment_before_the_key_file() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
+    let (fx, db, id) = Fixture::with_connection();
     let key = MasterKey::generate().to_base64();
     std::env::set_var(MASTER_KEY_ENV, key.expose());
     let vault = Vault::open(fx.data_dir(), &db).unwrap();
     assert_eq!(vault.key_origin(), &KeyOrigin::Env);
     assert!(!fx.key_path().exists());
-    vault
-        .put(&id, GARMIN, "password", &SecretString::from("pw"))
-        .unwrap();
+    store(&vault, &id, "password", "pw");
     drop(vault);
 
     std::env::set_var(MASTER_KEY_ENV, MasterKey::generate().to_base64().expose());
@@ -41,13 +37,6 @@ fn open_takes_the_key_from_the_environment_before_the_key_file() {
 
     std::env::set_var(MASTER_KEY_ENV, key.expose());
     let vault = Vault::open(fx.data_dir(), &db).unwrap();
-    assert_eq!(
-        vault
-            .get(&id, GARMIN, "password")
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "pw"
-    );
+    assert_eq!(read(&vault, &id, "password"), "pw");
     std::env::remove_var(MASTER_KEY_ENV);
 }

@@ -3,8 +3,8 @@
 
 mod common;
 
-use bincio_state::{MasterKey, SecretString, Vault, VaultError};
-use common::{connection, Fixture, GARMIN};
+use bincio_state::{MasterKey, SecretString, VaultError};
+use common::{store, Fixture, GARMIN};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use tracing_subscriber::fmt::MakeWriter;
@@ -43,16 +43,11 @@ fn no_secret_value_in_trace_logs_or_errors() {
     let new_key_text = new_key.to_base64();
 
     let errors = tracing::subscriber::with_default(subscriber, || {
-        let fx = Fixture::new();
-        let db = fx.open();
-        let id = connection(&db);
-        let mut vault = Vault::open_with_env_key(fx.data_dir(), &db, None).unwrap();
+        let (fx, _db, id, mut vault) = Fixture::with_vault();
         let first_key_text = std::fs::read_to_string(fx.key_path()).unwrap();
         let password = SecretString::from(password);
         vault.put(&id, GARMIN, "password", &password).unwrap();
-        vault
-            .put(&id, GARMIN, "tokens", &SecretString::from(token))
-            .unwrap();
+        store(&vault, &id, "tokens", token);
         tracing::info!(?password, "a careless caller logs the secret's Debug");
         tracing::info!("and its Display: {password}");
         let read = vault.get(&id, GARMIN, "password").unwrap().unwrap();

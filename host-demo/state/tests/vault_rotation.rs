@@ -5,15 +5,13 @@ mod common;
 
 use bincio_state::vault::key_file::PENDING_KEY_FILE_NAME;
 use bincio_state::{MasterKey, Vault, VaultError};
-use common::{connection, secret, vault, vault_rows, Fixture, GARMIN};
+use common::{connection, read, secret, store, vault, vault_rows, Fixture};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 #[test]
 fn rotation_keeps_every_value_and_retires_the_old_key() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let a = connection(&db);
+    let (fx, db, a) = Fixture::with_connection();
     let b = connection(&db);
     let mut vault = vault(&fx, &db);
     let values = [
@@ -22,7 +20,7 @@ fn rotation_keeps_every_value_and_retires_the_old_key() {
         (&b, "password", "b-password"),
     ];
     for (id, field, value) in values {
-        vault.put(id, GARMIN, field, &secret(value)).unwrap();
+        store(&vault, id, field, value);
     }
     let old_key_text = fs::read_to_string(fx.key_path()).unwrap();
     let rows_before = vault_rows(&fx);
@@ -30,10 +28,7 @@ fn rotation_keeps_every_value_and_retires_the_old_key() {
     assert_eq!(vault.rotate_key(MasterKey::generate()).unwrap(), 2);
     assert_eq!(vault.key_version(), 2);
     for (id, field, value) in values {
-        assert_eq!(
-            vault.get(id, GARMIN, field).unwrap().unwrap().expose(),
-            value
-        );
+        assert_eq!(read(&vault, id, field), value);
     }
     // Every ciphertext and the key check changed; the file holds the new key.
     let rows_after = vault_rows(&fx);
@@ -58,23 +53,15 @@ fn rotation_keeps_every_value_and_retires_the_old_key() {
     let reopened = self::vault(&fx, &db);
     assert_eq!(reopened.key_version(), 2);
     for (id, field, value) in values {
-        assert_eq!(
-            reopened.get(id, GARMIN, field).unwrap().unwrap().expose(),
-            value
-        );
+        assert_eq!(read(&reopened, id, field), value);
     }
 }
 
 #[test]
 fn failed_rotation_keeps_the_old_key_and_values() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
-    let mut vault = vault(&fx, &db);
-    vault
-        .put(&id, GARMIN, "password", &secret("keep-me"))
-        .unwrap();
-    vault.put(&id, GARMIN, "broken", &secret("x")).unwrap();
+    let (fx, _db, id, mut vault) = Fixture::with_vault();
+    store(&vault, &id, "password", "keep-me");
+    store(&vault, &id, "broken", "x");
     fx.raw()
         .execute(
             "UPDATE secrets SET sealed = zeroblob(40) WHERE field = 'broken'",
@@ -93,25 +80,13 @@ fn failed_rotation_keeps_the_old_key_and_values() {
     assert_eq!(fs::read(fx.key_path()).unwrap(), key_before);
     assert!(!fx.data_dir().join(PENDING_KEY_FILE_NAME).exists());
     assert_eq!(vault_rows(&fx), rows_before);
-    assert_eq!(
-        vault
-            .get(&id, GARMIN, "password")
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "keep-me"
-    );
+    assert_eq!(read(&vault, &id, "password"), "keep-me");
 }
 
 #[test]
 fn open_finishes_a_rotation_interrupted_before_the_rename() {
-    let fx = Fixture::new();
-    let db = fx.open();
-    let id = connection(&db);
-    let mut vault = vault(&fx, &db);
-    vault
-        .put(&id, GARMIN, "password", &secret("survives"))
-        .unwrap();
+    let (fx, db, id, mut vault) = Fixture::with_vault();
+    store(&vault, &id, "password", "survives");
     let old_key = fs::read(fx.key_path()).unwrap();
     vault.rotate_key(MasterKey::generate()).unwrap();
     drop(vault);
@@ -123,14 +98,7 @@ fn open_finishes_a_rotation_interrupted_before_the_rename() {
 
     let vault = self::vault(&fx, &db);
     assert_eq!(vault.key_version(), 2);
-    assert_eq!(
-        vault
-            .get(&id, GARMIN, "password")
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "survives"
-    );
+    assert_eq!(read(&vault, &id, "password"), "survives");
     assert!(!pending.exists());
     assert_ne!(fs::read(fx.key_path()).unwrap(), old_key);
 
@@ -144,12 +112,5 @@ fn open_finishes_a_rotation_interrupted_before_the_rename() {
     fs::set_permissions(&pending, fs::Permissions::from_mode(0o600)).unwrap();
     let vault = self::vault(&fx, &db);
     assert!(!pending.exists());
-    assert_eq!(
-        vault
-            .get(&id, GARMIN, "password")
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "survives"
-    );
+    assert_eq!(read(&vault, &id, "password"), "survives");
 }

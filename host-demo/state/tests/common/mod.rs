@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: a temporary data directory with
-//! a state database in it, and raw SQL access for tampering.
+//! a state database (and a connection and vault) in it, secret shorthands,
+//! and raw SQL access for tampering.
 
 #![allow(dead_code)]
 
@@ -18,6 +19,21 @@ impl Fixture {
         Self {
             dir: tempfile::tempdir().expect("temp dir"),
         }
+    }
+
+    /// A fresh data dir with its database and one Garmin connection.
+    pub fn with_connection() -> (Self, StateDb, ConnectionId) {
+        let fx = Self::new();
+        let db = fx.open();
+        let id = connection(&db);
+        (fx, db, id)
+    }
+
+    /// As [`Fixture::with_connection`], plus the vault (a new key file).
+    pub fn with_vault() -> (Self, StateDb, ConnectionId, Vault) {
+        let (fx, db, id) = Self::with_connection();
+        let vault = vault(&fx, &db);
+        (fx, db, id, vault)
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -57,6 +73,31 @@ pub fn secret(text: &str) -> SecretString {
 
 pub fn vault(fx: &Fixture, db: &StateDb) -> Vault {
     Vault::open_with_env_key(fx.data_dir(), db, None).expect("open vault")
+}
+
+/// The database and the vault opened again from their files, as a restarted
+/// host opens them.
+pub fn reopen(fx: &Fixture) -> (StateDb, Vault) {
+    let db = fx.open();
+    let vault = vault(fx, &db);
+    (db, vault)
+}
+
+/// Stores `value` as the Garmin secret `field` of `id`.
+#[track_caller]
+pub fn store(vault: &Vault, id: &ConnectionId, field: &str, value: &str) {
+    vault.put(id, GARMIN, field, &secret(value)).unwrap();
+}
+
+/// The Garmin secret `field` of `id`; panics when it is missing or unreadable.
+#[track_caller]
+pub fn read(vault: &Vault, id: &ConnectionId, field: &str) -> String {
+    vault
+        .get(id, GARMIN, field)
+        .unwrap()
+        .unwrap()
+        .expose()
+        .to_owned()
 }
 
 /// Every row of the tables the vault writes, for before/after comparisons.
