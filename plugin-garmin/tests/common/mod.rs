@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod connect;
+
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RArc, ROption, RResult, RStr, RString, RVec};
 use garmin_emulator::{Emulator, EmulatorConfig};
