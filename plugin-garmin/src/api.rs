@@ -9,7 +9,7 @@
 
 use crate::auth::Session;
 use crate::errors::{GarminError, Result};
-use crate::http::{self, is_rate_limit, transport_error};
+use crate::http::{self, transport_error};
 use reqwest::header::ACCEPT;
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -97,14 +97,13 @@ impl Api {
                         self.session.renew(&token).await?;
                         renewed = true;
                         continue;
-                    } else if is_rate_limit(status) {
-                        let wait =
-                            http::retry_after_secs(response.headers(), self.session.clock.now());
-                        return Err(GarminError::rate_limited(
-                            endpoint,
-                            wait,
-                            settings.api_rate_limit_wait_secs,
-                        ));
+                    } else if let Some(error) = http::rate_limit_error(
+                        &response,
+                        endpoint,
+                        self.session.clock.now(),
+                        settings.api_rate_limit_wait_secs,
+                    ) {
+                        return Err(error);
                     } else if status == StatusCode::NOT_FOUND {
                         return Err(GarminError::NotFound {
                             endpoint: endpoint.to_string(),

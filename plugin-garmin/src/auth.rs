@@ -31,6 +31,16 @@ pub struct Session {
     relogin: bool,
 }
 
+/// The tokens stored for a connection; a connection without tokens needs its user.
+pub fn stored_tokens(vault: &Vault) -> Result<Tokens> {
+    vault.tokens()?.ok_or_else(|| {
+        GarminError::needs_user(
+            "This Garmin connection holds no login tokens. Connect the account again.",
+            "no tokens stored",
+        )
+    })
+}
+
 impl Session {
     pub fn new(
         settings: Arc<Settings>,
@@ -57,32 +67,6 @@ impl Session {
     pub fn without_relogin(mut self) -> Self {
         self.relogin = false;
         self
-    }
-
-    /// Opens the stored session; a connection without tokens needs its user.
-    pub fn open(
-        settings: Arc<Settings>,
-        clock: Clock,
-        vault: Vault,
-        client: Client,
-        cancelled: CancelFn,
-        refresh_lock: Arc<tokio::sync::Mutex<()>>,
-    ) -> Result<Self> {
-        let tokens = vault.tokens()?.ok_or_else(|| {
-            GarminError::needs_user(
-                "This Garmin connection holds no login tokens. Connect the account again.",
-                "no tokens stored",
-            )
-        })?;
-        Ok(Self::new(
-            settings,
-            clock,
-            vault,
-            client,
-            cancelled,
-            tokens,
-            refresh_lock,
-        ))
     }
 
     pub fn tokens(&self) -> &Tokens {

@@ -4,7 +4,7 @@
 
 use crate::clock::Clock;
 use crate::errors::{GarminError, Result};
-use crate::http::{self, is_rate_limit, transport_error};
+use crate::http::{self, transport_error};
 use crate::identity::{DI_CLIENT_IDS, DI_TICKET_GRANT};
 use crate::jwt;
 use crate::settings::Settings;
@@ -79,13 +79,13 @@ pub async fn exchange_ticket(
             }
         };
         let status = response.status();
-        if is_rate_limit(status) {
-            let wait = http::retry_after_secs(response.headers(), clock.now());
-            return Err(GarminError::rate_limited(
-                TICKET_ENDPOINT,
-                wait,
-                settings.login_rate_limit_wait_secs,
-            ));
+        if let Some(error) = http::rate_limit_error(
+            &response,
+            TICKET_ENDPOINT,
+            clock.now(),
+            settings.login_rate_limit_wait_secs,
+        ) {
+            return Err(error);
         }
         if !status.is_success() {
             any_transient |= status.is_server_error();
@@ -176,13 +176,13 @@ async fn refresh_once(
         .await
         .map_err(|e| transport_error(REFRESH_ENDPOINT, e))?;
     let status = response.status();
-    if is_rate_limit(status) {
-        let wait = http::retry_after_secs(response.headers(), clock.now());
-        return Err(GarminError::rate_limited(
-            REFRESH_ENDPOINT,
-            wait,
-            settings.api_rate_limit_wait_secs,
-        ));
+    if let Some(error) = http::rate_limit_error(
+        &response,
+        REFRESH_ENDPOINT,
+        clock.now(),
+        settings.api_rate_limit_wait_secs,
+    ) {
+        return Err(error);
     }
     if status.is_server_error() {
         return Err(GarminError::transient(

@@ -83,6 +83,20 @@ pub fn is_rate_limit(status: StatusCode) -> bool {
     status.as_u16() == 429 || status.as_u16() == 427
 }
 
+/// The rate-limit error of `response`, if it says "too many requests": Garmin's
+/// `Retry-After` (relative to `now`, unix seconds), else `fallback_secs`.
+pub fn rate_limit_error(
+    response: &Response,
+    endpoint: &str,
+    now: i64,
+    fallback_secs: u64,
+) -> Option<GarminError> {
+    is_rate_limit(response.status()).then(|| {
+        let wait = retry_after_secs(response.headers(), now);
+        GarminError::rate_limited(endpoint, wait, fallback_secs)
+    })
+}
+
 /// A transport failure (connect, reset, timeout, broken body) as a transient
 /// error naming `endpoint`. The URL is dropped: only the endpoint name is kept.
 pub fn transport_error(endpoint: &str, error: reqwest::Error) -> GarminError {

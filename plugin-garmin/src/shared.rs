@@ -2,7 +2,7 @@
 //! clock, the API client (its connection pool) and one refresh lock per
 //! connection.
 
-use crate::auth::{CancelFn, Session};
+use crate::auth::{self, CancelFn, Session};
 use crate::clock::Clock;
 use crate::errors::Result;
 use crate::http;
@@ -48,14 +48,8 @@ impl Shared {
         vault: Vault,
         cancel: &CancelBox,
     ) -> Result<Session> {
-        Session::open(
-            self.settings.clone(),
-            self.clock.clone(),
-            vault,
-            self.client.clone(),
-            cancel_fn(cancel),
-            self.refresh_lock(connection_id),
-        )
+        let tokens = auth::stored_tokens(&vault)?;
+        Ok(self.session_with(connection_id, vault, cancel, tokens))
     }
 
     /// A session over `tokens` that are being validated at connect.

@@ -8,7 +8,7 @@
 use crate::clock::Clock;
 use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
-use crate::http::{self, is_rate_limit, transport_error};
+use crate::http::{self, transport_error};
 use crate::identity::*;
 use crate::login::Step;
 use crate::mfa::PendingMfa;
@@ -151,13 +151,13 @@ pub async fn login(
         .await
         .map_err(|e| transport_error(&page_endpoint, e))?;
     let status = page.status();
-    if is_rate_limit(status) {
-        let wait = http::retry_after_secs(page.headers(), clock.now());
-        return Err(GarminError::rate_limited(
-            &page_endpoint,
-            wait,
-            settings.login_rate_limit_wait_secs,
-        ));
+    if let Some(error) = http::rate_limit_error(
+        &page,
+        &page_endpoint,
+        clock.now(),
+        settings.login_rate_limit_wait_secs,
+    ) {
+        return Err(error);
     }
     if status == StatusCode::FORBIDDEN && flow == JsonFlow::Mobile {
         return Err(challenge(&page_endpoint));
@@ -210,13 +210,13 @@ pub async fn read_answer(
     clock: &Clock,
 ) -> Result<Answer> {
     let status = response.status();
-    if is_rate_limit(status) {
-        let wait = http::retry_after_secs(response.headers(), clock.now());
-        return Err(GarminError::rate_limited(
-            endpoint,
-            wait,
-            settings.login_rate_limit_wait_secs,
-        ));
+    if let Some(error) = http::rate_limit_error(
+        &response,
+        endpoint,
+        clock.now(),
+        settings.login_rate_limit_wait_secs,
+    ) {
+        return Err(error);
     }
     if status == StatusCode::FORBIDDEN {
         return Err(challenge(endpoint));

@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
 use crate::html;
-use crate::http::{self, is_rate_limit, transport_error};
+use crate::http::{self, transport_error};
 use crate::login::Step;
 use crate::mfa::PendingMfa;
 use crate::settings::Settings;
@@ -49,13 +49,13 @@ pub async fn read_page(
     clock: &Clock,
 ) -> Result<Page> {
     let status = response.status();
-    if is_rate_limit(status) {
-        let wait = http::retry_after_secs(response.headers(), clock.now());
-        return Err(GarminError::rate_limited(
-            endpoint,
-            wait,
-            settings.login_rate_limit_wait_secs,
-        ));
+    if let Some(error) = http::rate_limit_error(
+        &response,
+        endpoint,
+        clock.now(),
+        settings.login_rate_limit_wait_secs,
+    ) {
+        return Err(error);
     }
     let url = response.url().to_string();
     let body = http::read_body(endpoint, response, 2 << 20).await?;
@@ -229,13 +229,13 @@ async fn start_mfa(
             .await
             .map_err(|e| transport_error("widget MFA code request", e))?;
         let status = response.status();
-        if is_rate_limit(status) {
-            let wait = http::retry_after_secs(response.headers(), clock.now());
-            return Err(GarminError::rate_limited(
-                "widget MFA code request",
-                wait,
-                settings.login_rate_limit_wait_secs,
-            ));
+        if let Some(error) = http::rate_limit_error(
+            &response,
+            "widget MFA code request",
+            clock.now(),
+            settings.login_rate_limit_wait_secs,
+        ) {
+            return Err(error);
         }
         if !status.is_success() {
             return Err(GarminError::transient(
