@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
@@ -37,11 +38,27 @@ pub fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<String, Box<
     validate_access_token(shared, token).map_err(|e| Box::new(invalid_token(e)))
 }
 
-pub async fn social_profile(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let email = match authenticate(&shared, &headers) {
-        Ok(email) => email,
-        Err(resp) => return *resp,
-    };
+/// The account email of an authenticated request: handlers that take it answer the 401/403 of
+/// [`authenticate`] before they run.
+pub struct Authenticated(pub String);
+
+impl FromRequestParts<Arc<Shared>> for Authenticated {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(shared, &parts.headers)
+            .map(Authenticated)
+            .map_err(|resp| *resp)
+    }
+}
+
+pub async fn social_profile(
+    State(shared): State<Arc<Shared>>,
+    Authenticated(email): Authenticated,
+) -> Response {
     let state = shared.lock();
     let Some(account) = state.account(&email) else {
         return not_found("account");
@@ -68,11 +85,10 @@ pub async fn social_profile(State(shared): State<Arc<Shared>>, headers: HeaderMa
     )
 }
 
-pub async fn user_settings(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let email = match authenticate(&shared, &headers) {
-        Ok(email) => email,
-        Err(resp) => return *resp,
-    };
+pub async fn user_settings(
+    State(shared): State<Arc<Shared>>,
+    Authenticated(email): Authenticated,
+) -> Response {
     let profile_id = shared
         .lock()
         .account(&email)
@@ -102,13 +118,9 @@ pub async fn user_settings(State(shared): State<Arc<Shared>>, headers: HeaderMap
 
 pub async fn list(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Authenticated(email): Authenticated,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let email = match authenticate(&shared, &headers) {
-        Ok(email) => email,
-        Err(resp) => return *resp,
-    };
     let query = match ListQuery::parse(&params) {
         Ok(q) => q,
         Err(e) => return json(StatusCode::BAD_REQUEST, json!({ "message": e.to_string() })),
@@ -126,13 +138,9 @@ pub async fn list(
 
 pub async fn count(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Authenticated(email): Authenticated,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let email = match authenticate(&shared, &headers) {
-        Ok(email) => email,
-        Err(resp) => return *resp,
-    };
     let query = match ListQuery::parse(&params) {
         Ok(q) => q,
         Err(e) => return json(StatusCode::BAD_REQUEST, json!({ "message": e.to_string() })),
@@ -147,13 +155,9 @@ pub async fn count(
 
 pub async fn activity_detail(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Authenticated(email): Authenticated,
     Path(id): Path<String>,
 ) -> Response {
-    let email = match authenticate(&shared, &headers) {
-        Ok(email) => email,
-        Err(resp) => return *resp,
-    };
     let state = shared.lock();
     let found = id.parse::<u64>().ok().and_then(|id| {
         let account = state.account(&email)?;

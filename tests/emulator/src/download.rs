@@ -6,11 +6,11 @@ use std::io::Write;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use zip::write::SimpleFileOptions;
 
-use crate::api::authenticate;
+use crate::api::Authenticated;
 use crate::faults::{Fault, RequestKind};
 use crate::responses::not_found;
 use crate::state::Shared;
@@ -34,13 +34,9 @@ fn gpx_stand_in(id: u64) -> String {
 
 pub async fn original(
     State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
+    Authenticated(email): Authenticated,
     Path(id): Path<String>,
 ) -> Response {
-    let email = match authenticate(&shared, &headers) {
-        Ok(email) => email,
-        Err(resp) => return *resp,
-    };
     let Ok(id) = id.parse::<u64>() else {
         return not_found("Activity not found");
     };

@@ -14,6 +14,7 @@ use axum::Router;
 
 use crate::faults::{Fault, RequestKind};
 use crate::responses::{json, pre_handler_fault};
+use crate::sso_mobile::{Mobile, Portal};
 use crate::sso_widget::form;
 use crate::state::Shared;
 use crate::{api, di_oauth, download, sso_mobile, sso_widget};
@@ -29,21 +30,21 @@ pub fn router(shared: Arc<Shared>) -> Router {
         // sso.garmin.com: JSON flows
         .route(
             "/mobile/sso/en_US/sign-in",
-            get(sso_mobile::mobile_sign_in_page),
+            get(sso_mobile::sign_in_page::<Mobile>),
         )
         .route(
             "/portal/sso/en-US/sign-in",
-            get(sso_mobile::portal_sign_in_page),
+            get(sso_mobile::sign_in_page::<Portal>),
         )
-        .route("/mobile/api/login", post(sso_mobile::mobile_login))
-        .route("/portal/api/login", post(sso_mobile::portal_login))
+        .route("/mobile/api/login", post(sso_mobile::login::<Mobile>))
+        .route("/portal/api/login", post(sso_mobile::login::<Portal>))
         .route(
             "/mobile/api/mfa/verifyCode",
-            post(sso_mobile::mobile_verify_code),
+            post(sso_mobile::verify_code::<Mobile>),
         )
         .route(
             "/portal/api/mfa/verifyCode",
-            post(sso_mobile::portal_verify_code),
+            post(sso_mobile::verify_code::<Portal>),
         )
         // sso.garmin.com: embed widget
         .route("/sso/embed", get(sso_widget::embed))

@@ -17,7 +17,7 @@ use crate::config::{
 };
 use crate::responses::{html, json};
 use crate::sso_login::{evaluate_login, ticket_for, verify_mfa, LoginOutcome, MfaOutcome};
-use crate::sso_session::{ensure_session, referer_path, session_id, set_session_cookies};
+use crate::sso_session::{ensure_session, in_session, referer_path, session_id};
 use crate::state::{Flow, Shared};
 
 type Params = Query<HashMap<String, String>>;
@@ -48,6 +48,26 @@ fn status_body(kind: &str) -> Value {
     json!({ "type": kind, "message": "", "httpStatus": if kind == "SUCCESSFUL" { "OK" } else { "UNAUTHORIZED" } })
 }
 
+/// The answer that completes a login: the service ticket for `service_url`.
+fn ticket_answer(service_url: &str, ticket: &str) -> Response {
+    json(
+        StatusCode::OK,
+        json!({
+            "serviceURL": service_url,
+            "serviceTicketId": ticket,
+            "responseStatus": status_body("SUCCESSFUL"),
+            "customerMfaInfo": null,
+        }),
+    )
+}
+
+fn malformed_body() -> Response {
+    json(
+        StatusCode::BAD_REQUEST,
+        json!({ "error": { "status-code": "400", "message": "Malformed JSON body" } }),
+    )
+}
+
 fn bad_client() -> Response {
     json(
         StatusCode::BAD_REQUEST,
@@ -55,77 +75,60 @@ fn bad_client() -> Response {
     )
 }
 
-pub async fn mobile_sign_in_page(
+/// A JSON flow as a type, so that one handler serves the routes of both flows.
+pub trait JsonFlow {
+    const FLOW: Flow;
+}
+
+/// The mobile (iOS/Android app) flow under `/mobile/...`.
+pub struct Mobile;
+/// The web portal flow under `/portal/...`.
+pub struct Portal;
+
+impl JsonFlow for Mobile {
+    const FLOW: Flow = Flow::Mobile;
+}
+
+impl JsonFlow for Portal {
+    const FLOW: Flow = Flow::Portal;
+}
+
+/// `GET .../sso/.../sign-in`: the page that sets the session cookies.
+pub async fn sign_in_page<F: JsonFlow>(
     State(shared): State<Arc<Shared>>,
     Query(params): Params,
     headers: HeaderMap,
 ) -> Response {
-    sign_in_page(&shared, Flow::Mobile, &params, &headers)
-}
-
-pub async fn portal_sign_in_page(
-    State(shared): State<Arc<Shared>>,
-    Query(params): Params,
-    headers: HeaderMap,
-) -> Response {
-    sign_in_page(&shared, Flow::Portal, &params, &headers)
-}
-
-fn sign_in_page(
-    shared: &Shared,
-    flow: Flow,
-    params: &HashMap<String, String>,
-    headers: &HeaderMap,
-) -> Response {
-    if known_client(flow, params).is_none() {
+    if known_client(F::FLOW, &params).is_none() {
         return html(
             StatusCode::BAD_REQUEST,
             "Garmin SSO",
             "<p>Invalid client or service.</p>",
         );
     }
-    let (id, new) = ensure_session(shared, headers);
-    let mut resp = html(
-        StatusCode::OK,
-        "Garmin Connect",
-        "<div id=\"root\"></div>\n<script>window.GAUTH_CONFIG={\"locale\":\"en_US\"};</script>",
-    );
-    if new {
-        set_session_cookies(&mut resp, &id);
-    }
-    resp
+    in_session(&shared, &headers, |_| {
+        html(
+            StatusCode::OK,
+            "Garmin Connect",
+            "<div id=\"root\"></div>\n<script>window.GAUTH_CONFIG={\"locale\":\"en_US\"};</script>",
+        )
+    })
 }
 
-pub async fn mobile_login(
+/// `POST .../api/login`: the credentials.
+pub async fn login<F: JsonFlow>(
     State(shared): State<Arc<Shared>>,
     Query(params): Params,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    login(&shared, Flow::Mobile, &params, &headers, &body)
-}
-
-pub async fn portal_login(
-    State(shared): State<Arc<Shared>>,
-    Query(params): Params,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    login(&shared, Flow::Portal, &params, &headers, &body)
-}
-
-fn login(
-    shared: &Shared,
-    flow: Flow,
-    params: &HashMap<String, String>,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Response {
-    let Some(service_url) = known_client(flow, params) else {
+    let flow = F::FLOW;
+    let shared = &*shared;
+    let Some(service_url) = known_client(flow, &params) else {
         return bad_client();
     };
-    let session = session_id(shared, headers);
-    let referer_ok = referer_path(headers).as_deref() == Some(sign_in_path(flow));
+    let session = session_id(shared, &headers);
+    let referer_ok = referer_path(&headers).as_deref() == Some(sign_in_path(flow));
     if shared.knobs.require_sign_in_cookies && (session.is_none() || !referer_ok) {
         // Garmin answers a POST without the sign-in page's cookies and Referer with 429.
         return html(
@@ -134,12 +137,9 @@ fn login(
             "<p>Too Many Requests</p>",
         );
     }
-    let session = session.unwrap_or_else(|| ensure_session(shared, headers).0);
-    let Ok(creds) = serde_json::from_slice::<Value>(body) else {
-        return json(
-            StatusCode::BAD_REQUEST,
-            json!({ "error": { "status-code": "400", "message": "Malformed JSON body" } }),
-        );
+    let session = session.unwrap_or_else(|| ensure_session(shared, &headers).0);
+    let Ok(creds) = serde_json::from_slice::<Value>(&body) else {
+        return malformed_body();
     };
     let field = |name: &str| {
         creds
@@ -157,16 +157,7 @@ fn login(
         &field("password"),
     ) {
         LoginOutcome::Success { email } => {
-            let ticket = ticket_for(shared, &email, &service_url);
-            json(
-                StatusCode::OK,
-                json!({
-                    "serviceURL": service_url,
-                    "serviceTicketId": ticket,
-                    "responseStatus": status_body("SUCCESSFUL"),
-                    "customerMfaInfo": null,
-                }),
-            )
+            ticket_answer(&service_url, &ticket_for(shared, &email, &service_url))
         }
         LoginOutcome::MfaRequired { method, .. } => json(
             StatusCode::OK,
@@ -191,60 +182,31 @@ fn login(
     }
 }
 
-pub async fn mobile_verify_code(
+/// `POST .../api/mfa/verifyCode`: the MFA code. The ticket is bound to the service URL of the
+/// login that asked for MFA, whichever of the two verify endpoints completes it (clients fall
+/// back from one to the other).
+pub async fn verify_code<F: JsonFlow>(
     State(shared): State<Arc<Shared>>,
     Query(params): Params,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    verify_code(&shared, Flow::Mobile, &params, &headers, &body)
-}
-
-pub async fn portal_verify_code(
-    State(shared): State<Arc<Shared>>,
-    Query(params): Params,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    verify_code(&shared, Flow::Portal, &params, &headers, &body)
-}
-
-/// The ticket is bound to the service URL of the login that asked for MFA, whichever of the two
-/// verify endpoints completes it (clients fall back from one to the other).
-fn verify_code(
-    shared: &Shared,
-    flow: Flow,
-    params: &HashMap<String, String>,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Response {
-    if known_client(flow, params).is_none() {
+    if known_client(F::FLOW, &params).is_none() {
         return bad_client();
     }
-    let Ok(request) = serde_json::from_slice::<Value>(body) else {
-        return json(
-            StatusCode::BAD_REQUEST,
-            json!({ "error": { "status-code": "400", "message": "Malformed JSON body" } }),
-        );
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return malformed_body();
     };
     let code = request
         .get("mfaVerificationCode")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let session = session_id(shared, headers);
-    match verify_mfa(shared, session.as_deref(), code) {
+    let session = session_id(&shared, &headers);
+    match verify_mfa(&shared, session.as_deref(), code) {
         MfaOutcome::Ticket {
             ticket,
             service_url,
-        } => json(
-            StatusCode::OK,
-            json!({
-                "serviceURL": service_url,
-                "serviceTicketId": ticket,
-                "responseStatus": status_body("SUCCESSFUL"),
-                "customerMfaInfo": null,
-            }),
-        ),
+        } => ticket_answer(&service_url, &ticket),
         MfaOutcome::WrongCode => json(
             StatusCode::BAD_REQUEST,
             json!({ "responseStatus": status_body("MFA_CODE_INVALID") }),

@@ -40,8 +40,23 @@ pub fn ensure_session(shared: &Shared, headers: &HeaderMap) -> (String, bool) {
     (id, true)
 }
 
+/// The page `answer` writes in the request's session (a new one if it carries none), with the
+/// session cookies set when the session is new.
+pub fn in_session(
+    shared: &Shared,
+    headers: &HeaderMap,
+    answer: impl FnOnce(&str) -> Response,
+) -> Response {
+    let (id, new) = ensure_session(shared, headers);
+    let mut resp = answer(&id);
+    if new {
+        set_session_cookies(&mut resp, &id);
+    }
+    resp
+}
+
 /// Adds the `Set-Cookie` headers of session `id` (host-only, no `Secure`: the emulator is http).
-pub fn set_session_cookies(resp: &mut Response, id: &str) {
+fn set_session_cookies(resp: &mut Response, id: &str) {
     for value in [
         format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly"),
         format!("{CF_BM_COOKIE}={}; Path=/; HttpOnly", random_token(43)),

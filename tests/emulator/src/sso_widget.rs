@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::responses::{html, json};
 use crate::sso_login::{evaluate_login, ticket_for, verify_mfa, LoginOutcome, MfaOutcome};
-use crate::sso_session::{ensure_session, session_id, set_session_cookies};
+use crate::sso_session::{in_session, session_id};
 use crate::state::{random_token, Flow, Shared};
 
 type Params = Query<HashMap<String, String>>;
@@ -50,6 +50,31 @@ fn csrf_matches(shared: &Shared, id: &str, sent: Option<&String>) -> bool {
     expected.is_some() && expected.as_ref() == sent
 }
 
+/// The request's session, if the form's `_csrf` is the one that session was given.
+fn session_with_csrf(
+    shared: &Shared,
+    headers: &HeaderMap,
+    fields: &HashMap<String, String>,
+) -> Option<String> {
+    session_id(shared, headers).filter(|id| csrf_matches(shared, id, fields.get("_csrf")))
+}
+
+fn invalid_csrf() -> Response {
+    html(
+        StatusCode::FORBIDDEN,
+        "Forbidden",
+        "<p>Invalid CSRF token.</p>",
+    )
+}
+
+fn invalid_service() -> Response {
+    html(
+        StatusCode::BAD_REQUEST,
+        SIGN_IN_TITLE,
+        "<p>Invalid service.</p>",
+    )
+}
+
 fn sign_in_form(csrf: &str, message: &str) -> String {
     format!(
         "<div id=\"login-state\">{message}</div>\n<form method=\"post\" id=\"login-form\">\n<input type=\"email\" name=\"username\" id=\"username\" />\n<input type=\"password\" name=\"password\" id=\"password\" />\n<input type=\"hidden\" name=\"embed\" value=\"true\" />\n<input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\" />\n<button type=\"submit\" id=\"login-btn-signin\">Sign In</button>\n</form>"
@@ -77,16 +102,13 @@ fn success_page(service_url: &str, ticket: &str) -> Response {
 }
 
 pub async fn embed(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let (id, new) = ensure_session(&shared, &headers);
-    let mut resp = html(
-        StatusCode::OK,
-        "GAuth Embedded Version",
-        "<div id=\"gauth-widget\"></div>",
-    );
-    if new {
-        set_session_cookies(&mut resp, &id);
-    }
-    resp
+    in_session(&shared, &headers, |_| {
+        html(
+            StatusCode::OK,
+            "GAuth Embedded Version",
+            "<div id=\"gauth-widget\"></div>",
+        )
+    })
 }
 
 pub async fn sign_in_page(
@@ -95,19 +117,12 @@ pub async fn sign_in_page(
     headers: HeaderMap,
 ) -> Response {
     if widget_service(&params).is_none() {
-        return html(
-            StatusCode::BAD_REQUEST,
-            SIGN_IN_TITLE,
-            "<p>Invalid service.</p>",
-        );
+        return invalid_service();
     }
-    let (id, new) = ensure_session(&shared, &headers);
-    let csrf = new_csrf(&shared, &id);
-    let mut resp = html(StatusCode::OK, SIGN_IN_TITLE, &sign_in_form(&csrf, ""));
-    if new {
-        set_session_cookies(&mut resp, &id);
-    }
-    resp
+    in_session(&shared, &headers, |id| {
+        let csrf = new_csrf(&shared, id);
+        html(StatusCode::OK, SIGN_IN_TITLE, &sign_in_form(&csrf, ""))
+    })
 }
 
 pub async fn sign_in_post(
@@ -117,21 +132,11 @@ pub async fn sign_in_post(
     body: Bytes,
 ) -> Response {
     let Some(service_url) = widget_service(&params) else {
-        return html(
-            StatusCode::BAD_REQUEST,
-            SIGN_IN_TITLE,
-            "<p>Invalid service.</p>",
-        );
+        return invalid_service();
     };
     let fields = form(&body);
-    let Some(id) =
-        session_id(&shared, &headers).filter(|id| csrf_matches(&shared, id, fields.get("_csrf")))
-    else {
-        return html(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            "<p>Invalid CSRF token.</p>",
-        );
+    let Some(id) = session_with_csrf(&shared, &headers, &fields) else {
+        return invalid_csrf();
     };
     let get = |name: &str| fields.get(name).cloned().unwrap_or_default();
     match evaluate_login(
@@ -216,14 +221,8 @@ pub async fn enter_code(
     body: Bytes,
 ) -> Response {
     let fields = form(&body);
-    let Some(id) =
-        session_id(&shared, &headers).filter(|id| csrf_matches(&shared, id, fields.get("_csrf")))
-    else {
-        return html(
-            StatusCode::FORBIDDEN,
-            "Forbidden",
-            "<p>Invalid CSRF token.</p>",
-        );
+    let Some(id) = session_with_csrf(&shared, &headers, &fields) else {
+        return invalid_csrf();
     };
     let code = fields.get("mfa-code").cloned().unwrap_or_default();
     match verify_mfa(&shared, Some(&id), &code) {
