@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use crate::di_oauth::validate_access_token;
@@ -52,6 +52,22 @@ impl FromRequestParts<Arc<Shared>> for Authenticated {
         authenticate(shared, &parts.headers)
             .map(Authenticated)
             .map_err(|resp| *resp)
+    }
+}
+
+/// The activity list's query parameters, or the 400 naming the bad one.
+pub struct ListParams(pub ListQuery);
+
+impl<S: Send + Sync> FromRequestParts<S> for ListParams {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(params) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        ListQuery::parse(&params)
+            .map(ListParams)
+            .map_err(|e| json(StatusCode::BAD_REQUEST, json!({ "message": e.to_string() })))
     }
 }
 
@@ -119,12 +135,8 @@ pub async fn user_settings(
 pub async fn list(
     State(shared): State<Arc<Shared>>,
     Authenticated(email): Authenticated,
-    Query(params): Query<HashMap<String, String>>,
+    ListParams(query): ListParams,
 ) -> Response {
-    let query = match ListQuery::parse(&params) {
-        Ok(q) => q,
-        Err(e) => return json(StatusCode::BAD_REQUEST, json!({ "message": e.to_string() })),
-    };
     let state = shared.lock();
     let Some(account) = state.account(&email) else {
         return not_found("account");
@@ -139,12 +151,8 @@ pub async fn list(
 pub async fn count(
     State(shared): State<Arc<Shared>>,
     Authenticated(email): Authenticated,
-    Query(params): Query<HashMap<String, String>>,
+    ListParams(query): ListParams,
 ) -> Response {
-    let query = match ListQuery::parse(&params) {
-        Ok(q) => q,
-        Err(e) => return json(StatusCode::BAD_REQUEST, json!({ "message": e.to_string() })),
-    };
     let state = shared.lock();
     let total = state
         .account(&email)

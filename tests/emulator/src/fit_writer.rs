@@ -279,6 +279,31 @@ fn write_records(w: &mut MessageWriter, spec: &FitActivitySpec, start: u32) -> (
     ((hr_sum / spec.records as u64) as u8, hr_max)
 }
 
+/// The fields a lap (19) and a session (18) open with: message index, timestamp, start time,
+/// total elapsed and timer time, total distance.
+const SUMMARY_FIELDS: [(u8, u8); 6] = [
+    (254, UINT16),
+    (253, UINT32),
+    (2, UINT32),
+    (7, UINT32),
+    (8, UINT32),
+    (9, UINT32),
+];
+
+/// The values of [`SUMMARY_FIELDS`] for the one lap or session of the activity.
+fn summary_values(spec: &FitActivitySpec, start: u32, end: u32) -> Vec<V> {
+    let elapsed_ms = (spec.duration_s * 1000.0).round() as u32;
+    let distance_cm = (spec.distance_m * 100.0).round() as u32;
+    vec![
+        V::U16(0),
+        V::U32(end),
+        V::U32(start),
+        V::U32(elapsed_ms),
+        V::U32(elapsed_ms),
+        V::U32(distance_cm),
+    ]
+}
+
 fn write_lap_and_session(
     w: &mut MessageWriter,
     spec: &FitActivitySpec,
@@ -287,46 +312,22 @@ fn write_lap_and_session(
     avg_hr: u8,
     max_hr: u8,
 ) {
-    let elapsed_ms = (spec.duration_s * 1000.0).round() as u32;
-    let distance_cm = (spec.distance_m * 100.0).round() as u32;
-    w.define(
-        3,
-        19,
-        &[
-            (254, UINT16),
-            (253, UINT32),
-            (2, UINT32),
-            (7, UINT32),
-            (8, UINT32),
-            (9, UINT32),
-        ]
+    let lap_fields: Vec<_> = SUMMARY_FIELDS
         .into_iter()
         .chain([(0, ENUM), (1, ENUM), (25, ENUM), (15, UINT8), (16, UINT8)])
-        .collect::<Vec<_>>(),
-    );
-    w.record(
-        3,
-        &[
-            V::U16(0),
-            V::U32(end),
-            V::U32(start),
-            V::U32(elapsed_ms),
-            V::U32(elapsed_ms),
-            V::U32(distance_cm),
-            V::U8(9),
-            V::U8(1),
-            V::U8(spec.sport.fit_code()),
-            V::U8(avg_hr),
-            V::U8(max_hr),
-        ],
-    );
-    let mut fields = vec![
-        (254, UINT16),
-        (253, UINT32),
-        (2, UINT32),
-        (7, UINT32),
-        (8, UINT32),
-        (9, UINT32),
+        .collect();
+    w.define(3, 19, &lap_fields);
+    let mut lap_values = summary_values(spec, start, end);
+    lap_values.extend([
+        V::U8(9),
+        V::U8(1),
+        V::U8(spec.sport.fit_code()),
+        V::U8(avg_hr),
+        V::U8(max_hr),
+    ]);
+    w.record(3, &lap_values);
+    let mut fields = SUMMARY_FIELDS.to_vec();
+    fields.extend_from_slice(&[
         (0, ENUM),
         (1, ENUM),
         (5, ENUM),
@@ -335,14 +336,9 @@ fn write_lap_and_session(
         (26, UINT16),
         (16, UINT8),
         (17, UINT8),
-    ];
-    let mut values = vec![
-        V::U16(0),
-        V::U32(end),
-        V::U32(start),
-        V::U32(elapsed_ms),
-        V::U32(elapsed_ms),
-        V::U32(distance_cm),
+    ]);
+    let mut values = summary_values(spec, start, end);
+    values.extend([
         V::U8(8),
         V::U8(1),
         V::U8(spec.sport.fit_code()),
@@ -351,7 +347,7 @@ fn write_lap_and_session(
         V::U16(1),
         V::U8(avg_hr),
         V::U8(max_hr),
-    ];
+    ]);
     if let Some((lat, lon)) = spec.gps {
         fields.extend_from_slice(&[(3, SINT32), (4, SINT32)]);
         values.push(V::I32(degrees_to_semicircles(lat)));

@@ -178,15 +178,7 @@ fn server_errors_and_other_statuses() {
     assert_eq!(resp.status(), 502);
     assert!(resp.text().unwrap().contains("502 Bad Gateway"));
     assert_eq!(download(&emu, &token, id).status(), 200);
-    assert_eq!(
-        api_get(
-            &emu.base_url(),
-            "/userprofile-service/socialProfile",
-            &token
-        )
-        .status(),
-        204
-    );
+    assert_eq!(profile_status(&emu.base_url(), &token), 204);
 }
 
 #[test]
@@ -273,25 +265,9 @@ fn refresh_succeeds_while_the_api_still_answers_401() {
         .json()
         .unwrap();
     let access = fresh["access_token"].as_str().unwrap();
-    assert_eq!(
-        api_get(
-            &emu.base_url(),
-            "/userprofile-service/socialProfile",
-            access
-        )
-        .status(),
-        401
-    );
+    assert_eq!(profile_status(&emu.base_url(), access), 401);
     emu.clear_faults();
-    assert_eq!(
-        api_get(
-            &emu.base_url(),
-            "/userprofile-service/socialProfile",
-            access
-        )
-        .status(),
-        200
-    );
+    assert_eq!(profile_status(&emu.base_url(), access), 200);
 }
 
 #[test]

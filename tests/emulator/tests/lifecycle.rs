@@ -47,11 +47,9 @@ fn runs_and_stops_inside_another_runtime() {
         .unwrap();
         let token = emu.mint_tokens("a@example.com", FIRST_CLIENT).access_token;
         let base = emu.base_url();
-        let status = tokio::task::spawn_blocking(move || {
-            api_get(&base, "/userprofile-service/socialProfile", &token).status()
-        })
-        .await
-        .unwrap();
+        let status = tokio::task::spawn_blocking(move || profile_status(&base, &token))
+            .await
+            .unwrap();
         assert_eq!(status, 200);
         drop(emu);
     });
@@ -63,15 +61,7 @@ fn native_headers_can_be_required() {
     config.require_native_headers = true;
     let emu = Emulator::start(config).unwrap();
     let token = emu.mint_tokens("a@example.com", FIRST_CLIENT).access_token;
-    assert_eq!(
-        api_get(
-            &emu.base_url(),
-            "/userprofile-service/socialProfile",
-            &token
-        )
-        .status(),
-        200
-    );
+    assert_eq!(profile_status(&emu.base_url(), &token), 200);
     let plain = client()
         .get(format!(
             "{}/userprofile-service/socialProfile",

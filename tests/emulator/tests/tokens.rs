@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use garmin_emulator::{Account, Emulator, EmulatorConfig};
+use reqwest::blocking::Response;
 use serde_json::Value;
 
 fn one_account(config: EmulatorConfig) -> Emulator {
@@ -39,10 +40,7 @@ fn expired_access_token_gets_401_with_www_authenticate() {
     let base = emu.base_url();
     let tokens = login_tokens(&emu, "a@example.com", "pw");
     let access = tokens["access_token"].as_str().unwrap();
-    assert_eq!(
-        api_get(&base, "/userprofile-service/socialProfile", access).status(),
-        200
-    );
+    assert_eq!(profile_status(&base, access), 200);
     emu.advance_clock(Duration::from_secs(24 * 3600 + 1));
     let resp = api_get(&base, "/userprofile-service/socialProfile", access);
     assert_eq!(resp.status(), 401);
@@ -55,10 +53,7 @@ fn expired_access_token_gets_401_with_www_authenticate() {
         "{challenge}"
     );
     // No or unknown tokens are refused the same way.
-    assert_eq!(
-        api_get(&base, "/userprofile-service/socialProfile", "not-a-token").status(),
-        401
-    );
+    assert_eq!(profile_status(&base, "not-a-token"), 401);
     let bare = client()
         .get(format!("{base}/activitylist-service/activities/count"))
         .send()
@@ -79,10 +74,7 @@ fn refresh_rotates_the_refresh_token_and_retires_the_old_one() {
     assert_ne!(fresh["refresh_token"], tokens["refresh_token"]);
     assert_ne!(fresh["access_token"], tokens["access_token"]);
     let access = fresh["access_token"].as_str().unwrap();
-    assert_eq!(
-        api_get(&base, "/userprofile-service/socialProfile", access).status(),
-        200
-    );
+    assert_eq!(profile_status(&base, access), 200);
     let reuse = refresh(&base, old, FIRST_CLIENT);
     assert_eq!(reuse.status(), 400);
     assert_eq!(reuse.json::<Value>().unwrap()["error"], "invalid_grant");
@@ -117,11 +109,7 @@ fn refresh_token_expires_on_the_virtual_clock() {
     let emu = one_account(config);
     let tokens = login_tokens(&emu, "a@example.com", "pw");
     emu.advance_clock(Duration::from_secs(3601));
-    let resp = refresh(
-        &emu.base_url(),
-        tokens["refresh_token"].as_str().unwrap(),
-        FIRST_CLIENT,
-    );
+    let resp = refresh_stored(&emu, &tokens);
     assert_eq!(resp.status(), 400);
     assert_eq!(resp.json::<Value>().unwrap()["error"], "invalid_grant");
 }
@@ -131,11 +119,7 @@ fn revoked_refresh_tokens_answer_invalid_grant() {
     let emu = one_account(EmulatorConfig::empty());
     let tokens = login_tokens(&emu, "a@example.com", "pw");
     emu.revoke_refresh_tokens("a@example.com");
-    let resp = refresh(
-        &emu.base_url(),
-        tokens["refresh_token"].as_str().unwrap(),
-        FIRST_CLIENT,
-    );
+    let resp = refresh_stored(&emu, &tokens);
     assert_eq!(resp.status(), 400);
     assert_eq!(resp.json::<Value>().unwrap()["error"], "invalid_grant");
 }
@@ -144,18 +128,19 @@ fn revoked_refresh_tokens_answer_invalid_grant() {
 fn minted_tokens_work_like_issued_ones() {
     let emu = one_account(EmulatorConfig::empty());
     let grant = emu.mint_tokens("a@example.com", FIRST_CLIENT);
-    assert_eq!(
-        api_get(
-            &emu.base_url(),
-            "/userprofile-service/socialProfile",
-            &grant.access_token
-        )
-        .status(),
-        200
-    );
+    assert_eq!(profile_status(&emu.base_url(), &grant.access_token), 200);
     assert_eq!(
         refresh(&emu.base_url(), &grant.refresh_token, FIRST_CLIENT).status(),
         200
     );
     assert_eq!(emu.stats().logins, 0);
+}
+
+/// The refresh of the refresh token `tokens` hold, as the first client.
+fn refresh_stored(emu: &Emulator, tokens: &Value) -> Response {
+    refresh(
+        &emu.base_url(),
+        tokens["refresh_token"].as_str().unwrap(),
+        FIRST_CLIENT,
+    )
 }

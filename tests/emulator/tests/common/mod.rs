@@ -142,6 +142,11 @@ pub fn api_get(base: &str, path: &str, token: &str) -> Response {
         .expect("API GET")
 }
 
+/// The status of a Bearer GET of the account's `socialProfile`.
+pub fn profile_status(base: &str, token: &str) -> reqwest::StatusCode {
+    api_get(base, "/userprofile-service/socialProfile", token).status()
+}
+
 /// The payload of a JWT (no signature check, as clients do).
 pub fn jwt_payload(token: &str) -> Value {
     let part = token.split('.').nth(1).expect("three-part JWT");
