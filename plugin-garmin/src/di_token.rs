@@ -79,14 +79,7 @@ pub async fn exchange_ticket(
             }
         };
         let status = response.status();
-        if let Some(error) = http::rate_limit_error(
-            &response,
-            TICKET_ENDPOINT,
-            clock.now(),
-            settings.login_rate_limit_wait_secs,
-        ) {
-            return Err(error);
-        }
+        http::check_login_rate_limit(&response, TICKET_ENDPOINT, settings, clock)?;
         if !status.is_success() {
             any_transient |= status.is_server_error();
             tracing::debug!(target: "garmin::di", client_id, status = status.as_u16(), "ticket refused for this client id");

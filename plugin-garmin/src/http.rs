@@ -2,6 +2,7 @@
 //! pauses (anti-WAF pauses, request pacing, backoff), `Retry-After`, and
 //! turning transport failures into [`GarminError`]s.
 
+use crate::clock::Clock;
 use crate::errors::{GarminError, Result};
 use crate::identity;
 use crate::settings::Settings;
@@ -95,6 +96,21 @@ pub fn rate_limit_error(
         let wait = retry_after_secs(response.headers(), now);
         GarminError::rate_limited(endpoint, wait, fallback_secs)
     })
+}
+
+/// Refuses a login-side `response` that says "too many requests", waiting
+/// Garmin's `Retry-After` or else `login_rate_limit_wait_secs`.
+pub fn check_login_rate_limit(
+    response: &Response,
+    endpoint: &str,
+    settings: &Settings,
+    clock: &Clock,
+) -> Result<()> {
+    let now = clock.now();
+    match rate_limit_error(response, endpoint, now, settings.login_rate_limit_wait_secs) {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// A transport failure (connect, reset, timeout, broken body) as a transient

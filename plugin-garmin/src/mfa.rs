@@ -128,10 +128,7 @@ async fn verify_json_at(
         .await
         .map_err(|e| transport_error(&endpoint, e))?;
     match read_answer(response, &endpoint, settings, clock).await? {
-        Answer::Successful(ticket) => Ok(Verdict::Ticket(Ticket {
-            ticket,
-            service_url: flow.service_url().to_string(),
-        })),
+        Answer::Successful(ticket) => Ok(Verdict::Ticket(flow.ticket(ticket))),
         Answer::MfaRequired(_) | Answer::Other(_) => Ok(Verdict::WrongCode),
     }
 }

@@ -56,6 +56,13 @@ impl JsonFlow {
             Self::Portal => PORTAL_SERVICE_URL,
         }
     }
+    /// A service ticket this flow's SSO issued (bound to its service URL).
+    pub fn ticket(self, ticket: String) -> Ticket {
+        Ticket {
+            ticket,
+            service_url: self.service_url().to_string(),
+        }
+    }
     fn user_agent(self) -> &'static str {
         match self {
             Self::Mobile => IOS_LOGIN_UA,
@@ -151,14 +158,7 @@ pub async fn login(
         .await
         .map_err(|e| transport_error(&page_endpoint, e))?;
     let status = page.status();
-    if let Some(error) = http::rate_limit_error(
-        &page,
-        &page_endpoint,
-        clock.now(),
-        settings.login_rate_limit_wait_secs,
-    ) {
-        return Err(error);
-    }
+    http::check_login_rate_limit(&page, &page_endpoint, settings, clock)?;
     if status == StatusCode::FORBIDDEN && flow == JsonFlow::Mobile {
         return Err(challenge(&page_endpoint));
     }
@@ -182,10 +182,7 @@ pub async fn login(
         .await
         .map_err(|e| transport_error(&endpoint, e))?;
     match read_answer(response, &endpoint, settings, clock).await? {
-        Answer::Successful(ticket) => Ok(Step::Ticket(Ticket {
-            ticket,
-            service_url: flow.service_url().to_string(),
-        })),
+        Answer::Successful(ticket) => Ok(Step::Ticket(flow.ticket(ticket))),
         Answer::MfaRequired(method) => {
             tracing::info!(target: "garmin::login", flow = flow.name(), method = %method, "Garmin asks for an MFA code");
             Ok(Step::Mfa(PendingMfa::json(client, flow, method)))
@@ -210,14 +207,7 @@ pub async fn read_answer(
     clock: &Clock,
 ) -> Result<Answer> {
     let status = response.status();
-    if let Some(error) = http::rate_limit_error(
-        &response,
-        endpoint,
-        clock.now(),
-        settings.login_rate_limit_wait_secs,
-    ) {
-        return Err(error);
-    }
+    http::check_login_rate_limit(&response, endpoint, settings, clock)?;
     if status == StatusCode::FORBIDDEN {
         return Err(challenge(endpoint));
     }

@@ -49,14 +49,7 @@ pub async fn read_page(
     clock: &Clock,
 ) -> Result<Page> {
     let status = response.status();
-    if let Some(error) = http::rate_limit_error(
-        &response,
-        endpoint,
-        clock.now(),
-        settings.login_rate_limit_wait_secs,
-    ) {
-        return Err(error);
-    }
+    http::check_login_rate_limit(&response, endpoint, settings, clock)?;
     let url = response.url().to_string();
     let body = http::read_body(endpoint, response, 2 << 20).await?;
     let text = String::from_utf8_lossy(&body).into_owned();
@@ -229,14 +222,7 @@ async fn start_mfa(
             .await
             .map_err(|e| transport_error("widget MFA code request", e))?;
         let status = response.status();
-        if let Some(error) = http::rate_limit_error(
-            &response,
-            "widget MFA code request",
-            clock.now(),
-            settings.login_rate_limit_wait_secs,
-        ) {
-            return Err(error);
-        }
+        http::check_login_rate_limit(&response, "widget MFA code request", settings, clock)?;
         if !status.is_success() {
             return Err(GarminError::transient(
                 "widget MFA code request",
