@@ -14,10 +14,17 @@ use time::OffsetDateTime;
 
 const EMAIL: &str = "crash@example.com";
 
-#[test]
-fn a_sync_killed_mid_run_loses_nothing_and_the_next_run_completes_it() {
+/// A host connected to an account of `count` activities, 12 h apart, whose
+/// downloads the emulator slows so a signal lands mid-run.
+fn connected(
+    count: usize,
+) -> (
+    TestHost,
+    Vec<garmin_emulator::Activity>,
+    bincio_state::ConnectionId,
+) {
     let activities = synthetic_activities(
-        30,
+        count,
         OffsetDateTime::now_utc() - Duration::from_secs(3600),
         Duration::from_secs(12 * 3600),
     );
@@ -25,9 +32,16 @@ fn a_sync_killed_mid_run_loses_nothing_and_the_next_run_completes_it() {
         .with_account(Account::new(EMAIL, PASSWORD).with_activities(activities.clone()));
     let t = TestHost::start(config, "max_downloads_per_run = 100\npage_size = 10");
     let connection = match t.connect(EMAIL, PASSWORD).unwrap() {
-        host_demo::host::ConnectOutcome::Connected { connection, .. } => connection.to_string(),
+        host_demo::host::ConnectOutcome::Connected { connection, .. } => connection,
         other => panic!("{other:?}"),
     };
+    (t, activities, connection)
+}
+
+#[test]
+fn a_sync_killed_mid_run_loses_nothing_and_the_next_run_completes_it() {
+    let (t, activities, connection) = connected(30);
+    let connection = connection.to_string();
     // Slow downloads, so a kill lands in the middle of the run.
     t.emulator
         .set_fault(Fault::Delay(Duration::from_millis(120)).on(Target::Download(None)));
@@ -94,18 +108,7 @@ fn a_sync_killed_mid_run_loses_nothing_and_the_next_run_completes_it() {
 
 #[test]
 fn ctrl_c_stops_the_scheduler_after_the_item_in_hand_and_commits() {
-    let activities = synthetic_activities(
-        40,
-        OffsetDateTime::now_utc() - Duration::from_secs(3600),
-        Duration::from_secs(12 * 3600),
-    );
-    let config = EmulatorConfig::empty()
-        .with_account(Account::new(EMAIL, PASSWORD).with_activities(activities.clone()));
-    let t = TestHost::start(config, "max_downloads_per_run = 100\npage_size = 10");
-    let connection = match t.connect(EMAIL, PASSWORD).unwrap() {
-        host_demo::host::ConnectOutcome::Connected { connection, .. } => connection,
-        other => panic!("{other:?}"),
-    };
+    let (t, activities, connection) = connected(40);
     t.emulator
         .set_fault(Fault::Delay(Duration::from_millis(150)).on(Target::Download(None)));
     let mut child = Command::new(&plugin_libraries().host_demo)
