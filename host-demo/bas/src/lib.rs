@@ -10,6 +10,7 @@
 // Conversion: lenient decoding, FIT messages, and what BAS derives from them.
 mod convert;
 mod decode;
+mod direct;
 mod efforts;
 mod geojson;
 mod laps;
@@ -35,7 +36,7 @@ mod error;
 
 pub use activity::{BasActivity, Lap, Privacy, Source, Timeseries, BAS_VERSION};
 pub use catalog::{NEAR_DISTANCE_FRACTION, NEAR_START_S};
-pub use convert::{convert, Converted};
+pub use convert::{convert, convert_with_profile, Converted};
 pub use error::{RejectCause, Rejected, StoreError};
 pub use geojson::{Track, TrackPoint, TRACK_EPSILON_DEG};
 pub use index::{IndexEntry, IndexFile, Owner};
