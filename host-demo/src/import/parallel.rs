@@ -13,8 +13,18 @@
 use super::pipeline::Prepared;
 use super::sources::{self, Amount, Found, Input};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
+
+/// What a run of the pool did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Files handed to the caller.
+    pub files: u64,
+    /// The most files that were in the pool (read, not yet taken by the caller) at once.
+    pub most_in_pool: usize,
+}
 
 /// One file's result, or what else reading found, in reading order.
 pub enum Ready {
@@ -43,7 +53,7 @@ pub fn for_each_ready<E>(
     workers: usize,
     slots: usize,
     consume: &mut dyn FnMut(Ready) -> Result<(), E>,
-) -> Result<(), E> {
+) -> Result<PoolStats, E> {
     let workers = workers.max(1);
     let slots = slots.max(1);
     // A slot is a token: the reader takes one before handing a file on, the caller's thread
@@ -55,20 +65,26 @@ pub fn for_each_ready<E>(
     let (job_tx, job_rx) = channel::<(u64, Found)>();
     let job_rx = Arc::new(Mutex::new(job_rx));
     let (ready_tx, ready_rx) = channel::<(u64, Ready)>();
+    let in_pool = AtomicUsize::new(0);
+    let most_in_pool = AtomicUsize::new(0);
+    let counts = (&in_pool, &most_in_pool);
     std::thread::scope(|scope| {
-        scope.spawn(move || read_all(inputs, &slot_free, job_tx));
+        scope.spawn(move || read_all(inputs, &slot_free, job_tx, counts));
         for _ in 0..workers {
             let job_rx = Arc::clone(&job_rx);
             let ready_tx = ready_tx.clone();
             scope.spawn(move || convert_jobs(&job_rx, &ready_tx));
         }
         drop(ready_tx);
-        let result = deliver_in_order(&ready_rx, &slot_back, consume);
+        let result = deliver_in_order(&ready_rx, &slot_back, &in_pool, consume);
         // On an error, the reader sees the slots gone and the workers their results
         // unwanted: every thread ends, and the scope joins them.
         drop(slot_back);
         drop(ready_rx);
-        result
+        result.map(|files| PoolStats {
+            files,
+            most_in_pool: most_in_pool.load(Ordering::Relaxed),
+        })
     })
 }
 
@@ -77,12 +93,15 @@ fn read_all(
     inputs: &[Input],
     slot_free: &Receiver<()>,
     job_tx: std::sync::mpsc::Sender<(u64, Found)>,
+    (in_pool, most_in_pool): (&AtomicUsize, &AtomicUsize),
 ) {
     let mut seq = 0u64;
     for input in inputs {
         let read = sources::read_input(input, &mut |found| -> Result<(), ()> {
             if matches!(found, Found::File { .. }) {
                 slot_free.recv().map_err(drop)?;
+                let now = in_pool.fetch_add(1, Ordering::Relaxed) + 1;
+                most_in_pool.fetch_max(now, Ordering::Relaxed);
             }
             job_tx.send((seq, found)).map_err(drop)?;
             seq += 1;
@@ -124,10 +143,12 @@ fn convert_jobs(
 fn deliver_in_order<E>(
     ready_rx: &Receiver<(u64, Ready)>,
     slot_back: &std::sync::mpsc::SyncSender<()>,
+    in_pool: &AtomicUsize,
     consume: &mut dyn FnMut(Ready) -> Result<(), E>,
-) -> Result<(), E> {
+) -> Result<u64, E> {
     let mut waiting: BTreeMap<u64, Ready> = BTreeMap::new();
     let mut next = 0u64;
+    let mut files = 0u64;
     for (seq, ready) in ready_rx {
         waiting.insert(seq, ready);
         while let Some(ready) = waiting.remove(&next) {
@@ -135,11 +156,13 @@ fn deliver_in_order<E>(
             let was_file = matches!(ready, Ready::File { .. });
             let outcome = consume(ready);
             if was_file {
+                files += 1;
+                in_pool.fetch_sub(1, Ordering::Relaxed);
                 // Never blocks: as many slots come back as were handed out.
                 let _ = slot_back.try_send(());
             }
             outcome?;
         }
     }
-    Ok(())
+    Ok(files)
 }
