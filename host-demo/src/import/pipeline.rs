@@ -88,6 +88,17 @@ impl Prepared {
         };
         Self { sha256, converted }
     }
+
+    /// [`new`](Self::new) with fitparser's full profile conversion, as imports converted
+    /// before the fast path: the baseline of the import benchmark.
+    #[doc(hidden)]
+    pub fn with_profile(file_name: &str, bytes: &[u8]) -> Self {
+        let converted = bincio_bas::convert_with_profile(bytes, base_name(file_name));
+        Self {
+            sha256: hex_sha256(bytes),
+            converted,
+        }
+    }
 }
 
 /// The pipeline of one BAS store (`{data_dir}/{handle}/`), recording its
