@@ -90,7 +90,7 @@ fn corpus_before_and_after() {
             } = ready
             {
                 pipeline
-                    .import_prepared(&Item::local(&name, &bytes), prepared)
+                    .import_prepared(&Item::local(&name, &bytes), *prepared)
                     .unwrap();
             }
             Ok(())

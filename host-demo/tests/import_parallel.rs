@@ -128,7 +128,7 @@ fn import_pool(data: &Path, paths: &[PathBuf], workers: usize, slots: usize) -> 
             } = ready
             {
                 let outcome = pipeline
-                    .import_prepared(&Item::local(&name, &bytes), prepared)
+                    .import_prepared(&Item::local(&name, &bytes), *prepared)
                     .map_err(|e| e.to_string())?;
                 outcomes.push((name, outcome));
             }

@@ -163,7 +163,7 @@ fn same(bytes: &[u8], what: &str) -> bool {
 
 #[test]
 fn truncations_convert_as_the_old_path_did() {
-    let mut rng = Rng(0x5eed_1);
+    let mut rng = Rng(0x0005_eed1);
     for (name, bytes) in fixtures() {
         for _ in 0..12 {
             let cut = rng.below(bytes.len());
@@ -174,7 +174,7 @@ fn truncations_convert_as_the_old_path_did() {
 
 #[test]
 fn bit_flips_convert_as_the_old_path_did() {
-    let mut rng = Rng(0xf11b_5);
+    let mut rng = Rng(0x000f_11b5);
     let (mut cases, mut undefined) = (0, 0);
     for (name, bytes) in fixtures() {
         for _ in 0..40 {

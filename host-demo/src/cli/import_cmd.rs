@@ -34,7 +34,7 @@ pub fn run(data_dir: &Path, handle: &str, paths: &[PathBuf]) -> anyhow::Result<(
                 bytes,
                 prepared,
             } => {
-                let outcome = pipeline.import_prepared(&Item::local(&name, &bytes), prepared)?;
+                let outcome = pipeline.import_prepared(&Item::local(&name, &bytes), *prepared)?;
                 if let Outcome::Imported { warnings, .. } = &outcome {
                     if !warnings.is_empty() {
                         warned.push((name.clone(), warnings.clone()));

@@ -28,11 +28,11 @@ pub struct PoolStats {
 
 /// One file's result, or what else reading found, in reading order.
 pub enum Ready {
-    /// A file read and prepared; `bytes` is its size (for progress).
+    /// A file read, with its hash and conversion.
     File {
         name: String,
         bytes: Vec<u8>,
-        prepared: Prepared,
+        prepared: Box<Prepared>,
     },
     /// A file or archive that could not be read.
     Unreadable { name: String, reason: String },
@@ -123,7 +123,7 @@ fn convert_jobs(
         let Ok((seq, found)) = job else { return };
         let ready = match found {
             Found::File { name, bytes } => {
-                let prepared = Prepared::new(&name, &bytes);
+                let prepared = Box::new(Prepared::new(&name, &bytes));
                 Ready::File {
                     name,
                     bytes,
