@@ -128,24 +128,68 @@ pub fn transport_error(endpoint: &str, error: reqwest::Error) -> GarminError {
     GarminError::transient(endpoint, format!("{kind}: {}", error.without_url()))
 }
 
-/// Reads a whole body, refusing more than `limit` bytes.
+/// A body being read from the network, refused as soon as it passes
+/// `limit` bytes: the one cap every body the plugin reads goes through,
+/// whatever client read it (feed it each chunk, then take the bytes).
+pub struct CappedBody {
+    endpoint: String,
+    limit: usize,
+    body: Vec<u8>,
+}
+
+impl CappedBody {
+    /// Refuses at once a body whose declared length is over the limit.
+    pub fn new(endpoint: &str, limit: usize, content_length: Option<u64>) -> Result<Self> {
+        let body = Self {
+            endpoint: endpoint.to_string(),
+            limit,
+            body: Vec::new(),
+        };
+        match content_length {
+            Some(declared) if declared > limit as u64 => Err(body.too_large()),
+            declared => Ok(Self {
+                body: Vec::with_capacity(declared.unwrap_or(0) as usize),
+                ..body
+            }),
+        }
+    }
+
+    /// Adds one chunk, or refuses the body if it passes the limit.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
+        if self.body.len().saturating_add(chunk.len()) > self.limit {
+            return Err(self.too_large());
+        }
+        self.body.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.body
+    }
+
+    fn too_large(&self) -> GarminError {
+        tracing::warn!(target: "garmin::http", endpoint = %self.endpoint, limit = self.limit, "refused an answer larger than the cap");
+        GarminError::permanent(
+            &self.endpoint,
+            format!(
+                "the answer is larger than {} bytes, the most this plugin reads from {}; refused",
+                self.limit, self.endpoint
+            ),
+        )
+    }
+}
+
+/// Reads a whole body, refusing more than `limit` bytes (never holding more).
 pub async fn read_body(endpoint: &str, mut response: Response, limit: usize) -> Result<Vec<u8>> {
-    let mut body =
-        Vec::with_capacity(response.content_length().unwrap_or(0).min(limit as u64) as usize);
+    let mut body = CappedBody::new(endpoint, limit, response.content_length())?;
     while let Some(chunk) = response
         .chunk()
         .await
         .map_err(|e| transport_error(endpoint, e))?
     {
-        if body.len() + chunk.len() > limit {
-            return Err(GarminError::permanent(
-                endpoint,
-                format!("the answer is larger than {limit} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
+        body.push(&chunk)?;
     }
-    Ok(body)
+    Ok(body.into_bytes())
 }
 
 /// The first characters of a body, for a log line about an odd answer. Only

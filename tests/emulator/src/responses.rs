@@ -117,6 +117,7 @@ pub fn pre_handler_fault(fault: &Fault) -> Option<Response> {
             "invalid_grant",
             "Invalid refresh token or service ticket",
         ),
+        Fault::HugeBody { bytes } => crate::faults::huge_body(*bytes),
         _ => return None,
     };
     Some(resp)

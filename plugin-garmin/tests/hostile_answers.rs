@@ -1,0 +1,44 @@
+//! Answers a hostile server might give, against the emulator over
+//! 127.0.0.1: bodies far larger than any real answer are refused at the
+//! plugin's cap with a clear error, holding no more than the cap.
+
+mod common;
+
+use common::connect::*;
+use common::*;
+use garmin_emulator::{Fault, Target};
+use host_api::ErrorKind;
+
+/// The process's peak resident memory so far, in KiB (`VmHWM`).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("procfs");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+#[test]
+fn a_one_gib_di_token_answer_is_refused_at_the_cap_with_bounded_memory() {
+    const GIB: u64 = 1 << 30;
+    let h = harness();
+    h.emulator
+        .set_fault(Fault::HugeBody { bytes: GIB }.on(Target::Token));
+    let before = peak_rss_kib();
+    let e = failed(h.connect(DEMO, PASSWORD));
+    let grown_kib = peak_rss_kib().saturating_sub(before);
+    assert_eq!(e.kind, ErrorKind::PERMANENT, "{e:?}");
+    assert!(
+        e.detail.contains("larger than 65536 bytes"),
+        "the error names the cap: {}",
+        e.detail
+    );
+    assert!(h.secrets.get("tokens").is_none(), "nothing was stored");
+    // Held whole, the body would add a GiB; the cap is 64 KiB per answer.
+    assert!(
+        grown_kib < 64 << 10,
+        "peak memory grew by {grown_kib} KiB reading a 1 GiB answer"
+    );
+    h.assert_no_secret_logged(&[PASSWORD]);
+}
