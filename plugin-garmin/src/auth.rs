@@ -145,7 +145,7 @@ impl Session {
 pub fn check_login_budget(vault: &Vault, settings: &Settings, clock: &Clock) -> Result<()> {
     let interval = i64::from(settings.password_login_min_interval_hours) * 3600;
     if let Some(last) = vault.last_password_login()? {
-        let since = clock.now() - last;
+        let since = clock.now().saturating_sub(last);
         if since >= 0 && since < interval {
             return Err(GarminError::LoginBudget {
                 since_secs: since as u64,

@@ -20,6 +20,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The longest a login waits for its MFA code, whatever the setting says.
+const MAX_FLOW_SECS: u64 = 24 * 3600;
+
 /// Wrong codes accepted before the flow is dropped.
 const MAX_CODE_ATTEMPTS: u32 = 5;
 
@@ -116,8 +119,7 @@ pub async fn begin(
                 email: email.to_string(),
                 password: password.to_string(),
                 mfa,
-                expires_at: Instant::now()
-                    + Duration::from_secs(shared.settings.mfa_flow_timeout_secs),
+                expires_at: flow_deadline(Instant::now(), shared.settings.mfa_flow_timeout_secs),
                 attempts: 0,
             });
             need_code(flow_id, Vec::new())
@@ -164,6 +166,14 @@ pub async fn resume(
         }
         Err(e) => failed(e),
     }
+}
+
+/// When a flow started `now` expires: at most [`MAX_FLOW_SECS`] later (a
+/// login cannot wait longer for its code, and an absurd setting must not
+/// overflow the clock).
+fn flow_deadline(now: Instant, timeout_secs: u64) -> Instant {
+    now.checked_add(Duration::from_secs(timeout_secs.min(MAX_FLOW_SECS)))
+        .unwrap_or(now)
 }
 
 fn need_code(flow_id: String, errors: Vec<InputError>) -> ConnectStep {
@@ -325,6 +335,16 @@ mod tests {
         assert_eq!(flows.len(), 1, "expired flows are dropped");
         flows.drop_connection("c1");
         assert!(flows.is_empty());
+    }
+
+    #[test]
+    fn an_absurd_flow_timeout_is_clamped_to_a_day() {
+        let now = Instant::now();
+        assert_eq!(
+            flow_deadline(now, u64::MAX),
+            now + Duration::from_secs(MAX_FLOW_SECS)
+        );
+        assert_eq!(flow_deadline(now, 600), now + Duration::from_secs(600));
     }
 
     #[test]

@@ -42,3 +42,25 @@ fn a_one_gib_di_token_answer_is_refused_at_the_cap_with_bounded_memory() {
     );
     h.assert_no_secret_logged(&[PASSWORD]);
 }
+
+#[test]
+fn a_retry_after_of_u64_max_is_clamped_to_a_day_and_logged() {
+    let h = harness();
+    h.emulator.set_fault(Fault::TooManyRequests {
+        status: 429,
+        retry_after: Some(u64::MAX),
+        json: false,
+    });
+    let e = failed(h.connect(DEMO, PASSWORD));
+    assert_eq!(e.kind, ErrorKind::RATE_LIMITED, "{e:?}");
+    assert_eq!(e.retry_after(), Some(24 * 3600));
+    assert!(
+        h.logs
+            .lines()
+            .iter()
+            .any(|l| l.contains("asked_secs=18446744073709551615")
+                && l.contains("clamped_secs=86400")),
+        "the clamp is logged: {:?}",
+        h.logs.lines()
+    );
+}
