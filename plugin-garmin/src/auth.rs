@@ -42,6 +42,20 @@ pub fn stored_tokens(vault: &Vault) -> Result<Tokens> {
 }
 
 impl Session {
+    /// Every secret this session can name (`in_use`, its tokens, the stored
+    /// email and password), to scrub from a server's answer before it is
+    /// quoted in an error.
+    pub fn secrets_to_scrub(&self, in_use: &str) -> Vec<String> {
+        let mut known = vec![in_use.to_string(), self.tokens.di_token.clone()];
+        known.extend(self.tokens.di_refresh_token.clone());
+        for key in [keys::PASSWORD, keys::EMAIL] {
+            if let Ok(Some(value)) = self.vault.get(key) {
+                known.push(value);
+            }
+        }
+        known
+    }
+
     pub fn new(
         settings: Arc<Settings>,
         clock: Clock,

@@ -210,7 +210,7 @@ async fn refusal_detail(status: StatusCode, response: reqwest::Response) -> Stri
         Some(code) => format!(
             "HTTP {} {}",
             status.as_u16(),
-            code.chars().take(60).collect::<String>()
+            crate::excerpt::excerpt(code.as_bytes(), &[])
         ),
         None => format!("HTTP {}", status.as_u16()),
     }

@@ -224,13 +224,6 @@ pub async fn read_body(endpoint: &str, mut response: Response, limit: usize) -> 
     Ok(body.into_bytes())
 }
 
-/// The first characters of a body, for a log line about an odd answer. Only
-/// for bodies that cannot hold a secret (SSO pages, API errors).
-pub fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(160)]);
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

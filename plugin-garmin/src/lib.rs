@@ -21,7 +21,8 @@
 //!   run; [`cursor`]: what it keeps between runs; [`download`]: the FIT out of
 //!   the original zip.
 //!
-//! Plumbing: [`http`] (clients, pauses, backoff, Retry-After), [`errors`]
+//! Plumbing: [`http`] (clients, pauses, backoff, Retry-After, capped bodies),
+//! [`excerpt`] (the only way server text reaches an error or a log), [`errors`]
 //! (Garmin's answers → `PluginError`), [`identity`] (Garmin's app ids and
 //! headers), [`shared`] (per-instance state), [`clock`].
 
@@ -34,6 +35,7 @@ pub mod descriptor;
 pub mod di_token;
 pub mod download;
 pub mod errors;
+pub mod excerpt;
 pub mod html;
 pub mod http;
 pub mod identity;

@@ -64,3 +64,42 @@ fn a_retry_after_of_u64_max_is_clamped_to_a_day_and_logged() {
         h.logs.lines()
     );
 }
+
+#[test]
+fn a_400_echoing_the_password_and_tokens_is_quoted_scrubbed_and_short() {
+    let h = harness();
+    common::done(h.connect(DEMO, PASSWORD));
+    let tokens = h.secrets.tokens().expect("tokens stored");
+    let access = tokens["di_token"].as_str().unwrap().to_string();
+    let refresh = tokens["di_refresh_token"].as_str().unwrap().to_string();
+    let body = format!(
+        "Bad request \x1b[31m: you sent email={DEMO} password={PASSWORD} \
+         with Authorization: Bearer {access} and refresh {refresh} {}",
+        "padding ".repeat(200)
+    );
+    h.emulator.set_fault(
+        Fault::Answer {
+            status: 400,
+            body: body.clone(),
+        }
+        .on(Target::Profile),
+    );
+    let e = h.check().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::PERMANENT, "{e:?}");
+    assert!(e.detail.contains("HTTP 400: Bad request"), "{}", e.detail);
+    assert!(e.detail.contains("\\u{1b}"), "control characters escaped");
+    for secret in [PASSWORD, DEMO, access.as_str(), refresh.as_str()] {
+        assert!(!e.detail.contains(secret), "{secret} in {}", e.detail);
+        assert!(
+            !e.user_message.contains(secret),
+            "{secret} in {}",
+            e.user_message
+        );
+    }
+    assert!(
+        e.detail.len() < body.len() / 4,
+        "an excerpt, not the body: {}",
+        e.detail.len()
+    );
+    h.assert_no_secret_logged(&[PASSWORD]);
+}

@@ -48,6 +48,9 @@ pub enum Fault {
     /// A 200 JSON answer of `bytes` bytes, streamed in chunks without a `Content-Length` and
     /// generated as it is sent (the emulator never holds it): a hostile server's endless body.
     HugeBody { bytes: u64 },
+    /// This status with this body (as `text/plain`): what a server that echoes its request, or
+    /// anything else, would send.
+    Answer { status: u16, body: String },
 }
 
 /// Which requests a fault hits.
@@ -114,6 +117,7 @@ impl Fault {
             Fault::Delay(_) => Target::Any,
             Fault::InvalidGrant => Target::Refresh,
             Fault::HugeBody { .. } => Target::Token,
+            Fault::Answer { .. } => Target::Api,
         }
     }
 
@@ -142,6 +146,7 @@ impl Fault {
                 | Fault::TokenNotActive
                 | Fault::InvalidGrant
                 | Fault::HugeBody { .. }
+                | Fault::Answer { .. }
         )
     }
 }
@@ -163,7 +168,10 @@ pub(crate) fn huge_body(bytes: u64) -> axum::response::Response {
             let n = OPENING.len().min(len);
             chunk[..n].copy_from_slice(&OPENING[..n]);
         }
-        Some((Ok::<Bytes, std::io::Error>(Bytes::from(chunk)), sent + len as u64))
+        Some((
+            Ok::<Bytes, std::io::Error>(Bytes::from(chunk)),
+            sent + len as u64,
+        ))
     });
     axum::response::Response::builder()
         .status(StatusCode::OK)
