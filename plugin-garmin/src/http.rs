@@ -41,7 +41,7 @@ pub const MAX_SERVER_WAIT_SECS: u64 = 24 * 3600;
 
 /// `base` scaled by a random factor in `[low, high)`.
 pub fn jittered(base: Duration, low: f64, high: f64) -> Duration {
-    if base.is_zero() || !(high > low) {
+    if base.is_zero() || low.is_nan() || high.is_nan() || high <= low {
         return scaled(base, low);
     }
     scaled(base, rand::thread_rng().gen_range(low..high))
@@ -50,7 +50,7 @@ pub fn jittered(base: Duration, low: f64, high: f64) -> Duration {
 /// `base x factor`, saturating at `Duration::MAX` (`mul_f64` panics on
 /// overflow); a negative or NaN factor is zero.
 fn scaled(base: Duration, factor: f64) -> Duration {
-    if !(factor > 0.0) {
+    if factor.is_nan() || factor <= 0.0 {
         return Duration::ZERO;
     }
     Duration::try_from_secs_f64(base.as_secs_f64() * factor).unwrap_or(Duration::MAX)

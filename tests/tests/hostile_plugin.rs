@@ -4,7 +4,7 @@
 //! test process) goes on. Without the kit's adapter or the host's `Guarded`
 //! services, abi_stable would abort the process at the first one.
 
-use abi_stable::std_types::{RErr, RResult, ROption, RStr, RString, RVec};
+use abi_stable::std_types::{RErr, ROption, RResult, RStr, RString, RVec};
 use bincio_tests::{plugin_libraries, write_plugin_toml, Entry};
 use host_api::{
     Cancel, ConnectStep, ConnectionContext, ErrorKind, ImportItem, ImportOutcome, ImportSink,
@@ -183,11 +183,7 @@ impl Progress for Panics {
 /// host's `Logger` service panics inside the plugin's call.
 struct PanickingSubscriberLayer;
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for PanickingSubscriberLayer {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _: tracing_subscriber::layer::Context<'_, S>,
-    ) {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
         struct Find(bool);
         impl tracing::field::Visit for Find {
             fn record_debug(&mut self, _: &tracing::field::Field, v: &dyn std::fmt::Debug) {

@@ -215,42 +215,31 @@ impl From<&Request> for SyncRequest {
     }
 }
 
-impl From<Summary> for SyncSummary {
-    fn from(s: Summary) -> Self {
-        Self {
-            listed: s.listed,
-            imported: s.imported,
-            already_there: s.already_there,
-            rejected: s
-                .rejected
-                .into_iter()
-                .map(|r| Rejection {
-                    external_id: r.external_id.into(),
-                    reason: r.reason.into(),
-                })
-                .collect(),
-            deferred: s.deferred,
-            has_more: s.has_more,
+/// `From` between the kit's and host-api's summaries, field by field, in
+/// one place for both directions.
+macro_rules! summary_conversion {
+    ($from:ty => $to:ty, $rejected:ident) => {
+        impl From<$from> for $to {
+            fn from(s: $from) -> Self {
+                Self {
+                    listed: s.listed,
+                    imported: s.imported,
+                    already_there: s.already_there,
+                    rejected: s
+                        .rejected
+                        .into_iter()
+                        .map(|r| $rejected {
+                            external_id: r.external_id.into(),
+                            reason: r.reason.into(),
+                        })
+                        .collect(),
+                    deferred: s.deferred,
+                    has_more: s.has_more,
+                }
+            }
         }
-    }
+    };
 }
 
-impl From<SyncSummary> for Summary {
-    fn from(s: SyncSummary) -> Self {
-        Self {
-            listed: s.listed,
-            imported: s.imported,
-            already_there: s.already_there,
-            rejected: s
-                .rejected
-                .into_iter()
-                .map(|r| Rejected {
-                    external_id: r.external_id.into(),
-                    reason: r.reason.into(),
-                })
-                .collect(),
-            deferred: s.deferred,
-            has_more: s.has_more,
-        }
-    }
-}
+summary_conversion!(Summary => SyncSummary, Rejection);
+summary_conversion!(SyncSummary => Summary, Rejected);

@@ -11,10 +11,10 @@ use bincio_plugin_kit::{
     adapter, Account, Connection, ImporterPlugin, Init, Inputs, Request, Step, Summary, SyncRun,
 };
 use host_api::{
-    Cancel, Cancel_TO, ConnectStep, ConnectionContext, ErrorKind, FieldValue, HostInit,
-    ImportItem, ImportOutcome, ImportSink, ImportSink_TO, ImporterBox, LogLevel, Logger,
-    Logger_TO, PendingRetry, PluginError, Progress, Progress_TO, SecretStore, SecretStore_TO,
-    SyncContext, SyncRequest,
+    Cancel, Cancel_TO, ConnectStep, ConnectionContext, ErrorKind, FieldValue, HostInit, ImportItem,
+    ImportOutcome, ImportSink, ImportSink_TO, ImporterBox, LogLevel, Logger, Logger_TO,
+    PendingRetry, PluginError, Progress, Progress_TO, SecretStore, SecretStore_TO, SyncContext,
+    SyncRequest,
 };
 use std::sync::{Arc, Mutex};
 
@@ -247,12 +247,20 @@ fn a_panic_in_any_method_creation_or_drop_is_contained() {
         importer.continue_connect(ctx(), "f".into(), RVec::new()),
         "non-string panic payload",
     );
-    internal(importer.check(ctx()).into_result(), "check exploded on a worker");
     internal(
-        importer.sync(sync_ctx(), SyncRequest::default()).into_result(),
+        importer.check(ctx()).into_result(),
+        "check exploded on a worker",
+    );
+    internal(
+        importer
+            .sync(sync_ctx(), SyncRequest::default())
+            .into_result(),
         "sync exploded while logging",
     );
-    internal(importer.disconnect(ctx()).into_result(), "disconnect exploded");
+    internal(
+        importer.disconnect(ctx()).into_result(),
+        "disconnect exploded",
+    );
     // Every caught panic reached the host's logger.
     assert!(lines.any("panic caught at the plugin boundary: disconnect exploded"));
     // The instance still answers after all that.

@@ -61,7 +61,11 @@ impl<S: Clone + Send + Sync + 'static> Guarded<S> {
 
     fn panic_error(&self, method: &str, message: &str) -> PluginError {
         let service = self.service;
-        tracing::error!(service, method, "a host service panicked (a host bug): {message}");
+        tracing::error!(
+            service,
+            method,
+            "a host service panicked (a host bug): {message}"
+        );
         PluginError::internal(format!(
             "the host hit an internal error (a bug) in its {service} service; see the host log"
         ))

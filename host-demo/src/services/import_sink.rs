@@ -12,15 +12,13 @@
 //! I/O and database failures); [`import_sink_service`] wraps the sink in
 //! [`Guarded`], so a panic in it becomes an `internal` error.
 
+use super::Guarded;
 use crate::clock::Clock;
 use crate::import::{ImportError, Item, LazyPipeline, Outcome, SharedPipeline};
-use super::Guarded;
 use abi_stable::std_types::{RResult, RStr, RString, RVec};
 use bincio_bas::StoreError;
 use bincio_state::{ConnectionId, StateDb, StateError};
-use host_api::{
-    ImportItem, ImportOutcome, ImportSink, ImportSinkBox, PendingRetry, PluginError,
-};
+use host_api::{ImportItem, ImportOutcome, ImportSink, ImportSinkBox, PendingRetry, PluginError};
 use std::sync::Arc;
 
 /// The pipeline seen from one connection of one plugin.

@@ -72,7 +72,10 @@ fn poke_sync(ctx: &SyncRun) -> Vec<String> {
     progress.set_total(1);
     answers.extend([
         answer("sink.contains", sink.contains("x")),
-        answer("sink.import", sink.import("x", "x.fit", b"not a fit file".to_vec())),
+        answer(
+            "sink.import",
+            sink.import("x", "x.fit", b"not a fit file".to_vec()),
+        ),
         answer("sink.defer", sink.defer("y", "test")),
         answer("sink.due_retries", sink.due_retries()),
         answer("sink.commit", sink.commit("cursor")),
