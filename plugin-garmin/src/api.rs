@@ -9,6 +9,7 @@
 
 use crate::auth::Session;
 use crate::errors::{GarminError, Result};
+use crate::excerpt::excerpt;
 use crate::http::{self, transport_error};
 use reqwest::header::ACCEPT;
 use reqwest::StatusCode;
@@ -128,9 +129,11 @@ impl Api {
                         let body = http::read_body(endpoint, response, 4096)
                             .await
                             .unwrap_or_default();
+                        let known = self.session.secrets_to_scrub(&token);
+                        let known: Vec<&str> = known.iter().map(|s| s.as_str()).collect();
                         return Err(GarminError::permanent(
                             endpoint,
-                            format!("HTTP {}: {}", status.as_u16(), http::snippet(&body)),
+                            format!("HTTP {}: {}", status.as_u16(), excerpt(&body, &known)),
                         ));
                     }
                 }

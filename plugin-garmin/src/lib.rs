@@ -21,7 +21,8 @@
 //!   run; [`cursor`]: what it keeps between runs; [`download`]: the FIT out of
 //!   the original zip.
 //!
-//! Plumbing: [`http`] (clients, pauses, backoff, Retry-After), [`errors`]
+//! Plumbing: [`http`] (clients, pauses, backoff, Retry-After, capped bodies),
+//! [`excerpt`] (the only way server text reaches an error or a log), [`errors`]
 //! (Garmin's answers → `PluginError`), [`identity`] (Garmin's app ids and
 //! headers), [`shared`] (per-instance state), [`clock`].
 
@@ -34,6 +35,7 @@ pub mod descriptor;
 pub mod di_token;
 pub mod download;
 pub mod errors;
+pub mod excerpt;
 pub mod html;
 pub mod http;
 pub mod identity;
@@ -51,13 +53,29 @@ pub mod tokens;
 pub use clock::Clock;
 pub use importer::GarminImporter;
 
-use abi_stable::sabi_trait::TD_Opaque;
-use host_api::{HostInit, ImporterBox, Importer_TO, PluginError};
+use abi_stable::std_types::RResult;
+use host_api::{HostInit, ImporterBox, PluginError};
+use std::sync::Arc;
 
-/// The root module's `create`: a new importer from the host's init.
+/// A new importer as the host's `create` makes it (system clock).
 pub fn create(init: HostInit) -> Result<ImporterBox, PluginError> {
-    let importer = importer::GarminImporter::new(init)?;
-    Ok(Importer_TO::from_value(importer, TD_Opaque))
+    bincio_plugin_kit::adapter::create::<GarminImporter>(init).into_result()
 }
 
-bincio_plugin_kit::export_plugin!(descriptor: descriptor::descriptor, create: create);
+/// An instance driven through the kit's adapter (as the host drives it),
+/// whose "now" is `clock`, and a handle on it (tests read its pending
+/// flows).
+pub fn create_with_clock(
+    init: HostInit,
+    clock: Clock,
+) -> RResult<(ImporterBox, Arc<GarminImporter>), PluginError> {
+    let mut handle = None;
+    bincio_plugin_kit::adapter::create_with(init, |init| {
+        let importer = Arc::new(GarminImporter::with_clock(&init, clock)?);
+        handle = Some(importer.clone());
+        Ok(importer)
+    })
+    .map(|boxed| (boxed, handle.expect("set when created")))
+}
+
+bincio_plugin_kit::export_plugin!(descriptor: descriptor::descriptor, importer: GarminImporter);

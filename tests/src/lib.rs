@@ -25,6 +25,7 @@ pub fn workspace_root() -> PathBuf {
 pub struct PluginLibraries {
     pub garmin: PathBuf,
     pub faulty: PathBuf,
+    pub hostile: PathBuf,
     pub panics_in_descriptor: PathBuf,
     pub incompatible: PathBuf,
     pub not_a_plugin: PathBuf,
@@ -32,10 +33,11 @@ pub struct PluginLibraries {
     pub host_demo: PathBuf,
 }
 
-const PACKAGES: [&str; 6] = [
+const PACKAGES: [&str; 7] = [
     "host-demo",
     "plugin-garmin",
     "test-plugin-faulty",
+    "test-plugin-hostile",
     "test-plugin-panics-in-descriptor",
     "test-plugin-incompatible",
     "test-plugin-not-a-plugin",
@@ -69,6 +71,7 @@ pub fn plugin_libraries() -> &'static PluginLibraries {
         PluginLibraries {
             garmin: lib("plugin_garmin"),
             faulty: lib("test_plugin_faulty"),
+            hostile: lib("test_plugin_hostile"),
             panics_in_descriptor: lib("test_plugin_panics_in_descriptor"),
             incompatible: lib("test_plugin_incompatible"),
             not_a_plugin: lib("test_plugin_not_a_plugin"),

@@ -1,27 +1,40 @@
-//! Plugin-side helpers for writing a BincioActivity importer.
+//! Plugin-side kit for writing a BincioActivity importer.
 //!
-//! None of this crosses the boundary itself; it makes the boundary's rules
-//! easy to keep:
-//! - [`guard`]: every exported function and every `Importer` method body runs
-//!   inside `catch_unwind`, so a panic becomes an `internal` error instead of
-//!   abi_stable's `process::exit`.
+//! A plugin author implements [`ImporterPlugin`], a plain-Rust trait with std
+//! types, and exports it with [`export_plugin!`]. The kit does the rest, once
+//! for every entry point:
+//! - [`adapter`]: the one generic `host_api::Importer` over any
+//!   [`ImporterPlugin`]; every method, the instance's creation and its drop
+//!   run inside the panic [`guard`], on the plugin's [`runtime`], with the
+//!   [`log_bridge`] as tracing subscriber.
+//! - [`context`]: the host's services (secrets, cancel flag, import sink,
+//!   progress) as plain-Rust handles.
+//! - [`guard`]: `catch_unwind` turning a panic into an `internal` error
+//!   instead of abi_stable's `process::exit`; the host applies [`catch`] to
+//!   the services it lends.
 //! - [`log_bridge`]: the plugin's `tracing` events go to the host's `Logger`
 //!   (a dylib has its own tracing globals; without this, logs are lost).
 //! - [`runtime`]: the plugin's own tokio runtime (tokio's context does not
 //!   cross a dylib boundary either), with the log bridge attached.
-//! - [`export_plugin!`]: exports the root module with both entry points guarded.
 
 #[cfg(not(panic = "unwind"))]
 compile_error!(
     "importer plugins must be built with panic = \"unwind\": the panic guard relies on it"
 );
 
+pub mod adapter;
+pub mod context;
 pub mod guard;
 pub mod log_bridge;
+pub mod plugin;
 pub mod runtime;
 
-pub use guard::{guard, guard_step, panic_message};
+pub use context::{Connection, Outcome, ProgressHandle, Retry, Secrets, Sink, SyncRun};
+pub use guard::{catch, guard, panic_message};
 pub use log_bridge::HostLogLayer;
+pub use plugin::{
+    Account, ImporterPlugin, Init, InputError, Inputs, Rejected, Request, Step, Summary,
+};
 pub use runtime::PluginRuntime;
 
 #[doc(hidden)]
@@ -32,17 +45,17 @@ pub mod __private {
 
 /// Exports a plugin's root module.
 ///
-/// `descriptor` is a `fn() -> host_api::PluginDescriptor`; `create` is a
-/// `fn(host_api::HostInit) -> Result<host_api::ImporterBox, host_api::PluginError>`.
-/// Both run inside [`guard`]. The calling crate must depend on `abi_stable`
-/// (its `export_root_module` attribute names it).
+/// `descriptor` is a `fn() -> host_api::PluginDescriptor`; `importer` is a
+/// type implementing [`ImporterPlugin`], driven through the kit's
+/// [`adapter`]. Both entry points run inside [`guard`]. The calling crate
+/// must depend on `abi_stable` (its `export_root_module` attribute names it).
 #[macro_export]
 macro_rules! export_plugin {
-    (descriptor: $descriptor:path, create: $create:path $(,)?) => {
+    (descriptor: $descriptor:path, importer: $importer:ty $(,)?) => {
         #[::abi_stable::export_root_module]
         pub fn bincio_plugin_root_module() -> $crate::__private::host_api::PluginModule_Ref {
             use $crate::__private::abi_stable::prefix_type::PrefixTypeTrait;
-            use $crate::__private::abi_stable::std_types::{RErr, ROk, RResult};
+            use $crate::__private::abi_stable::std_types::{ROk, RResult};
             use $crate::__private::host_api::{
                 HostInit, ImporterBox, PluginDescriptor, PluginError, PluginModule,
             };
@@ -51,10 +64,7 @@ macro_rules! export_plugin {
                 $crate::guard(|| ROk($descriptor()))
             }
             extern "C" fn guarded_create(init: HostInit) -> RResult<ImporterBox, PluginError> {
-                $crate::guard(|| match $create(init) {
-                    Ok(importer) => ROk(importer),
-                    Err(error) => RErr(error),
-                })
+                $crate::guard(|| $crate::adapter::create::<$importer>(init))
             }
             PluginModule {
                 descriptor: guarded_descriptor,

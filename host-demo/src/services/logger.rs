@@ -6,11 +6,9 @@
 //! registered in [`Redactions`], and any log line containing one is
 //! rewritten before it reaches a subscriber.
 
-use abi_stable::{
-    sabi_trait::TD_Opaque,
-    std_types::{RArc, RStr},
-};
-use host_api::{LogLevel, Logger, LoggerBox, Logger_TO};
+use super::Guarded;
+use abi_stable::std_types::RStr;
+use host_api::{LogLevel, Logger, LoggerBox};
 use std::sync::{Arc, RwLock};
 use tracing::Level;
 use zeroize::Zeroizing;
@@ -60,7 +58,7 @@ impl HostLogger {
         }
     }
     pub fn to_service(&self) -> LoggerBox {
-        Logger_TO::from_ptr(RArc::new(self.clone()), TD_Opaque)
+        Guarded::logger(self.clone())
     }
 }
 
@@ -86,24 +84,16 @@ impl Logger for HostLogger {
     }
 
     fn log(&self, level_: LogLevel, target: RStr<'_>, message: RStr<'_>) {
-        let guarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let message = self.redactions.scrub(message.as_str());
-            let plugin = &*self.plugin_id;
-            let target = target.as_str();
-            match level(level_) {
-                Level::ERROR => {
-                    tracing::error!(target: "plugin", plugin, from = target, "{message}")
-                }
-                Level::WARN => tracing::warn!(target: "plugin", plugin, from = target, "{message}"),
-                Level::INFO => tracing::info!(target: "plugin", plugin, from = target, "{message}"),
-                Level::DEBUG => {
-                    tracing::debug!(target: "plugin", plugin, from = target, "{message}")
-                }
-                _ => tracing::trace!(target: "plugin", plugin, from = target, "{message}"),
-            }
-        }));
-        // A broken subscriber must not take the plugin down; the line is lost.
-        drop(guarded);
+        let message = self.redactions.scrub(message.as_str());
+        let plugin = &*self.plugin_id;
+        let target = target.as_str();
+        match level(level_) {
+            Level::ERROR => tracing::error!(target: "plugin", plugin, from = target, "{message}"),
+            Level::WARN => tracing::warn!(target: "plugin", plugin, from = target, "{message}"),
+            Level::INFO => tracing::info!(target: "plugin", plugin, from = target, "{message}"),
+            Level::DEBUG => tracing::debug!(target: "plugin", plugin, from = target, "{message}"),
+            _ => tracing::trace!(target: "plugin", plugin, from = target, "{message}"),
+        }
     }
 }
 

@@ -2,17 +2,20 @@
 //! `SecretStore`, `ImportSink`, `Progress`, `Logger`, `Cancel`), each scoped
 //! to one plugin and connection.
 //!
-//! Plugins call these from their own threads. Every body runs inside the
-//! panic guard: a panic here would otherwise cross back into the plugin and
-//! end the process.
+//! Plugins call these from their own threads. Each service is plain code;
+//! its `to_service` constructor wraps it in [`Guarded`], which runs every
+//! call inside the panic guard (a panic here would otherwise cross back into
+//! the plugin and end the process).
 
 pub mod cancel;
+pub mod guarded;
 pub mod import_sink;
 pub mod logger;
 pub mod progress;
 pub mod secret_store;
 
 pub use cancel::CancelFlag;
+pub use guarded::Guarded;
 pub use logger::{HostLogger, Redactions};
 pub use progress::{ProgressEvent, ProgressReporter};
 pub use secret_store::VaultSecretStore;

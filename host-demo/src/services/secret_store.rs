@@ -5,13 +5,10 @@
 //! field). Every value that passes through is registered for log scrubbing.
 
 use super::logger::Redactions;
-use abi_stable::{
-    sabi_trait::TD_Opaque,
-    std_types::{RArc, ROption, RResult, RStr, RString},
-};
-use bincio_plugin_kit::guard;
+use super::Guarded;
+use abi_stable::std_types::{ROption, RResult, RStr, RString};
 use bincio_state::{ConnectionId, SecretString, Vault, VaultError};
-use host_api::{PluginError, SecretStore, SecretStoreBox, SecretStore_TO};
+use host_api::{PluginError, SecretStore, SecretStoreBox};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -37,7 +34,7 @@ impl VaultSecretStore {
         }
     }
     pub fn to_service(&self) -> SecretStoreBox {
-        SecretStore_TO::from_ptr(RArc::new(self.clone()), TD_Opaque)
+        Guarded::secret_store(self.clone())
     }
 }
 
@@ -51,38 +48,32 @@ fn vault_error(action: &str, field: &str, e: VaultError) -> PluginError {
 
 impl SecretStore for VaultSecretStore {
     fn get(&self, key: RStr<'_>) -> RResult<ROption<RString>, PluginError> {
-        guard(|| {
-            match self
-                .vault
-                .get(&self.connection, &self.plugin_id, key.as_str())
-            {
-                Ok(Some(value)) => {
-                    self.redactions.add(value.expose());
-                    RResult::ROk(ROption::RSome(RString::from(value.expose())))
-                }
-                Ok(None) => RResult::ROk(ROption::RNone),
-                Err(e) => RResult::RErr(vault_error("read", key.as_str(), e)),
+        match self
+            .vault
+            .get(&self.connection, &self.plugin_id, key.as_str())
+        {
+            Ok(Some(value)) => {
+                self.redactions.add(value.expose());
+                RResult::ROk(ROption::RSome(RString::from(value.expose())))
             }
-        })
+            Ok(None) => RResult::ROk(ROption::RNone),
+            Err(e) => RResult::RErr(vault_error("read", key.as_str(), e)),
+        }
     }
 
     fn put(&self, key: RStr<'_>, value: RStr<'_>) -> RResult<(), PluginError> {
-        guard(|| {
-            self.redactions.add(value.as_str());
-            let secret = SecretString::new(value.as_str().to_string());
-            self.vault
-                .put(&self.connection, &self.plugin_id, key.as_str(), &secret)
-                .map_err(|e| vault_error("store", key.as_str(), e))
-                .into()
-        })
+        self.redactions.add(value.as_str());
+        let secret = SecretString::new(value.as_str().to_string());
+        self.vault
+            .put(&self.connection, &self.plugin_id, key.as_str(), &secret)
+            .map_err(|e| vault_error("store", key.as_str(), e))
+            .into()
     }
 
     fn delete(&self, key: RStr<'_>) -> RResult<(), PluginError> {
-        guard(|| {
-            self.vault
-                .delete(&self.connection, key.as_str())
-                .map_err(|e| vault_error("delete", key.as_str(), e))
-                .into()
-        })
+        self.vault
+            .delete(&self.connection, key.as_str())
+            .map_err(|e| vault_error("delete", key.as_str(), e))
+            .into()
     }
 }

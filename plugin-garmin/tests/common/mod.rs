@@ -234,9 +234,29 @@ impl Progress for Counter {
 
 // ---------------------------------------------------------------- harness
 
+/// The importer as the host drives it (through the kit's adapter), with a
+/// handle on the plugin behind it.
+pub struct TestImporter {
+    boxed: ImporterBox,
+    plugin: Arc<GarminImporter>,
+}
+
+impl std::ops::Deref for TestImporter {
+    type Target = ImporterBox;
+    fn deref(&self) -> &ImporterBox {
+        &self.boxed
+    }
+}
+
+impl TestImporter {
+    pub fn pending_flows(&self) -> usize {
+        self.plugin.pending_flows()
+    }
+}
+
 pub struct Harness {
     pub emulator: Arc<Emulator>,
-    pub importer: GarminImporter,
+    pub importer: TestImporter,
     pub secrets: Secrets,
     pub logs: Captured,
     pub cancel: Flag,
@@ -280,7 +300,10 @@ impl Harness {
         };
         let clock_source = emulator.clone();
         let clock = Clock::from_fn(move || clock_source.now().unix_timestamp());
-        let importer = GarminImporter::with_clock(init, clock).expect("importer builds");
+        let (boxed, plugin) = plugin_garmin::create_with_clock(init, clock)
+            .into_result()
+            .expect("importer builds");
+        let importer = TestImporter { boxed, plugin };
         Self {
             emulator,
             importer,

@@ -45,6 +45,12 @@ pub enum Fault {
     TokenNotActive,
     /// DI token endpoint: 400 `{"error":"invalid_grant"}` (dead refresh token, refused ticket).
     InvalidGrant,
+    /// A 200 JSON answer of `bytes` bytes, streamed in chunks without a `Content-Length` and
+    /// generated as it is sent (the emulator never holds it): a hostile server's endless body.
+    HugeBody { bytes: u64 },
+    /// This status with this body (as `text/plain`): what a server that echoes its request, or
+    /// anything else, would send.
+    Answer { status: u16, body: String },
 }
 
 /// Which requests a fault hits.
@@ -110,6 +116,8 @@ impl Fault {
             }
             Fault::Delay(_) => Target::Any,
             Fault::InvalidGrant => Target::Refresh,
+            Fault::HugeBody { .. } => Target::Token,
+            Fault::Answer { .. } => Target::Api,
         }
     }
 
@@ -137,8 +145,39 @@ impl Fault {
                 | Fault::Status(_)
                 | Fault::TokenNotActive
                 | Fault::InvalidGrant
+                | Fault::HugeBody { .. }
+                | Fault::Answer { .. }
         )
     }
+}
+
+/// The answer of [`Fault::HugeBody`]: `{"access_token":"aaaa…` for `bytes` bytes in 64 KiB
+/// chunks, each made when the client reads it.
+pub(crate) fn huge_body(bytes: u64) -> axum::response::Response {
+    use axum::body::{Body, Bytes};
+    use axum::http::{header, StatusCode};
+    const CHUNK: u64 = 64 << 10;
+    const OPENING: &[u8] = b"{\"access_token\":\"";
+    let chunks = futures_util::stream::unfold(0u64, move |sent| async move {
+        if sent >= bytes {
+            return None;
+        }
+        let len = CHUNK.min(bytes - sent) as usize;
+        let mut chunk = vec![b'a'; len];
+        if sent == 0 {
+            let n = OPENING.len().min(len);
+            chunk[..n].copy_from_slice(&OPENING[..n]);
+        }
+        Some((
+            Ok::<Bytes, std::io::Error>(Bytes::from(chunk)),
+            sent + len as u64,
+        ))
+    });
+    axum::response::Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(chunks))
+        .expect("a valid response")
 }
 
 impl FaultRule {

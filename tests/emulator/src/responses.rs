@@ -117,6 +117,12 @@ pub fn pre_handler_fault(fault: &Fault) -> Option<Response> {
             "invalid_grant",
             "Invalid refresh token or service ticket",
         ),
+        Fault::HugeBody { bytes } => crate::faults::huge_body(*bytes),
+        Fault::Answer { status, body } => (
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
+            body.clone(),
+        )
+            .into_response(),
         _ => return None,
     };
     Some(resp)
