@@ -13,7 +13,7 @@ use crate::tokens::Vault;
 use abi_stable::std_types::{RErr, ROk, RResult, RString, RVec};
 use bincio_plugin_kit::{guard, guard_step, PluginRuntime};
 use host_api::{
-    AccountInfo, ConnectStep, ConnectionContext, FieldValue, HostInit, Importer, PluginError,
+    AccountInfo, ConnectStep_NE, ConnectionContext, FieldValue, HostInit, Importer, PluginError,
     SyncContext, SyncRequest, SyncSummary,
 };
 
@@ -54,7 +54,7 @@ impl GarminImporter {
 }
 
 impl Importer for GarminImporter {
-    fn begin_connect(&self, ctx: ConnectionContext, inputs: RVec<FieldValue>) -> ConnectStep {
+    fn begin_connect(&self, ctx: ConnectionContext, inputs: RVec<FieldValue>) -> ConnectStep_NE {
         guard_step(|| {
             self.runtime.block_on(connect::begin(
                 &self.shared,
@@ -63,6 +63,7 @@ impl Importer for GarminImporter {
                 Inputs::new(&inputs),
             ))
         })
+        .into()
     }
 
     fn continue_connect(
@@ -70,7 +71,7 @@ impl Importer for GarminImporter {
         ctx: ConnectionContext,
         flow_id: RString,
         inputs: RVec<FieldValue>,
-    ) -> ConnectStep {
+    ) -> ConnectStep_NE {
         guard_step(|| {
             self.runtime.block_on(connect::resume(
                 &self.shared,
@@ -80,6 +81,7 @@ impl Importer for GarminImporter {
                 Inputs::new(&inputs),
             ))
         })
+        .into()
     }
 
     fn check(&self, ctx: ConnectionContext) -> RResult<AccountInfo, PluginError> {

@@ -21,7 +21,8 @@ use bincio_bas::StoreError;
 use bincio_plugin_kit::guard;
 use bincio_state::{ConnectionId, StateDb, StateError};
 use host_api::{
-    ImportItem, ImportOutcome, ImportSink, ImportSinkBox, ImportSink_TO, PendingRetry, PluginError,
+    ImportItem, ImportOutcome, ImportOutcome_NE, ImportSink, ImportSinkBox, ImportSink_TO,
+    PendingRetry, PluginError,
 };
 use std::sync::Arc;
 
@@ -152,10 +153,10 @@ impl ImportSink for PipelineSink {
         })
     }
 
-    fn import(&self, item: ImportItem) -> RResult<ImportOutcome, PluginError> {
+    fn import(&self, item: ImportItem) -> RResult<ImportOutcome_NE, PluginError> {
         guard(|| {
             self.import_item(&item)
-                .map(to_import_outcome)
+                .map(|outcome| to_import_outcome(outcome).into())
                 .map_err(|e| to_plugin_error(&format!("import {}", item.file_name), e))
                 .into()
         })

@@ -7,7 +7,7 @@ use abi_stable::{
 };
 use bincio_plugin_kit::{guard, guard_step};
 use host_api::{
-    AccountInfo, Capabilities, ConnectStep, ConnectionContext, Disclaimer, FieldValue, HostInit,
+    AccountInfo, Capabilities, ConnectStep_NE, ConnectionContext, Disclaimer, FieldValue, HostInit,
     Importer, ImporterBox, Importer_TO, PluginDescriptor, PluginError, SyncContext, SyncRequest,
     SyncSummary, API_LEVEL,
 };
@@ -34,16 +34,16 @@ fn descriptor() -> PluginDescriptor {
 struct Faulty;
 
 impl Importer for Faulty {
-    fn begin_connect(&self, _: ConnectionContext, _: RVec<FieldValue>) -> ConnectStep {
-        guard_step(|| panic!("begin_connect exploded"))
+    fn begin_connect(&self, _: ConnectionContext, _: RVec<FieldValue>) -> ConnectStep_NE {
+        guard_step(|| panic!("begin_connect exploded")).into()
     }
     fn continue_connect(
         &self,
         _: ConnectionContext,
         _: RString,
         _: RVec<FieldValue>,
-    ) -> ConnectStep {
-        guard_step(|| panic!("continue_connect exploded"))
+    ) -> ConnectStep_NE {
+        guard_step(|| panic!("continue_connect exploded")).into()
     }
     fn check(&self, _: ConnectionContext) -> RResult<AccountInfo, PluginError> {
         guard(|| panic!("check exploded"))
