@@ -241,7 +241,7 @@ mod tests {
         let absolute = exe_dir.path().join("liby.so");
         assert_eq!(
             library_candidates(config_dir.path(), &absolute, Some(config_dir.path())),
-            [absolute.clone()]
+            [absolute]
         );
     }
 
