@@ -1,8 +1,11 @@
 //! The root module: the one symbol the host looks up in a plugin library.
 //!
-//! It is an abi_stable prefix type, so later API levels may append fields
-//! after `create` and older plugins still load (the accessor then returns
-//! `None`). Hosts load it with `lib_header_from_path` + `init_root_module`,
+//! It is an abi_stable prefix type: a plugin built against a later API level
+//! with fields appended after `create` still loads into an older host. The
+//! other way round (a newer host, an older plugin) abi_stable refuses the
+//! layout, so a level that appends a field keeps this one as its level-1 root
+//! and the loader checks each plugin against its own level (see
+//! [`crate::grow`]). Hosts load it with `lib_header_from_path` + `init_root_module`,
 //! never `load_from_file`, which caches one module per type and would hand a
 //! second plugin the first one's functions.
 
@@ -28,15 +31,21 @@ pub const MIN_API_LEVEL: u32 = 1;
 #[repr(C)]
 #[derive(StableAbi, Clone)]
 pub struct HostInit {
+    /// The [`API_LEVEL`] of the host's build.
     pub api_level: u32,
+    /// The host's own version, for logs and user agents.
     pub host_version: RString,
     /// The plugin's settings from `plugin.toml`, as a JSON object.
     pub settings_json: RString,
     /// A directory the plugin may use for caches; nothing in it is secret.
     pub data_dir: RString,
+    /// Where the plugin's log lines go (the kit's bridge forwards to it).
     pub logger: LoggerBox,
 }
 
+/// The plugin's entry points at API level 1. Frozen: a later level appends
+/// its fields to a copy of this struct and keeps this one as the level-1 root
+/// (see [`crate::grow`]).
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = PluginModule_Ref)))]

@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn basic_auth_has_an_empty_secret() {
-        assert_eq!(basic("ABC"), format!("Basic {}", STANDARD.encode("ABC:")));
+        assert_eq!(basic("ABC"), "Basic QUJDOg==");
     }
 
     #[test]

@@ -263,16 +263,19 @@ impl Run<'_> {
             file_name: file_name.into(),
             bytes: bytes.into(),
         };
-        match host(self.ctx.sink.import(item))? {
-            ImportOutcome::Imported { .. } => self.summary.imported += 1,
-            ImportOutcome::Duplicate { .. } => self.summary.already_there += 1,
-            ImportOutcome::Rejected { reason } => {
+        let outcome = ImportOutcome::from_abi(host(self.ctx.sink.import(item))?);
+        match outcome {
+            Ok(ImportOutcome::Imported { .. }) => self.summary.imported += 1,
+            Ok(ImportOutcome::Rejected { reason }) => {
                 tracing::info!(target: "garmin::sync", id, "the pipeline rejected the activity: {reason}");
                 self.summary.rejected.push(Rejection {
                     external_id: id.into(),
                     reason,
                 });
             }
+            // Duplicate, or an outcome only a newer host knows: either way
+            // the host took the item, so it is held.
+            Ok(_) | Err(_) => self.summary.already_there += 1,
         }
         Ok(())
     }

@@ -80,6 +80,36 @@ pub fn plugin_libraries() -> &'static PluginLibraries {
     })
 }
 
+/// Builds the frozen API-level-1 plugin (`tests/plugins/frozen-v1`, a
+/// workspace of its own with its own lock file) into `target/frozen-v1/` and
+/// returns its library. Panics with cargo's output if the build fails.
+pub fn frozen_v1_library() -> &'static Path {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let manifest = workspace_root().join("tests/plugins/frozen-v1/Cargo.toml");
+        let target = target_dir().join("frozen-v1");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let output = Command::new(cargo)
+            .args(["build", "--locked", "--manifest-path"])
+            .arg(&manifest)
+            .arg("--target-dir")
+            .arg(&target)
+            .current_dir(workspace_root())
+            .output()
+            .expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "building the frozen plugin failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        target.join("debug").join(format!(
+            "{}test_plugin_frozen_v1{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ))
+    })
+}
+
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)

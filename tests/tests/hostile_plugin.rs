@@ -7,7 +7,7 @@
 use abi_stable::std_types::{RErr, ROption, RResult, RStr, RString, RVec};
 use bincio_tests::{plugin_libraries, write_plugin_toml, Entry};
 use host_api::{
-    Cancel, ConnectStep, ConnectionContext, ErrorKind, ImportItem, ImportOutcome, ImportSink,
+    Cancel, ConnectStep, ConnectionContext, ErrorKind, ImportItem, ImportOutcome_NE, ImportSink,
     PendingRetry, PluginError, Progress, SecretStore, SyncContext, SyncRequest,
 };
 use host_demo::host::{Host, HostError, SyncOptions};
@@ -157,7 +157,7 @@ impl ImportSink for Panics {
     fn contains(&self, _: RStr<'_>) -> RResult<bool, PluginError> {
         panic!("contains exploded")
     }
-    fn import(&self, _: ImportItem) -> RResult<ImportOutcome, PluginError> {
+    fn import(&self, _: ImportItem) -> RResult<ImportOutcome_NE, PluginError> {
         panic!("import exploded")
     }
     fn defer(&self, _: RStr<'_>, _: RStr<'_>) -> RResult<(), PluginError> {
@@ -243,8 +243,8 @@ fn host_services_that_panic_under_a_panicking_plugin_answer_internal() {
                 "progress:survived",
             ],
         );
-        match instance.importer.begin_connect(connection, RVec::new()) {
-            ConnectStep::Failed(e) => internal(&e, &["begin_connect exploded"]),
+        match ConnectStep::from_abi(instance.importer.begin_connect(connection, RVec::new())) {
+            Ok(ConnectStep::Failed(e)) => internal(&e, &["begin_connect exploded"]),
             other => panic!("{other:?}"),
         }
     });

@@ -16,8 +16,9 @@ use abi_stable::{
     std_types::{RErr, ROk, RResult, RString, RVec},
 };
 use host_api::{
-    AccountInfo, ConnectStep, ConnectionContext, FieldError, FieldValue, HostInit, Importer,
-    ImporterBox, Importer_TO, PluginError, Rejection, SyncContext, SyncRequest, SyncSummary,
+    AccountInfo, ConnectStep, ConnectStep_NE, ConnectionContext, FieldError, FieldValue, HostInit,
+    Importer, ImporterBox, Importer_TO, PluginError, Rejection, SyncContext, SyncRequest,
+    SyncSummary,
 };
 use std::future::Future;
 use std::path::PathBuf;
@@ -98,7 +99,7 @@ impl<P: ImporterPlugin> Adapter<P> {
         })
     }
 
-    fn step<'a, F>(&'a self, method: impl FnOnce(&'a P) -> F) -> ConnectStep
+    fn step<'a, F>(&'a self, method: impl FnOnce(&'a P) -> F) -> ConnectStep_NE
     where
         F: Future<Output = Step>,
     {
@@ -109,11 +110,12 @@ impl<P: ImporterPlugin> Adapter<P> {
             Ok(step) => connect_step(step),
             Err(error) => ConnectStep::Failed(error),
         }
+        .into()
     }
 }
 
 impl<P: ImporterPlugin> Importer for Adapter<P> {
-    fn begin_connect(&self, ctx: ConnectionContext, inputs: RVec<FieldValue>) -> ConnectStep {
+    fn begin_connect(&self, ctx: ConnectionContext, inputs: RVec<FieldValue>) -> ConnectStep_NE {
         let ctx = Connection::new(ctx);
         let inputs = Inputs::from(inputs.as_slice());
         self.step(|p| p.begin_connect(&ctx, &inputs))
@@ -124,7 +126,7 @@ impl<P: ImporterPlugin> Importer for Adapter<P> {
         ctx: ConnectionContext,
         flow_id: RString,
         inputs: RVec<FieldValue>,
-    ) -> ConnectStep {
+    ) -> ConnectStep_NE {
         let ctx = Connection::new(ctx);
         let inputs = Inputs::from(inputs.as_slice());
         self.step(|p| p.continue_connect(&ctx, flow_id.as_str(), &inputs))

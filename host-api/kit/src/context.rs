@@ -69,9 +69,20 @@ impl Secrets {
 /// What the host's pipeline did with an item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Imported { activity_id: String },
-    Duplicate { activity_id: String },
-    Rejected { reason: String },
+    Imported {
+        activity_id: String,
+    },
+    Duplicate {
+        activity_id: String,
+    },
+    Rejected {
+        reason: String,
+    },
+    /// A newer host answered with an outcome this build does not know; the
+    /// host has the item in hand, so it counts as held, not as a failure.
+    Unrecognised {
+        description: String,
+    },
 }
 
 /// An item whose download failed earlier and is due for another try.
@@ -102,17 +113,26 @@ impl Sink {
             file_name: file_name.into(),
             bytes: RVec::from(bytes),
         };
-        self.0.import(item).into_result().map(|o| match o {
-            ImportOutcome::Imported { activity_id } => Outcome::Imported {
-                activity_id: activity_id.into(),
-            },
-            ImportOutcome::Duplicate { activity_id } => Outcome::Duplicate {
-                activity_id: activity_id.into(),
-            },
-            ImportOutcome::Rejected { reason } => Outcome::Rejected {
-                reason: reason.into(),
-            },
-        })
+        self.0
+            .import(item)
+            .into_result()
+            .map(|o| match ImportOutcome::from_abi(o) {
+                Ok(ImportOutcome::Imported { activity_id }) => Outcome::Imported {
+                    activity_id: activity_id.into(),
+                },
+                Ok(ImportOutcome::Duplicate { activity_id }) => Outcome::Duplicate {
+                    activity_id: activity_id.into(),
+                },
+                Ok(ImportOutcome::Rejected { reason }) => Outcome::Rejected {
+                    reason: reason.into(),
+                },
+                Ok(other) => Outcome::Unrecognised {
+                    description: format!("{other:?}"),
+                },
+                Err(unknown) => Outcome::Unrecognised {
+                    description: unknown.to_string(),
+                },
+            })
     }
     /// Record a failed download for a later retry.
     pub fn defer(&self, external_id: &str, error: &str) -> Result<(), PluginError> {

@@ -11,10 +11,10 @@ use bincio_plugin_kit::{
     adapter, Account, Connection, ImporterPlugin, Init, Inputs, Request, Step, Summary, SyncRun,
 };
 use host_api::{
-    Cancel, Cancel_TO, ConnectStep, ConnectionContext, ErrorKind, FieldValue, HostInit, ImportItem,
-    ImportOutcome, ImportSink, ImportSink_TO, ImporterBox, LogLevel, Logger, Logger_TO,
-    PendingRetry, PluginError, Progress, Progress_TO, SecretStore, SecretStore_TO, SyncContext,
-    SyncRequest,
+    Cancel, Cancel_TO, ConnectStep, ConnectStep_NE, ConnectionContext, ErrorKind, FieldValue,
+    HostInit, ImportItem, ImportOutcome_NE, ImportSink, ImportSink_TO, ImporterBox, LogLevel,
+    Logger, Logger_TO, PendingRetry, PluginError, Progress, Progress_TO, SecretStore,
+    SecretStore_TO, SyncContext, SyncRequest,
 };
 use std::sync::{Arc, Mutex};
 
@@ -61,7 +61,7 @@ impl ImportSink for EmptySink {
     fn contains(&self, _: RStr<'_>) -> RResult<bool, PluginError> {
         ROk(false)
     }
-    fn import(&self, _: ImportItem) -> RResult<ImportOutcome, PluginError> {
+    fn import(&self, _: ImportItem) -> RResult<ImportOutcome_NE, PluginError> {
         RErr(PluginError::permanent("no"))
     }
     fn defer(&self, _: RStr<'_>, _: RStr<'_>) -> RResult<(), PluginError> {
@@ -144,7 +144,7 @@ fn values_cross_converted_and_logs_reach_the_host() {
     let lines = Lines::default();
     let importer = create::<Plain>("{}", &lines).unwrap();
     let inputs = RVec::from(vec![FieldValue::new("email", "  a@b  ")]);
-    match importer.begin_connect(ctx(), inputs) {
+    match ConnectStep::from_abi(importer.begin_connect(ctx(), inputs)).unwrap() {
         ConnectStep::Done {
             account_id,
             display_name,
@@ -154,7 +154,9 @@ fn values_cross_converted_and_logs_reach_the_host() {
         }
         other => panic!("{other:?}"),
     }
-    match importer.continue_connect(ctx(), "flow-9".into(), RVec::new()) {
+    match ConnectStep::from_abi(importer.continue_connect(ctx(), "flow-9".into(), RVec::new()))
+        .unwrap()
+    {
         ConnectStep::Failed(e) => assert_eq!(e.user_message, "flow-9"),
         other => panic!("{other:?}"),
     }
@@ -220,8 +222,8 @@ fn internal(result: Result<impl std::fmt::Debug, PluginError>, needle: &str) {
     assert!(e.detail.contains(needle), "{needle} not in {}", e.detail);
 }
 
-fn failed(step: ConnectStep, needle: &str) {
-    match step {
+fn failed(step: ConnectStep_NE, needle: &str) {
+    match ConnectStep::from_abi(step).expect("a variant this build knows") {
         ConnectStep::Failed(e) => internal(Err::<(), _>(e), needle),
         other => panic!("{other:?}"),
     }

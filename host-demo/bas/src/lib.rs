@@ -7,6 +7,8 @@
 //!
 //! The crate knows nothing of plugins or ledgers: the host composes it.
 
+#![forbid(unsafe_code)]
+
 // Conversion: lenient decoding, FIT messages, and what BAS derives from them.
 mod convert;
 mod decode;

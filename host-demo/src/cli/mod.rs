@@ -2,6 +2,7 @@
 
 mod activities_cmd;
 mod connect_cmd;
+#[cfg(feature = "demo")]
 mod demo_cmd;
 mod disconnect_cmd;
 mod import_cmd;
@@ -78,7 +79,9 @@ pub enum Command {
     Run,
     /// The whole job on the built-in Garmin emulator: enable the plugin,
     /// connect the demo account, sync, and show the BAS store (in
-    /// ./bincio-demo unless --data-dir is given).
+    /// ./bincio-demo unless --data-dir is given). Built with the default
+    /// `demo` feature only.
+    #[cfg(feature = "demo")]
     Demo,
     /// Manage the encrypted secret vault.
     Secrets {
@@ -117,7 +120,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         handle,
         command,
     } = args;
-    let default_dir = if matches!(command, Command::Demo) {
+    #[cfg(feature = "demo")]
+    let is_demo = matches!(command, Command::Demo);
+    #[cfg(not(feature = "demo"))]
+    let is_demo = false;
+    let default_dir = if is_demo {
         "./bincio-demo"
     } else {
         "./bincio-data"
@@ -136,6 +143,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             sync_cmd::run(&open_host()?, id.as_deref(), max_downloads)
         }
         Command::Run => run_cmd::run(open_host()?),
+        #[cfg(feature = "demo")]
         Command::Demo => demo_cmd::run(&config, &data_dir, &handle),
         Command::Status => status_cmd::run(&open_host()?),
         Command::Disconnect { connection } => disconnect_cmd::run(&open_host()?, &connection),

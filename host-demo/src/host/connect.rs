@@ -7,7 +7,7 @@ use crate::plugins::Field;
 use crate::services::CancelFlag;
 use abi_stable::std_types::RVec;
 use bincio_state::{ConnectionId, ConnectionStatus, CooldownScope, SecretString};
-use host_api::{ConnectStep, ErrorKind, FieldValue};
+use host_api::{ConnectStep, ConnectStep_NE, ErrorKind, FieldValue, PluginError};
 use sha2::{Digest, Sha256};
 
 /// Wait after a rate-limited login when the service gave no Retry-After.
@@ -72,10 +72,19 @@ impl Host {
         })
     }
 
-    pub(crate) fn check_cooldown(&self, scope: CooldownScope) -> Result<(), HostError> {
+    pub(crate) fn check_cooldown(
+        &self,
+        plugin_id: &str,
+        scope: CooldownScope,
+    ) -> Result<(), HostError> {
         let now = self.now();
         if let Some(c) = self.db.cooldown(scope.clone(), now)? {
+            let service = match self.manager.loaded(plugin_id) {
+                Ok((_, plugin)) => plugin.descriptor.name.clone(),
+                Err(_) => plugin_id.to_string(),
+            };
             return Err(HostError::CoolingDown {
+                service,
                 scope: scope.to_string(),
                 until_utc: format_utc(c.until),
                 minutes: ((c.until - now) + 59) / 60,
@@ -92,8 +101,10 @@ impl Host {
         inputs: Vec<(String, SecretString)>,
     ) -> Result<ConnectOutcome, HostError> {
         self.require_disclaimer(plugin_id)?;
-        let account_scope = account_scope(plugin_id, &inputs);
-        self.check_cooldown(account_scope.clone())?;
+        let account_field = self.manager.loaded(plugin_id)?.1.descriptor.account_field();
+        let account_scope =
+            account_scope(plugin_id, account_field.map(|f| f.key.as_str()), &inputs);
+        self.check_cooldown(plugin_id, account_scope.clone())?;
         let instance = self.instance(plugin_id)?;
         let connection = self.db.create_connection(plugin_id, self.now())?;
         let ctx = self.connection_context(plugin_id, &connection, &CancelFlag::new());
@@ -142,42 +153,51 @@ impl Host {
         plugin_id: &str,
         connection: ConnectionId,
         account_scope: CooldownScope,
-        step: ConnectStep,
+        step: ConnectStep_NE,
     ) -> Result<ConnectOutcome, HostError> {
-        match step {
+        let step = ConnectStep::from_abi(step).unwrap_or_else(|unknown| {
+            ConnectStep::Failed(PluginError::permanent(format!(
+                "plugin {plugin_id} answered {unknown}; update the host"
+            )))
+        });
+        let error = match step {
             ConnectStep::NeedInput {
                 flow_id,
                 message,
                 fields,
                 errors,
-            } => Ok(ConnectOutcome::NeedInput {
-                connection,
-                flow_id: flow_id.into(),
-                message: message.into(),
-                fields: fields.iter().map(Field::from_abi).collect(),
-                errors: errors
-                    .iter()
-                    .map(|e| (e.key.to_string(), e.message.to_string()))
-                    .collect(),
-            }),
+            } => {
+                return Ok(ConnectOutcome::NeedInput {
+                    connection,
+                    flow_id: flow_id.into(),
+                    message: message.into(),
+                    fields: fields.iter().map(Field::from_abi).collect(),
+                    errors: errors
+                        .iter()
+                        .map(|e| (e.key.to_string(), e.message.to_string()))
+                        .collect(),
+                })
+            }
             ConnectStep::Done {
                 account_id,
                 display_name,
-            } => self.finish_connect(plugin_id, connection, &account_id, &display_name),
-            ConnectStep::Failed(error) => {
-                if error.kind == ErrorKind::RATE_LIMITED {
-                    let wait = error.retry_after().unwrap_or(DEFAULT_LOGIN_COOLDOWN_SECS);
-                    let until = self.now() + wait as i64;
-                    self.db
-                        .set_cooldown(account_scope, until, &error.user_message)?;
-                }
-                // Nothing was connected: drop the pending connection and
-                // anything the plugin stored for it.
-                self.vault.delete_all(&connection)?;
-                self.db.forget_connection(&connection)?;
-                Err(HostError::PluginCall(error))
-            }
+            } => return self.finish_connect(plugin_id, connection, &account_id, &display_name),
+            ConnectStep::Failed(error) => error,
+            other => PluginError::permanent(format!(
+                "plugin {plugin_id} answered a connect step this host does not handle: {other:?}"
+            )),
+        };
+        if error.kind == ErrorKind::RATE_LIMITED {
+            let wait = error.retry_after().unwrap_or(DEFAULT_LOGIN_COOLDOWN_SECS);
+            let until = self.now() + wait as i64;
+            self.db
+                .set_cooldown(account_scope, until, &error.user_message)?;
         }
+        // Nothing was connected: drop the pending connection and anything the
+        // plugin stored for it.
+        self.vault.delete_all(&connection)?;
+        self.db.forget_connection(&connection)?;
+        Err(HostError::PluginCall(error))
     }
 
     fn finish_connect(
@@ -215,15 +235,20 @@ impl Host {
     }
 }
 
-/// Rate limits apply to a login (an e-mail at a service), not to one
-/// connection attempt, so retrying with a fresh connection cannot dodge them.
-fn account_scope(plugin_id: &str, inputs: &[(String, SecretString)]) -> CooldownScope {
-    let email = inputs
-        .iter()
-        .find(|(k, _)| k == "email")
+/// Rate limits apply to a login (the account named by the field the plugin
+/// marks `IDENTIFIES_ACCOUNT`, e.g. an e-mail), not to one connection attempt,
+/// so retrying with a fresh connection cannot dodge them. Without a marked
+/// field the scope is the plugin as a whole.
+fn account_scope(
+    plugin_id: &str,
+    account_field: Option<&str>,
+    inputs: &[(String, SecretString)],
+) -> CooldownScope {
+    let account = account_field
+        .and_then(|key| inputs.iter().find(|(k, _)| k == key))
         .map(|(_, v)| v.expose().trim().to_lowercase())
         .unwrap_or_default();
-    let digest = Sha256::digest(format!("{plugin_id}\n{email}").as_bytes());
+    let digest = Sha256::digest(format!("{plugin_id}\n{account}").as_bytes());
     CooldownScope::Account {
         plugin_id: plugin_id.to_string(),
         account_key: digest[..8].iter().map(|b| format!("{b:02x}")).collect(),

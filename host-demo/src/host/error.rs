@@ -28,8 +28,10 @@ pub enum HostError {
         version: u32,
         changed: bool,
     },
-    #[error("{scope}: Garmin asked us to slow down; no login is tried before {until_utc} ({minutes} min from now) so the account is not blocked")]
+    #[error("{scope}: {service} asked us to slow down; no login is tried before {until_utc} ({minutes} min from now) so the account is not blocked")]
     CoolingDown {
+        /// The plugin's name (its descriptor's), or its id if it is not loaded.
+        service: String,
         scope: String,
         until_utc: String,
         minutes: i64,

@@ -89,7 +89,7 @@ impl Host {
             });
         }
         self.require_disclaimer(&plugin_id)?;
-        self.check_cooldown(CooldownScope::Connection(id.clone()))?;
+        self.check_cooldown(&plugin_id, CooldownScope::Connection(id.clone()))?;
         let instance = self.instance(&plugin_id)?;
 
         let run = self.db.start_run(&id, self.now())?;

@@ -57,8 +57,11 @@ struct RawPlugin {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PluginConfig {
     pub id: String,
-    /// Absolute, resolved against the directory of `plugin.toml`.
+    /// The library to load: the first of [`Self::library_candidates`] that
+    /// exists, else the first candidate (and loading says where it looked).
     pub library: PathBuf,
+    /// Every place tried for `library`, in order (see [`library_candidates`]).
+    pub library_candidates: Vec<PathBuf>,
     pub enabled: bool,
     /// The user's sync interval; the host never goes below the plugin's minimum.
     pub interval_minutes: Option<u64>,
@@ -149,10 +152,20 @@ impl HostConfig {
                     continue;
                 }
             }
-            let library = base.join(expand_library_name(library_text));
+            let library_candidates = library_candidates(
+                &base,
+                Path::new(&expand_library_name(library_text)),
+                host_executable_dir().as_deref(),
+            );
+            let library = library_candidates
+                .iter()
+                .find(|p| p.is_file())
+                .unwrap_or(&library_candidates[0])
+                .clone();
             plugins.push(PluginConfig {
                 id,
                 library,
+                library_candidates,
                 enabled: entry.enabled,
                 interval_minutes: entry.interval_minutes.map(Spanned::into_inner),
                 settings: entry.settings,
@@ -171,6 +184,35 @@ impl HostConfig {
     }
 }
 
+/// Where a `library` value is looked for, in this order:
+/// 1. an absolute path: there, and nowhere else;
+/// 2. a relative path: against the directory of `plugin.toml` first,
+/// 3. then against the directory of the running host executable.
+///
+/// So the repository's `plugin.toml`, which names the bare file
+/// (`{dll_prefix}plugin_garmin{dll_suffix}`), finds `target/debug/...` for a
+/// debug host and `target/release/...` for a release host: each its own build.
+pub fn library_candidates(
+    config_dir: &Path,
+    library: &Path,
+    executable_dir: Option<&Path>,
+) -> Vec<PathBuf> {
+    if library.is_absolute() {
+        return vec![library.to_path_buf()];
+    }
+    let mut candidates = vec![config_dir.join(library)];
+    candidates.extend(executable_dir.map(|dir| dir.join(library)));
+    candidates
+}
+
+/// The directory of the running executable, when it can be found.
+fn host_executable_dir() -> Option<PathBuf> {
+    std::env::current_exe()
+        .ok()?
+        .parent()
+        .map(Path::to_path_buf)
+}
+
 /// `{dll_prefix}` and `{dll_suffix}` let one plugin.toml name a library on
 /// every platform (`libfoo.so`, `libfoo.dylib`, `foo.dll`).
 fn expand_library_name(name: &str) -> String {
@@ -184,6 +226,44 @@ mod tests {
 
     fn parse(text: &str) -> Result<HostConfig, ConfigError> {
         HostConfig::parse(Path::new("/etc/bincio/plugin.toml"), text)
+    }
+
+    #[test]
+    fn a_relative_library_is_tried_beside_the_file_then_beside_the_host() {
+        let config_dir = tempfile::tempdir().unwrap();
+        let exe_dir = tempfile::tempdir().unwrap();
+        let name = Path::new("libx.so");
+        let candidates = library_candidates(config_dir.path(), name, Some(exe_dir.path()));
+        assert_eq!(
+            candidates,
+            [config_dir.path().join(name), exe_dir.path().join(name)]
+        );
+        let absolute = exe_dir.path().join("liby.so");
+        assert_eq!(
+            library_candidates(config_dir.path(), &absolute, Some(config_dir.path())),
+            [absolute]
+        );
+    }
+
+    #[test]
+    fn a_library_only_beside_the_host_executable_is_found_there() {
+        // The test binary is the "host executable" here: put a file beside it.
+        let exe_dir = host_executable_dir().unwrap();
+        let name = format!("bincio-config-test-{}.so", std::process::id());
+        let beside = exe_dir.join(&name);
+        std::fs::write(&beside, b"not a library").unwrap();
+        let config_dir = tempfile::tempdir().unwrap();
+        let text = format!("[[plugins]]\nid = \"a\"\nlibrary = {name:?}\n");
+        let parsed = HostConfig::parse(&config_dir.path().join("plugin.toml"), &text);
+        std::fs::remove_file(&beside).unwrap();
+        let plugin = parsed.unwrap().plugins.remove(0);
+        assert_eq!(plugin.library, beside);
+        assert_eq!(plugin.library_candidates[0], config_dir.path().join(&name));
+
+        // Present in both places: the one beside plugin.toml wins.
+        std::fs::write(config_dir.path().join(&name), b"x").unwrap();
+        let parsed = HostConfig::parse(&config_dir.path().join("plugin.toml"), &text).unwrap();
+        assert_eq!(parsed.plugins[0].library, config_dir.path().join(&name));
     }
 
     #[test]

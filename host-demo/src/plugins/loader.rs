@@ -15,8 +15,13 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum LoadError {
-    #[error("plugin {id}: library {path} does not exist; build it (`cargo build`) or fix `library` in plugin.toml")]
-    Missing { id: String, path: PathBuf },
+    #[error("plugin {id}: library {path} does not exist (looked in: {}); build it (`cargo build`) or fix `library` in plugin.toml", tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    Missing {
+        id: String,
+        path: PathBuf,
+        /// Every place tried, in order.
+        tried: Vec<PathBuf>,
+    },
     #[error("plugin {id}: {path} is not a BincioActivity plugin ({reason})")]
     NotAPlugin {
         id: String,
@@ -68,7 +73,8 @@ pub fn load(config: &PluginConfig) -> Result<LoadedPlugin, LoadError> {
     let id = config.id.clone();
     let path = config.library.clone();
     if !path.is_file() {
-        return Err(LoadError::Missing { id, path });
+        let tried = config.library_candidates.clone();
+        return Err(LoadError::Missing { id, path, tried });
     }
     let module = lib_header_from_path(&path)
         .and_then(|header| header.init_root_module::<PluginModule_Ref>())

@@ -17,7 +17,7 @@ use abi_stable::{
 };
 use bincio_plugin_kit::catch;
 use host_api::{
-    Cancel, CancelBox, Cancel_TO, ImportItem, ImportOutcome, ImportSink, ImportSinkBox,
+    Cancel, CancelBox, Cancel_TO, ImportItem, ImportOutcome_NE, ImportSink, ImportSinkBox,
     ImportSink_TO, LogLevel, Logger, LoggerBox, Logger_TO, PendingRetry, PluginError, Progress,
     ProgressBox, Progress_TO, SecretStore, SecretStoreBox, SecretStore_TO,
 };
@@ -101,7 +101,7 @@ impl<S: ImportSink + Clone + Send + Sync + 'static> ImportSink for Guarded<S> {
     fn contains(&self, external_id: RStr<'_>) -> RResult<bool, PluginError> {
         self.call_result("contains", |s| s.contains(external_id))
     }
-    fn import(&self, item: ImportItem) -> RResult<ImportOutcome, PluginError> {
+    fn import(&self, item: ImportItem) -> RResult<ImportOutcome_NE, PluginError> {
         self.call_result("import", |s| s.import(item))
     }
     fn defer(&self, external_id: RStr<'_>, error: RStr<'_>) -> RResult<(), PluginError> {
@@ -202,7 +202,7 @@ mod tests {
         fn contains(&self, _: RStr<'_>) -> RResult<bool, PluginError> {
             panic!("contains exploded")
         }
-        fn import(&self, _: ImportItem) -> RResult<ImportOutcome, PluginError> {
+        fn import(&self, _: ImportItem) -> RResult<ImportOutcome_NE, PluginError> {
             panic!("import exploded")
         }
         fn defer(&self, _: RStr<'_>, _: RStr<'_>) -> RResult<(), PluginError> {

@@ -18,7 +18,10 @@ use crate::import::{ImportError, Item, LazyPipeline, Outcome, SharedPipeline};
 use abi_stable::std_types::{RResult, RStr, RString, RVec};
 use bincio_bas::StoreError;
 use bincio_state::{ConnectionId, StateDb, StateError};
-use host_api::{ImportItem, ImportOutcome, ImportSink, ImportSinkBox, PendingRetry, PluginError};
+use host_api::{
+    ImportItem, ImportOutcome, ImportOutcome_NE, ImportSink, ImportSinkBox, PendingRetry,
+    PluginError,
+};
 use std::sync::Arc;
 
 /// The pipeline seen from one connection of one plugin.
@@ -146,9 +149,9 @@ impl ImportSink for PipelineSink {
             .into()
     }
 
-    fn import(&self, item: ImportItem) -> RResult<ImportOutcome, PluginError> {
+    fn import(&self, item: ImportItem) -> RResult<ImportOutcome_NE, PluginError> {
         self.import_item(&item)
-            .map(to_import_outcome)
+            .map(|outcome| to_import_outcome(outcome).into())
             .map_err(|e| to_plugin_error(&format!("import {}", item.file_name), e))
             .into()
     }

@@ -14,6 +14,8 @@
 //! - Secrets: [`vault`] (AES-256-SIV under a master key, ciphertexts in the
 //!   `secrets` table) and [`secret`] (the redacted, zeroized string type).
 
+#![forbid(unsafe_code)]
+
 pub mod connections;
 pub mod cooldowns;
 pub mod cursors;

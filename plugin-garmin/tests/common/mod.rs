@@ -128,29 +128,38 @@ impl ImportSink for Ledger {
     fn contains(&self, external_id: RStr<'_>) -> RResult<bool, PluginError> {
         RResult::ROk(self.state().held.contains_key(external_id.as_str()))
     }
-    fn import(&self, item: ImportItem) -> RResult<ImportOutcome, PluginError> {
+    fn import(&self, item: ImportItem) -> RResult<ImportOutcome_NE, PluginError> {
         let mut s = self.state();
         let id = item.external_id.to_string();
         *s.import_calls.entry(id.clone()).or_default() += 1;
         s.deferred.remove(&id);
         if s.held.contains_key(&id) {
-            return RResult::ROk(ImportOutcome::Duplicate {
-                activity_id: id.into(),
-            });
+            return RResult::ROk(
+                ImportOutcome::Duplicate {
+                    activity_id: id.into(),
+                }
+                .into(),
+            );
         }
         let bytes = item.bytes.as_slice();
         let is_fit = bytes.len() >= 12 && &bytes[8..12] == b".FIT";
         s.file_names.insert(id.clone(), item.file_name.to_string());
         if is_fit {
             s.held.insert(id.clone(), "imported".into());
-            RResult::ROk(ImportOutcome::Imported {
-                activity_id: id.into(),
-            })
+            RResult::ROk(
+                ImportOutcome::Imported {
+                    activity_id: id.into(),
+                }
+                .into(),
+            )
         } else {
             s.held.insert(id, "rejected: not a FIT file".into());
-            RResult::ROk(ImportOutcome::Rejected {
-                reason: "not a FIT file".into(),
-            })
+            RResult::ROk(
+                ImportOutcome::Rejected {
+                    reason: "not a FIT file".into(),
+                }
+                .into(),
+            )
         }
     }
     fn defer(&self, external_id: RStr<'_>, error: RStr<'_>) -> RResult<(), PluginError> {
@@ -332,13 +341,17 @@ impl Harness {
 
     pub fn begin(&self, fields: &[(&str, &str)]) -> ConnectStep {
         let inputs: RVec<FieldValue> = fields.iter().map(|(k, v)| FieldValue::new(k, v)).collect();
-        self.importer.begin_connect(self.ctx(), inputs)
+        ConnectStep::from_abi(self.importer.begin_connect(self.ctx(), inputs))
+            .expect("a step this build knows")
     }
 
     pub fn resume(&self, flow_id: &str, code: &str) -> ConnectStep {
         let inputs: RVec<FieldValue> = vec![FieldValue::new("mfa_code", code)].into();
-        self.importer
-            .continue_connect(self.ctx(), flow_id.into(), inputs)
+        ConnectStep::from_abi(
+            self.importer
+                .continue_connect(self.ctx(), flow_id.into(), inputs),
+        )
+        .expect("a step this build knows")
     }
 
     pub fn connect(&self, email: &str, password: &str) -> ConnectStep {
