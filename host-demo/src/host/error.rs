@@ -34,6 +34,8 @@ pub enum HostError {
         until_utc: String,
         minutes: i64,
     },
+    #[error("--handle \"{0}\" is not a BincioActivity handle: use 1 to 64 lowercase letters, digits, '-' and '_'")]
+    InvalidHandle(String),
     #[error("no connection {0:?}; `host-demo status` lists them")]
     UnknownConnection(String),
     #[error("connection {id} needs you: {message}. Run `host-demo connect {plugin}` again")]
@@ -41,12 +43,6 @@ pub enum HostError {
         id: String,
         plugin: String,
         message: String,
-    },
-    #[error("{plugin} account {account} is already connected as {existing}")]
-    AlreadyConnected {
-        plugin: String,
-        account: String,
-        existing: String,
     },
     #[error("{0}")]
     PluginCall(PluginError),

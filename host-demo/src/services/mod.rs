@@ -15,4 +15,4 @@ pub mod secret_store;
 pub use cancel::CancelFlag;
 pub use logger::{HostLogger, Redactions};
 pub use progress::{ProgressEvent, ProgressReporter};
-pub use secret_store::VaultSecretStore;
+pub use secret_store::{IntegrityFailures, VaultSecretStore};
