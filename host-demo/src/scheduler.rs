@@ -9,8 +9,8 @@
 //! hand; [`Scheduler::wait`] then joins them.
 
 use crate::host::waits::{after, clamp_interval, clamp_rate_limit_wait};
-use crate::plugins::{Descriptor, PluginConfig};
 use crate::host::{Host, HostError, SyncOptions, SyncReport};
+use crate::plugins::{Descriptor, PluginConfig};
 use crate::services::{CancelFlag, ProgressReporter};
 use bincio_state::{ConnectionId, ConnectionStatus};
 use host_api::ErrorKind;

@@ -97,9 +97,16 @@ fn a_setting_the_plugin_refuses_is_reported_when_the_host_opens_with_its_line() 
     let path = dir.path().join("plugin.toml");
     std::fs::write(&path, text).unwrap();
     let host = Host::open(&path, dir.path(), "me").expect("the host opens");
-    let error = host.manager.loaded(PLUGIN).expect_err("the plugin is not usable").to_string();
+    let error = host
+        .manager
+        .loaded(PLUGIN)
+        .expect_err("the plugin is not usable")
+        .to_string();
     assert!(error.contains("plugin.toml:7:"), "{error}");
-    assert!(error.contains("page_size") && error.contains("1000"), "{error}");
+    assert!(
+        error.contains("page_size") && error.contains("1000"),
+        "{error}"
+    );
     assert!(!error.contains("column"), "no JSON position: {error}");
 }
 
@@ -108,7 +115,10 @@ fn an_unknown_or_mistyped_setting_names_its_line() {
     for (line, needle) in [
         ("lookbak_days = 3", "unknown setting"),
         ("lookback_days = \"3\"", "whole number"),
-        ("sso_base_url = \"file:///etc/passwd\"", "http:// or https://"),
+        (
+            "sso_base_url = \"file:///etc/passwd\"",
+            "http:// or https://",
+        ),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let libs = plugin_libraries();
@@ -139,22 +149,38 @@ fn the_largest_accepted_values_do_not_panic_later() {
     );
     if let Err(e) = t.host.manager.loaded(PLUGIN) {
         let text = e.to_string();
-        assert!(text.contains("plugin.toml:") && text.contains("between"), "{text}");
+        assert!(
+            text.contains("plugin.toml:") && text.contains("between"),
+            "{text}"
+        );
         return;
     }
     let (connection, flow_id) = match t.connect(MFA_EMAIL, PASSWORD).unwrap() {
-        ConnectOutcome::NeedInput { connection, flow_id, .. } => (connection, flow_id),
+        ConnectOutcome::NeedInput {
+            connection,
+            flow_id,
+            ..
+        } => (connection, flow_id),
         other => panic!("the MFA account asks for a code, got {other:?}"),
     };
     let code = vec![("mfa_code".to_string(), SecretString::new("123456".into()))];
-    let connection = match t.host.continue_connect(&connection, &flow_id, code).unwrap() {
+    let connection = match t
+        .host
+        .continue_connect(&connection, &flow_id, code)
+        .unwrap()
+    {
         ConnectOutcome::Connected { connection, .. } => connection.to_string(),
         other => panic!("connected, got {other:?}"),
     };
     let report = t.sync(&connection);
     assert!(report.result.is_ok(), "{:?}", report.result);
     t.emulator.set_fault(
-        Fault::TooManyRequests { status: 429, retry_after: None, json: true }.on(Target::List),
+        Fault::TooManyRequests {
+            status: 429,
+            retry_after: None,
+            json: true,
+        }
+        .on(Target::List),
     );
     let report = t.sync(&connection);
     assert!(report.result.is_err());

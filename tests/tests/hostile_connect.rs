@@ -15,7 +15,11 @@ use std::process::{Command, Stdio};
 
 #[test]
 fn an_account_that_needs_its_user_is_reconnected_in_place_and_resumed() {
-    let t = TestHost::start(EmulatorConfig::default_demo(), "");
+    // No 6-hour wait between password logins: the refused one comes at once.
+    let t = TestHost::start(
+        EmulatorConfig::default_demo(),
+        "password_login_min_interval_hours = 0",
+    );
     let connection = t.connect_demo();
     let id = ConnectionId::new(&connection);
     let first = t.sync(&connection);
@@ -24,7 +28,8 @@ fn an_account_that_needs_its_user_is_reconnected_in_place_and_resumed() {
 
     // Garmin kills the tokens and refuses the stored password.
     t.emulator.revoke_refresh_tokens(DEMO_EMAIL);
-    t.emulator.set_fault(Fault::InvalidCredentials.on(Target::Login));
+    t.emulator
+        .set_fault(Fault::InvalidCredentials.on(Target::Login));
     t.emulator.set_fault(Fault::TokenNotActive.on(Target::Api));
     let report = t.sync(&connection);
     let error = report.result.expect_err("the login needs the user");
@@ -38,7 +43,9 @@ fn an_account_that_needs_its_user_is_reconnected_in_place_and_resumed() {
     // `status` says "connect again"; doing so works and keeps the connection.
     t.emulator.clear_faults();
     match t.connect(DEMO_EMAIL, PASSWORD).expect("reconnecting works") {
-        ConnectOutcome::Connected { connection: again, .. } => assert_eq!(again, id),
+        ConnectOutcome::Connected {
+            connection: again, ..
+        } => assert_eq!(again, id),
         other => panic!("connected, got {other:?}"),
     }
     let connections: Vec<_> = t
@@ -49,7 +56,11 @@ fn an_account_that_needs_its_user_is_reconnected_in_place_and_resumed() {
         .into_iter()
         .filter(|c| c.status != ConnectionStatus::Disconnected)
         .collect();
-    assert_eq!(connections.len(), 1, "no second connection: {connections:?}");
+    assert_eq!(
+        connections.len(),
+        1,
+        "no second connection: {connections:?}"
+    );
     assert_eq!(connections[0].status, ConnectionStatus::Active);
     assert_eq!(connections[0].status_message, None);
     let new_tokens = t.host.vault.get(&id, PLUGIN, "tokens").unwrap().unwrap();

@@ -56,7 +56,10 @@ fn the_data_dir_and_the_state_database_are_private_from_creation() {
     assert_eq!(mode(&loose), 0o700);
     assert_eq!(mode(&loose.join("state.sqlite3")), 0o600);
     let log = &logs::text()[before..];
-    assert!(log.contains("WARN") && log.contains("tightened to 700"), "{log}");
+    assert!(
+        log.contains("WARN") && log.contains("tightened to 700"),
+        "{log}"
+    );
     assert!(log.contains("tightened to 600"), "{log}");
 }
 
@@ -74,7 +77,10 @@ fn a_foreign_sqlite_file_is_refused_untouched_and_said_once() {
     }
     let error = Host::open(&config, &data, "me").err().expect("refused");
     let text = error.to_string();
-    assert!(text.contains("not a BincioActivity state database"), "{text}");
+    assert!(
+        text.contains("not a BincioActivity state database"),
+        "{text}"
+    );
     assert!(text.contains("notes"), "{text}");
     let db = rusqlite::Connection::open(&db_path).unwrap();
     let tables: Vec<String> = db
@@ -120,12 +126,12 @@ fn a_failed_run_records_what_it_committed() {
         OffsetDateTime::now_utc() - Duration::from_secs(3600),
         Duration::from_secs(6 * 3600),
     );
-    let mut ids: Vec<(OffsetDateTime, u64)> =
-        activities.iter().map(|a| (a.start, a.id)).collect();
+    let mut ids: Vec<(OffsetDateTime, u64)> = activities.iter().map(|a| (a.start, a.id)).collect();
     ids.sort();
     ids.reverse();
     let t = TestHost::start(
-        EmulatorConfig::empty().with_account(Account::new(email, PASSWORD).with_activities(activities)),
+        EmulatorConfig::empty()
+            .with_account(Account::new(email, PASSWORD).with_activities(activities)),
         "",
     );
     let connection = match t.connect(email, PASSWORD).unwrap() {
@@ -136,8 +142,10 @@ fn a_failed_run_records_what_it_committed() {
     // the run fails after committing the two before it.
     t.emulator
         .set_fault(Fault::TokenNotActive.on(Target::Download(Some(ids[2].1))));
-    t.emulator.set_fault(Fault::InvalidGrant.on(Target::Refresh));
-    t.emulator.set_fault(Fault::InvalidCredentials.on(Target::Login));
+    t.emulator
+        .set_fault(Fault::InvalidGrant.on(Target::Refresh));
+    t.emulator
+        .set_fault(Fault::InvalidCredentials.on(Target::Login));
     let report = t.sync(connection.as_str());
     assert!(report.result.is_err(), "{:?}", report.result);
     let ledger = t

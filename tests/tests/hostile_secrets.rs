@@ -63,7 +63,10 @@ fn a_server_echoing_the_password_and_tokens_gets_none_of_them_logged() {
     let log = &logs::text()[before..];
     let run_error = format!("{} {}", error.user_message, error.detail);
     for secret in &secrets {
-        assert!(!log.contains(secret.as_str()), "a secret was logged:\n{log}");
+        assert!(
+            !log.contains(secret.as_str()),
+            "a secret was logged:\n{log}"
+        );
         assert!(
             !run_error.contains(secret.as_str()),
             "a secret is in the run's error: {run_error}"
@@ -83,7 +86,11 @@ fn a_server_echoing_the_password_and_tokens_gets_none_of_them_logged() {
 
 #[test]
 fn a_tampered_secret_is_an_integrity_failure_that_pauses_the_connection() {
-    for case in ["flipped bit", "copied from another connection", "edited key version"] {
+    for case in [
+        "flipped bit",
+        "copied from another connection",
+        "edited key version",
+    ] {
         let t = TestHost::start(EmulatorConfig::default_demo(), "");
         let connection = t.connect_demo();
         let other = t.host.db.create_connection(PLUGIN, t.clock.now()).unwrap();
@@ -136,8 +143,15 @@ fn a_tampered_secret_is_an_integrity_failure_that_pauses_the_connection() {
         let before = logs::text().len();
         let report = t.sync(&connection);
         let error = report.result.expect_err("a tampered secret fails the run");
-        assert_eq!(error.kind, ErrorKind::NEEDS_USER_ACTION, "{case}: {error:?}");
-        assert!(error.user_message.contains("integrity"), "{case}: {error:?}");
+        assert_eq!(
+            error.kind,
+            ErrorKind::NEEDS_USER_ACTION,
+            "{case}: {error:?}"
+        );
+        assert!(
+            error.user_message.contains("integrity"),
+            "{case}: {error:?}"
+        );
 
         let id = ConnectionId::new(&connection);
         let stored = t.host.db.connection(&id).unwrap().unwrap();
@@ -147,8 +161,9 @@ fn a_tampered_secret_is_an_integrity_failure_that_pauses_the_connection() {
 
         let log = &logs::text()[before..];
         assert!(
-            log.lines()
-                .any(|l| l.contains("ERROR") && l.contains("integrity failure") && l.contains(&connection)),
+            log.lines().any(|l| l.contains("ERROR")
+                && l.contains("integrity failure")
+                && l.contains(&connection)),
             "{case}: logged at error level:\n{log}"
         );
         assert!(!log.contains(PASSWORD), "{case}: the value is not logged");

@@ -7,12 +7,12 @@ use bincio_state::{ConnectionId, CooldownScope};
 use bincio_tests::harness::{TestHost, DEMO_EMAIL, PASSWORD};
 use bincio_tests::logs;
 use garmin_emulator::{EmulatorConfig, Fault, Target};
+use host_api::ErrorKind;
 use host_demo::clock::Clock;
 use host_demo::host::waits::MAX_RATE_LIMIT_WAIT_SECS;
 use host_demo::host::HostError;
 use host_demo::scheduler::Scheduler;
 use host_demo::services::CancelFlag;
-use host_api::ErrorKind;
 
 const HOSTILE: [&str; 4] = [
     "9223372036854775807",
@@ -60,7 +60,10 @@ fn a_hostile_retry_after_at_sync_is_clamped_to_a_day_and_status_agrees() {
         if let Some(record) = scheduler.take_finished().pop() {
             assert!(matches!(record.outcome, Err(HostError::CoolingDown { .. })));
             let next = record.next_run_at.expect("scheduled");
-            assert!(next >= cooldown.until && next <= now + DAY + 60, "{value}: {next}");
+            assert!(
+                next >= cooldown.until && next <= now + DAY + 60,
+                "{value}: {next}"
+            );
         } else {
             assert!(started.is_empty());
         }

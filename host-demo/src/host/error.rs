@@ -11,9 +11,11 @@ pub enum HostError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Plugin(#[from] ManagerError),
-    #[error("state database: {0}")]
+    // Transparent: the CLI prints the error chain (`{:#}`), and a message
+    // that also embeds its source would print it twice.
+    #[error(transparent)]
     State(#[from] StateError),
-    #[error("vault: {0}")]
+    #[error(transparent)]
     Vault(#[from] VaultError),
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {

@@ -107,15 +107,18 @@ impl Host {
                 continue;
             };
             let message = match error.plugin_error() {
-                Some(e) => {
-                    crate::plugins::settings_check::locate(&entry.config, &e.user_message)
-                        .map(|located| located.to_string())
-                        .unwrap_or_else(|| error.to_string())
-                }
+                Some(e) => crate::plugins::settings_check::locate(&entry.config, &e.user_message)
+                    .map(|located| located.to_string())
+                    .unwrap_or_else(|| error.to_string()),
                 None => error.to_string(),
             };
-            self.manager
-                .mark_failed(&id, crate::plugins::LoadError::Settings { id: id.clone(), message });
+            self.manager.mark_failed(
+                &id,
+                crate::plugins::LoadError::Settings {
+                    id: id.clone(),
+                    message,
+                },
+            );
         }
     }
 
@@ -216,7 +219,8 @@ impl Host {
                 honoured_until = honoured,
                 "a stored cooldown lay beyond the host's maximum wait; shortened"
             );
-            self.db.set_cooldown(scope.clone(), honoured, &cooldown.reason)?;
+            self.db
+                .set_cooldown(scope.clone(), honoured, &cooldown.reason)?;
             cooldown.until = honoured;
         }
         Ok(Some(cooldown))

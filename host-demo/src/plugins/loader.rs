@@ -80,7 +80,11 @@ pub fn load(config: &PluginConfig) -> Result<LoadedPlugin, LoadError> {
     match std::fs::metadata(&path) {
         Ok(meta) if meta.is_file() => {}
         Ok(meta) => {
-            let what = if meta.is_dir() { "a directory" } else { "not a regular file (a device, FIFO or socket)" };
+            let what = if meta.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file (a device, FIFO or socket)"
+            };
             return Err(LoadError::NotAFile { id, path, what });
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

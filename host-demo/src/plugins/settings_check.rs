@@ -32,7 +32,11 @@ pub fn check(config: &PluginConfig, descriptor: &Descriptor) -> Result<(), Confi
     for (key, value) in &config.settings {
         let invalid = |message: String| ConfigError::Invalid {
             path: config.path.clone(),
-            line: config.setting_lines.get(key).copied().unwrap_or(config.line),
+            line: config
+                .setting_lines
+                .get(key)
+                .copied()
+                .unwrap_or(config.line),
             message: format!("plugin {}: setting `{key}`: {message}", config.id),
         };
         let Some(field) = descriptor.settings_fields.iter().find(|f| &f.key == key) else {
@@ -67,10 +71,7 @@ fn check_value(kind: Kind, value: &toml::Value) -> Result<(), String> {
             other.type_str()
         )),
         (Kind::Bool, toml::Value::Boolean(_)) => Ok(()),
-        (Kind::Bool, other) => Err(format!(
-            "must be true or false, not {}",
-            other.type_str()
-        )),
+        (Kind::Bool, other) => Err(format!("must be true or false, not {}", other.type_str())),
         (_, toml::Value::String(s)) if s.len() > MAX_TEXT_LEN => Err(format!(
             "must be at most {MAX_TEXT_LEN} bytes long, not {}",
             s.len()
@@ -158,7 +159,8 @@ mod tests {
     }
 
     fn config(settings: &str) -> PluginConfig {
-        let text = format!("[[plugins]]\nid = \"a\"\nlibrary = \"x\"\n[plugins.settings]\n{settings}\n");
+        let text =
+            format!("[[plugins]]\nid = \"a\"\nlibrary = \"x\"\n[plugins.settings]\n{settings}\n");
         let mut config = HostConfig::parse(Path::new("/p/plugin.toml"), &text).unwrap();
         config.plugins.remove(0)
     }
@@ -166,7 +168,10 @@ mod tests {
     #[test]
     fn values_out_of_range_or_of_the_wrong_kind_name_key_line_and_range() {
         for (bad, needle) in [
-            (format!("max_download_mib = {}", i64::MAX), "between 0 and 4294967295"),
+            (
+                format!("max_download_mib = {}", i64::MAX),
+                "between 0 and 4294967295",
+            ),
             ("max_download_mib = -1".into(), "between 0 and 4294967295"),
             ("max_download_mib = 1.5".into(), "whole number"),
             ("base_url = \"ftp://x\"".into(), "http:// or https://"),
@@ -181,7 +186,9 @@ mod tests {
             assert!(text.contains(bad.split(' ').next().unwrap()), "{text}");
         }
         check(
-            &config("max_download_mib = 4294967295\nbase_url = \"http://127.0.0.1:1\"\nverbose = true"),
+            &config(
+                "max_download_mib = 4294967295\nbase_url = \"http://127.0.0.1:1\"\nverbose = true",
+            ),
             &descriptor(),
         )
         .unwrap();

@@ -12,8 +12,8 @@ use abi_stable::{
     sabi_trait::TD_Opaque,
     std_types::{RArc, RStr},
 };
-use host_api::{LogLevel, Logger, LoggerBox, Logger_TO};
 use aho_corasick::{AhoCorasick, MatchKind};
+use host_api::{LogLevel, Logger, LoggerBox, Logger_TO};
 use std::sync::{Arc, RwLock};
 use tracing::Level;
 use zeroize::Zeroizing;
@@ -81,7 +81,11 @@ impl Redactions {
 
     /// How many values are registered (leaves counted one by one).
     pub fn len(&self) -> usize {
-        self.0.read().unwrap_or_else(|p| p.into_inner()).secrets.len()
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .secrets
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -109,10 +113,9 @@ impl Redactions {
             Some(matcher) => replace_all(matcher, line),
             // Building fails only past the automaton's size limits: scrub
             // the slow way rather than not at all.
-            None => inner
-                .secrets
-                .iter()
-                .fold(line.to_string(), |out, s| out.replace(s.as_str(), "[redacted]")),
+            None => inner.secrets.iter().fold(line.to_string(), |out, s| {
+                out.replace(s.as_str(), "[redacted]")
+            }),
         }
     }
 }
@@ -245,7 +248,11 @@ mod tests {
         let rotated = r#"{"di":{"access_token":"eyJ-access-2","refresh_token":"refresh-bbbb"}}"#;
         r.replace(blob, rotated);
         assert_eq!(r.len(), 3);
-        assert_eq!(r.scrub("eyJ-access-1"), "eyJ-access-1", "superseded: dropped");
+        assert_eq!(
+            r.scrub("eyJ-access-1"),
+            "eyJ-access-1",
+            "superseded: dropped"
+        );
         assert_eq!(r.scrub("x eyJ-access-2 y"), "x [redacted] y");
     }
 

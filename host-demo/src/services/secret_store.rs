@@ -135,7 +135,10 @@ impl SecretStore for VaultSecretStore {
     fn put(&self, key: RStr<'_>, value: RStr<'_>) -> RResult<(), PluginError> {
         guard(|| {
             // The value it replaces is superseded: no longer scrubbed.
-            match self.vault.get(&self.connection, &self.plugin_id, key.as_str()) {
+            match self
+                .vault
+                .get(&self.connection, &self.plugin_id, key.as_str())
+            {
                 Ok(Some(old)) => self.redactions.replace(old.expose(), value.as_str()),
                 _ => self.redactions.add(value.as_str()),
             }
