@@ -367,6 +367,29 @@ mod tests {
     }
 
     #[test]
+    fn extreme_retry_afters_and_times_saturate_within_a_day() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for huge in [u64::MAX, i64::MAX as u64, 99_999_999_999] {
+            let limited = report(Err(PluginError::rate_limited("slow down", Some(huge))));
+            let (next, _) = next_run(&limited, 1_000, u32::MAX, POLICY, &mut rng);
+            let wait = next.unwrap() - 1_000;
+            // A day, plus the backoff's jitter at most.
+            assert!(
+                (3600..=MAX_BACKOFF_SECS * 11 / 10).contains(&wait),
+                "{huge}: {wait}"
+            );
+        }
+        let (next, _) = next_run(
+            &report(Ok(SyncSummary::default())),
+            i64::MAX - 10,
+            0,
+            POLICY,
+            &mut rng,
+        );
+        assert_eq!(next, Some(i64::MAX));
+    }
+
+    #[test]
     fn a_connection_that_needs_its_user_is_not_rescheduled() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let (next, _) = next_run(

@@ -84,18 +84,24 @@ proptest! {
     }
 }
 
+/// A plugin.toml for the Garmin plugin whose settings table (at line 6)
+/// holds `settings`.
+fn with_settings(dir: &Path, settings: &str) -> std::path::PathBuf {
+    let text = format!(
+        "[[plugins]]\nid = {PLUGIN:?}\nlibrary = {:?}\nenabled = true\n[plugins.settings]\n{settings}\n",
+        plugin_libraries().garmin.display().to_string()
+    );
+    let path = dir.join("plugin.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 #[test]
 fn a_setting_the_plugin_refuses_is_reported_when_the_host_opens_with_its_line() {
     // page_size is a number the host accepts (0..=u32::MAX) but the plugin
     // allows only 1..=1000: the host asks the plugin at load time.
     let dir = tempfile::tempdir().unwrap();
-    let libs = plugin_libraries();
-    let text = format!(
-        "[[plugins]]\nid = {PLUGIN:?}\nlibrary = {:?}\nenabled = true\n[plugins.settings]\nlookback_days = 3\npage_size = 5000\n",
-        libs.garmin.display().to_string()
-    );
-    let path = dir.path().join("plugin.toml");
-    std::fs::write(&path, text).unwrap();
+    let path = with_settings(dir.path(), "lookback_days = 3\npage_size = 5000");
     let host = Host::open(&path, dir.path(), "me").expect("the host opens");
     let error = host
         .manager
@@ -121,13 +127,7 @@ fn an_unknown_or_mistyped_setting_names_its_line() {
         ),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let libs = plugin_libraries();
-        let text = format!(
-            "[[plugins]]\nid = {PLUGIN:?}\nlibrary = {:?}\nenabled = true\n[plugins.settings]\n\n{line}\n",
-            libs.garmin.display().to_string()
-        );
-        let path = dir.path().join("plugin.toml");
-        std::fs::write(&path, text).unwrap();
+        let path = with_settings(dir.path(), &format!("\n{line}"));
         let manager = PluginManager::load(&path).unwrap();
         let label = manager.entries[0].status.label();
         assert!(label.contains("plugin.toml:7:"), "{label}");

@@ -281,3 +281,17 @@ pub(crate) fn format_utc(unix: i64) -> String {
         })
         .unwrap_or_else(|_| unix.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_for_the_terminal() {
+        assert_eq!(
+            printable("run\u{1b}[2J\nx\u{0}.fit"),
+            "run\\u{1b}[2J\\nx\\0.fit"
+        );
+        assert_eq!(printable("Zürich ride.fit"), "Zürich ride.fit");
+    }
+}
