@@ -152,6 +152,13 @@ impl SecretStore for VaultSecretStore {
 
     fn delete(&self, key: RStr<'_>) -> RResult<(), PluginError> {
         guard(|| {
+            // A deleted value is no longer this connection's secret.
+            if let Ok(Some(old)) = self
+                .vault
+                .get(&self.connection, &self.plugin_id, key.as_str())
+            {
+                self.redactions.forget(old.expose());
+            }
             self.vault
                 .delete(&self.connection, key.as_str())
                 .map_err(|e| vault_error("delete", key.as_str(), e))
