@@ -130,6 +130,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "./bincio-data"
     };
     let data_dir = data_dir.unwrap_or_else(|| PathBuf::from(default_dir));
+    // Before any command touches a file: the handle names a directory.
+    host_demo::host::validate_handle(&handle)?;
     let open_host = || -> anyhow::Result<Host> { Ok(Host::open(&config, &data_dir, &handle)?) };
     match command {
         Command::Plugins { command } => plugins_cmd::run(&config, command),

@@ -2,7 +2,7 @@
 //! plugin's connect step machine, with a pending connection that is removed
 //! again if the login fails.
 
-use super::{format_utc, Host, HostError};
+use super::{format_utc, waits, Host, HostError};
 use crate::plugins::Field;
 use crate::services::CancelFlag;
 use abi_stable::std_types::RVec;
@@ -78,7 +78,7 @@ impl Host {
         scope: CooldownScope,
     ) -> Result<(), HostError> {
         let now = self.now();
-        if let Some(c) = self.db.cooldown(scope.clone(), now)? {
+        if let Some(c) = self.active_cooldown(&scope)? {
             let service = match self.manager.loaded(plugin_id) {
                 Ok((_, plugin)) => plugin.descriptor.name.clone(),
                 Err(_) => plugin_id.to_string(),
@@ -87,7 +87,7 @@ impl Host {
                 service,
                 scope: scope.to_string(),
                 until_utc: format_utc(c.until),
-                minutes: ((c.until - now) + 59) / 60,
+                minutes: c.until.saturating_sub(now).saturating_add(59) / 60,
             });
         }
         Ok(())
@@ -138,6 +138,21 @@ impl Host {
         )
     }
 
+    /// Drops a connect flow the user did not finish: the pending
+    /// connection and anything the plugin stored for it. A connection that
+    /// is no longer pending (connected meanwhile) is left alone.
+    pub fn abandon_connect(&self, connection: &ConnectionId) -> Result<(), HostError> {
+        match self.db.connection(connection)? {
+            Some(c) if c.status == ConnectionStatus::Pending => {
+                self.vault.delete_all(connection)?;
+                self.db.forget_connection(connection)?;
+                tracing::info!(target: "host::connect", connection = %connection, "unfinished connect flow dropped");
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     fn field_values(&self, inputs: &[(String, SecretString)]) -> RVec<FieldValue> {
         inputs
             .iter()
@@ -155,6 +170,9 @@ impl Host {
         account_scope: CooldownScope,
         step: ConnectStep_NE,
     ) -> Result<ConnectOutcome, HostError> {
+        // A connect flow writes fresh secrets; a stale integrity note
+        // about the values they replace does not outlive it.
+        self.take_integrity_failure(&connection);
         let step = ConnectStep::from_abi(step).unwrap_or_else(|unknown| {
             ConnectStep::Failed(PluginError::permanent(format!(
                 "plugin {plugin_id} answered {unknown}; update the host"
@@ -189,7 +207,8 @@ impl Host {
         };
         if error.kind == ErrorKind::RATE_LIMITED {
             let wait = error.retry_after().unwrap_or(DEFAULT_LOGIN_COOLDOWN_SECS);
-            let until = self.now() + wait as i64;
+            let wait = waits::clamp_rate_limit_wait(wait, &format!("login to {plugin_id}"));
+            let until = waits::after(self.now(), wait);
             self.db
                 .set_cooldown(account_scope, until, &error.user_message)?;
         }
@@ -197,7 +216,7 @@ impl Host {
         // plugin stored for it.
         self.vault.delete_all(&connection)?;
         self.db.forget_connection(&connection)?;
-        Err(HostError::PluginCall(error))
+        Err(HostError::PluginCall(self.scrub_error(error)))
     }
 
     fn finish_connect(
@@ -214,12 +233,23 @@ impl Host {
                 && c.status != ConnectionStatus::Disconnected
         });
         if let Some(existing) = existing {
-            self.vault.delete_all(&connection)?;
+            // The same account again (its login needed the user, or the
+            // user wants fresh credentials): keep its connection, its
+            // history and its cursor; replace its secrets and resume it.
+            self.move_secrets(plugin_id, &connection, &existing.id)?;
             self.db.forget_connection(&connection)?;
-            return Err(HostError::AlreadyConnected {
-                plugin: plugin_id.to_string(),
-                account: display_name.to_string(),
-                existing: existing.id.to_string(),
+            self.db
+                .set_connection_account(&existing.id, account_id, display_name)?;
+            self.db
+                .set_connection_status(&existing.id, ConnectionStatus::Active, None)?;
+            self.db
+                .clear_cooldown(CooldownScope::Connection(existing.id.clone()))?;
+            self.db.set_schedule(&existing.id, self.now(), 0)?;
+            tracing::info!(target: "host::connect", connection = %existing.id, "reconnected: secrets replaced, connection resumed");
+            return Ok(ConnectOutcome::Connected {
+                connection: existing.id,
+                account_id: account_id.to_string(),
+                display_name: display_name.to_string(),
             });
         }
         self.db
@@ -232,6 +262,41 @@ impl Host {
             account_id: account_id.to_string(),
             display_name: display_name.to_string(),
         })
+    }
+}
+
+impl Host {
+    /// Re-seals every secret the plugin stored for `from` under `to` (the
+    /// vault binds each to its connection), drops `to`'s values that the new
+    /// login did not store, and forgets the superseded values for log
+    /// scrubbing. `to` keeps a value at every moment: each field is
+    /// overwritten before anything is deleted.
+    fn move_secrets(
+        &self,
+        plugin_id: &str,
+        from: &ConnectionId,
+        to: &ConnectionId,
+    ) -> Result<(), HostError> {
+        let fresh = self.vault.fields(from)?;
+        for field in self.vault.fields(to)? {
+            // The old value is superseded; unreadable (tampered) ones are
+            // simply overwritten.
+            if let Ok(Some(old)) = self.vault.get(to, plugin_id, &field) {
+                self.redactions().forget(old.expose());
+            }
+        }
+        for field in &fresh {
+            if let Some(value) = self.vault.get(from, plugin_id, field)? {
+                self.vault.put(to, plugin_id, field, &value)?;
+            }
+        }
+        for field in self.vault.fields(to)? {
+            if !fresh.contains(&field) {
+                self.vault.delete(to, &field)?;
+            }
+        }
+        self.vault.delete_all(from)?;
+        Ok(())
     }
 }
 

@@ -3,7 +3,10 @@
 //!
 //! Parsing is strict: an unknown key or a wrong type is an error that names
 //! the file and the line, because a typo silently ignored (`enabeld = false`)
-//! would do the opposite of what the user asked.
+//! would do the opposite of what the user asked. Every value has a range,
+//! checked here when the file is read: the host's own keys against the
+//! ranges below, each plugin setting (with the line kept for it) against the
+//! plugin's descriptor when the plugin is loaded (see `settings_check`).
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -48,10 +51,14 @@ struct RawPlugin {
     library: Spanned<String>,
     #[serde(default)]
     enabled: bool,
-    interval_minutes: Option<Spanned<u64>>,
+    interval_minutes: Option<Spanned<i64>>,
     #[serde(default)]
-    settings: toml::Table,
+    settings: std::collections::BTreeMap<String, Spanned<toml::Value>>,
 }
+
+/// The shortest and longest `interval_minutes` a user may set: a minute to
+/// 31 days (the scheduler never goes below the plugin's own minimum).
+pub const INTERVAL_MINUTES_RANGE: std::ops::RangeInclusive<i64> = 1..=44_640;
 
 /// One `[[plugins]]` entry, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,8 +74,12 @@ pub struct PluginConfig {
     pub interval_minutes: Option<u64>,
     /// The `[plugins.settings]` table, handed to the plugin as JSON.
     pub settings: toml::Table,
+    /// The 1-based line of each setting's value, for messages.
+    pub setting_lines: std::collections::BTreeMap<String, usize>,
     /// 1-based line of the entry's `id`, for messages.
     pub line: usize,
+    /// The file this entry was read from, for messages.
+    pub path: PathBuf,
 }
 
 impl PluginConfig {
@@ -143,11 +154,16 @@ impl HostConfig {
                 continue;
             }
             if let Some(interval) = &entry.interval_minutes {
-                if *interval.get_ref() == 0 {
+                let minutes = *interval.get_ref();
+                if !INTERVAL_MINUTES_RANGE.contains(&minutes) {
                     errors.push(ConfigError::Invalid {
                         path: path.to_path_buf(),
                         line: line_of(interval.span().start),
-                        message: format!("plugin {id:?}: `interval_minutes` must be at least 1"),
+                        message: format!(
+                            "plugin {id:?}: `interval_minutes` must be between {} and {} (31 days), not {minutes}",
+                            INTERVAL_MINUTES_RANGE.start(),
+                            INTERVAL_MINUTES_RANGE.end()
+                        ),
                     });
                     continue;
                 }
@@ -162,14 +178,28 @@ impl HostConfig {
                 .find(|p| p.is_file())
                 .unwrap_or(&library_candidates[0])
                 .clone();
+            let setting_lines = entry
+                .settings
+                .iter()
+                .map(|(key, value)| (key.clone(), line_of(value.span().start)))
+                .collect();
+            let settings = entry
+                .settings
+                .into_iter()
+                .map(|(key, value)| (key, value.into_inner()))
+                .collect();
             plugins.push(PluginConfig {
                 id,
                 library,
                 library_candidates,
                 enabled: entry.enabled,
-                interval_minutes: entry.interval_minutes.map(Spanned::into_inner),
-                settings: entry.settings,
+                interval_minutes: entry
+                    .interval_minutes
+                    .map(|m| u64::try_from(m.into_inner()).unwrap_or(1)),
+                settings,
+                setting_lines,
                 line,
+                path: path.to_path_buf(),
             });
         }
         Ok(Self {
@@ -313,10 +343,30 @@ mod tests {
     }
 
     #[test]
-    fn a_zero_interval_is_refused() {
+    fn an_interval_out_of_range_is_refused_with_its_line_and_range() {
+        for bad in ["0", "-5", "44641", &i64::MAX.to_string()] {
+            let config = parse(&format!(
+                "[[plugins]]\nid = \"a\"\nlibrary = \"x\"\ninterval_minutes = {bad}\n"
+            ))
+            .unwrap();
+            assert!(config.plugins.is_empty());
+            let text = config.errors[0].to_string();
+            assert!(text.contains(":4:"), "{text}");
+            assert!(text.contains("interval_minutes"), "{text}");
+            assert!(text.contains("between 1 and 44640"), "{text}");
+        }
         let config =
-            parse("[[plugins]]\nid = \"a\"\nlibrary = \"x\"\ninterval_minutes = 0\n").unwrap();
-        assert!(config.plugins.is_empty());
-        assert!(config.errors[0].to_string().contains(":4:"));
+            parse("[[plugins]]\nid = \"a\"\nlibrary = \"x\"\ninterval_minutes = 44640\n").unwrap();
+        assert_eq!(config.plugins[0].interval_minutes, Some(44_640));
+    }
+
+    #[test]
+    fn each_setting_keeps_its_line() {
+        let config = parse(
+            "[[plugins]]\nid = \"a\"\nlibrary = \"x\"\n[plugins.settings]\nx = 1\n\ny = \"z\"\n",
+        )
+        .unwrap();
+        let lines = &config.plugins[0].setting_lines;
+        assert_eq!((lines["x"], lines["y"]), (5, 7));
     }
 }

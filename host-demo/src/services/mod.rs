@@ -18,4 +18,4 @@ pub use cancel::CancelFlag;
 pub use guarded::Guarded;
 pub use logger::{HostLogger, Redactions};
 pub use progress::{ProgressEvent, ProgressReporter};
-pub use secret_store::VaultSecretStore;
+pub use secret_store::{IntegrityFailures, VaultSecretStore};

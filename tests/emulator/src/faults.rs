@@ -25,6 +25,11 @@ pub enum Fault {
         retry_after: Option<u64>,
         json: bool,
     },
+    /// 429 (JSON body) whose `Retry-After` header is this text, verbatim: huge
+    /// delta-seconds, a far-future HTTP date, garbage. What a hostile server may send.
+    RetryAfterHeader(String),
+    /// This HTTP status with this body, verbatim (a server echoing what it was sent).
+    StatusWithBody(u16, String),
     /// 403 Cloudflare challenge page ("Just a moment...", `__cf_chl`).
     CloudflareChallenge,
     /// 200 with an HTML page where JSON is expected.
@@ -108,9 +113,13 @@ impl Fault {
             | Fault::CaptchaRequired
             | Fault::MfaRequired
             | Fault::TooManyRequests { .. }
+            | Fault::RetryAfterHeader(_)
             | Fault::CloudflareChallenge => Target::Login,
             Fault::WrongMfaCode => Target::Mfa,
-            Fault::HtmlInsteadOfJson | Fault::Status(_) | Fault::TokenNotActive => Target::Api,
+            Fault::HtmlInsteadOfJson
+            | Fault::Status(_)
+            | Fault::StatusWithBody(..)
+            | Fault::TokenNotActive => Target::Api,
             Fault::ResetMidBody | Fault::TruncatedZip | Fault::ZipWithoutFit => {
                 Target::Download(None)
             }
@@ -140,6 +149,8 @@ impl Fault {
         matches!(
             self,
             Fault::TooManyRequests { .. }
+                | Fault::RetryAfterHeader(_)
+                | Fault::StatusWithBody(..)
                 | Fault::CloudflareChallenge
                 | Fault::HtmlInsteadOfJson
                 | Fault::Status(_)
