@@ -91,8 +91,8 @@ impl Host {
 
     /// Creates every loaded plugin's importer now, so a plugin that refuses
     /// its settings (out of its own ranges) is reported when `plugin.toml`
-    /// is read, with the setting's line, and not at its first sync. A plugin
-    /// that cannot be created is marked failed; the others go on.
+    /// is read, with the setting's line, and not at its first sync. The
+    /// others go on either way.
     fn create_instances(&mut self) {
         let ids: Vec<String> = self
             .manager
@@ -106,19 +106,23 @@ impl Host {
             let Ok(entry) = self.manager.entry(&id) else {
                 continue;
             };
-            let message = match error.plugin_error() {
-                Some(e) => crate::plugins::settings_check::locate(&entry.config, &e.user_message)
-                    .map(|located| located.to_string())
-                    .unwrap_or_else(|| error.to_string()),
-                None => error.to_string(),
-            };
-            self.manager.mark_failed(
-                &id,
-                crate::plugins::LoadError::Settings {
-                    id: id.clone(),
-                    message,
-                },
-            );
+            // A refusal that names one of its settings is a configuration
+            // error: the plugin is marked failed with the setting's line. Any
+            // other failure (a crash in the plugin's constructor, say) is
+            // left to surface, as a `Create` error, where the plugin is used.
+            let located = error.plugin_error().and_then(|e| {
+                crate::plugins::settings_check::locate(&entry.config, &e.user_message)
+            });
+            match located {
+                Some(located) => self.manager.mark_failed(
+                    &id,
+                    crate::plugins::LoadError::Settings {
+                        id: id.clone(),
+                        message: located.to_string(),
+                    },
+                ),
+                None => tracing::error!(target: "host::plugins", plugin = %id, "{error}"),
+            }
         }
     }
 
