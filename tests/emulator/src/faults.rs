@@ -45,6 +45,9 @@ pub enum Fault {
     TokenNotActive,
     /// DI token endpoint: 400 `{"error":"invalid_grant"}` (dead refresh token, refused ticket).
     InvalidGrant,
+    /// List: every page is the first page (`start` ignored), full, forever: a list that
+    /// never ends.
+    SameListPage,
 }
 
 /// Which requests a fault hits.
@@ -110,6 +113,7 @@ impl Fault {
             }
             Fault::Delay(_) => Target::Any,
             Fault::InvalidGrant => Target::Refresh,
+            Fault::SameListPage => Target::List,
         }
     }
 
