@@ -10,7 +10,7 @@ use crate::errors::{GarminError, Result};
 use crate::settings::{Settings, Strategy};
 use futures_util::StreamExt;
 use std::sync::OnceLock;
-use wreq::tls::trust::CertStore;
+use wreq::tls::trust::{CertStore, Certificate};
 use wreq_util::{Emulation, Platform};
 
 pub use wreq::header;
@@ -68,6 +68,19 @@ fn cert_store(settings: &Settings) -> Result<Option<CertStore>> {
     let Some(pem) = settings.extra_ca_pem()? else {
         return Ok(None);
     };
+    let not_pem = |why: String| {
+        GarminError::permanent(
+            "settings",
+            format!(
+                "extra_ca_file {}: not a PEM certificate ({why})",
+                settings.extra_ca_file
+            ),
+        )
+    };
+    let certs = Certificate::stack_from_pem(pem.as_bytes()).map_err(|e| not_pem(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(not_pem("no certificate in it".into()));
+    }
     CertStore::builder()
         .add_der_certs(webpki_root_certs::TLS_SERVER_ROOT_CERTS)
         .add_stack_pem_certs(pem.as_bytes())

@@ -164,16 +164,21 @@ fn a_list_that_repeats_its_first_page_forever_ends_the_run() {
 }
 
 #[test]
-fn the_list_budget_bounds_a_run() {
-    let (h, _) = list_harness(
-        60,
-        100,
-        json!({ "page_size": 5, "max_list_requests_per_run": 3 }),
-    );
+fn the_list_budget_bounds_a_run_and_later_runs_go_on() {
+    let (h, all) =
+        list_harness(60, 100, json!({ "page_size": 5, "max_list_requests_per_run": 4 }));
     let ledger = Ledger::default();
     let summary = h.sync(&ledger, None).expect("sync");
     assert!(summary.has_more, "the budget ended the run early");
-    assert_eq!(h.emulator.stats().list_requests, 3);
-    let second = h.sync(&ledger, None).expect("the next run goes on");
-    assert!(second.imported > 0);
+    assert_eq!(h.emulator.stats().list_requests, 4);
+    for _ in 0..60 {
+        h.emulator.reset_stats();
+        let run = h.sync(&ledger, None).expect("the next run goes on");
+        assert!(h.emulator.stats().list_requests <= 4);
+        if !run.has_more {
+            break;
+        }
+    }
+    let imported: BTreeSet<String> = ledger.imported_ids().into_iter().collect();
+    assert_eq!(imported, all);
 }
