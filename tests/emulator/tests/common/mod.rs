@@ -80,6 +80,7 @@ pub fn verify_code(c: &Client, base: &str, flow: &str, code: &str) -> Value {
     };
     c.post(format!("{base}/{flow}/api/mfa/verifyCode"))
         .query(&query)
+        .header("Origin", base)
         .json(&json!({ "mfaMethod": "email", "mfaVerificationCode": code, "rememberMyBrowser": true, "reconsentList": [], "mfaSetup": false }))
         .send()
         .expect("verifyCode")
