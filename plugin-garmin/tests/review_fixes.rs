@@ -165,8 +165,11 @@ fn a_list_that_repeats_its_first_page_forever_ends_the_run() {
 
 #[test]
 fn the_list_budget_bounds_a_run_and_later_runs_go_on() {
-    let (h, all) =
-        list_harness(60, 100, json!({ "page_size": 5, "max_list_requests_per_run": 4 }));
+    let (h, all) = list_harness(
+        60,
+        100,
+        json!({ "page_size": 5, "max_list_requests_per_run": 4 }),
+    );
     let ledger = Ledger::default();
     let summary = h.sync(&ledger, None).expect("sync");
     assert!(summary.has_more, "the budget ended the run early");

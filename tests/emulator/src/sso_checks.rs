@@ -13,7 +13,7 @@ use crate::config::{IOS_CLIENT_ID, IOS_SERVICE_URL, PORTAL_CLIENT_ID, PORTAL_SER
 use crate::responses::{html, json};
 use crate::state::{Flow, Shared};
 
-fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> &'a str {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())

@@ -57,7 +57,10 @@ fn expired_access_token_gets_401_with_www_authenticate() {
     let bare = client()
         .get(format!("{base}/activitylist-service/activities/count"))
         .header("User-Agent", "GCM-Android-5.23")
-        .header("X-Garmin-User-Agent", "com.garmin.android.apps.connectmobile/5.23")
+        .header(
+            "X-Garmin-User-Agent",
+            "com.garmin.android.apps.connectmobile/5.23",
+        )
         .send()
         .unwrap();
     assert_eq!(bare.status(), 401);
