@@ -194,4 +194,43 @@ mod tests {
         assert!(e.to_string().contains("extra_ca_file"), "{e}");
         let _ = std::fs::remove_dir_all(dir);
     }
+
+    /// A local server answering every request with `size` bytes, chunked (no length given).
+    async fn chunked_server(size: usize) -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut request = vec![0u8; 8192];
+                let _ = s.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+                let _ = s.write_all(head.as_bytes()).await;
+                let chunk = vec![b'x'; 32 * 1024];
+                for _ in 0..size / chunk.len() {
+                    let _ = s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await;
+                    let _ = s.write_all(&chunk).await;
+                    let _ = s.write_all(b"\r\n").await;
+                }
+                let _ = s.write_all(b"0\r\n\r\n").await;
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_limit_are_refused_as_they_arrive() {
+        let addr = chunked_server(2 << 20).await;
+        let client = login_client(&Settings::default(), Profile::Chrome).unwrap();
+        let url = format!("http://{addr}/");
+        let response = client.get(&url).send().await.unwrap();
+        let e = read_body("DI token exchange", response, ANSWER_LIMIT)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("larger than 1048576 bytes"), "{e}");
+        assert!(e.to_string().contains("DI token exchange"), "{e}");
+        let response = client.get(&url).send().await.unwrap();
+        let whole = read_body("x", response, 4 << 20).await.unwrap();
+        assert_eq!(whole.len(), 2 << 20);
+    }
 }
