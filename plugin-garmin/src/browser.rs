@@ -204,11 +204,14 @@ mod tests {
             while let Ok((mut s, _)) = listener.accept().await {
                 let mut request = vec![0u8; 8192];
                 let _ = s.read(&mut request).await;
-                let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+                let head =
+                    "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
                 let _ = s.write_all(head.as_bytes()).await;
                 let chunk = vec![b'x'; 32 * 1024];
                 for _ in 0..size / chunk.len() {
-                    let _ = s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await;
+                    let _ = s
+                        .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                        .await;
                     let _ = s.write_all(&chunk).await;
                     let _ = s.write_all(b"\r\n").await;
                 }

@@ -188,13 +188,14 @@ impl Settings {
     }
 
     /// The list requests a run may make: the setting, else enough pages for `cap` downloads
-    /// four times over plus ten (the look-back walk and already-known activities cost pages too).
+    /// four times over plus fifty (the look-back walk, already-known activities and the empty
+    /// date windows of a sparse history cost requests too).
     pub fn list_request_budget(&self, cap: u32) -> u32 {
         if self.max_list_requests_per_run > 0 {
             return self.max_list_requests_per_run;
         }
         let pages = cap.div_ceil(self.page_size.max(1));
-        pages.saturating_mul(4).saturating_add(10)
+        pages.saturating_mul(4).saturating_add(50)
     }
 
     pub fn backoff_base(&self) -> Duration {
@@ -444,8 +445,8 @@ mod tests {
     #[test]
     fn the_list_budget_derives_from_the_cap_unless_set() {
         let s = Settings::default();
-        assert_eq!(s.list_request_budget(50), 14);
-        assert_eq!(s.list_request_budget(0), 10);
+        assert_eq!(s.list_request_budget(50), 54);
+        assert_eq!(s.list_request_budget(0), 50);
         let set = Settings {
             max_list_requests_per_run: 3,
             ..Settings::default()

@@ -37,15 +37,20 @@ pub fn measure(plugin: &Path, sizes: &Sizes) -> Figures {
     for round in 0..sizes.rounds {
         for step in 0..2 {
             let through_edge = (round + step) % 2 == 1;
-            let dir = work
-                .path()
-                .join(format!("{}-{round}", if through_edge { "edge" } else { "plain" }));
+            let dir = work.path().join(format!(
+                "{}-{round}",
+                if through_edge { "edge" } else { "plain" }
+            ));
             let (emulator, extra) = if through_edge {
-                (&edge, format!("extra_ca_file = {:?}\n", ca.display().to_string()))
+                (
+                    &edge,
+                    format!("extra_ca_file = {:?}\n", ca.display().to_string()),
+                )
             } else {
                 (&plain, String::new())
             };
-            let (connected, backfill) = round_trip(emulator, plugin, &dir, &extra, activities.len());
+            let (connected, backfill) =
+                round_trip(emulator, plugin, &dir, &extra, activities.len());
             if through_edge {
                 f.connect_edge.push(connected);
                 f.backfill_edge.push(backfill);
@@ -65,7 +70,11 @@ pub fn measure(plugin: &Path, sizes: &Sizes) -> Figures {
         );
     }
     let stats = edge.stats();
-    assert_eq!(stats.edge_challenges + stats.edge_rate_limited, 0, "the plugin was never blocked");
+    assert_eq!(
+        stats.edge_challenges + stats.edge_rate_limited,
+        0,
+        "the plugin was never blocked"
+    );
     f
 }
 
@@ -96,7 +105,10 @@ pub fn report(f: &Figures) {
     let (cp, ce) = (median(&f.connect_plain), median(&f.connect_edge));
     let (bp, be) = (median(&f.backfill_plain), median(&f.backfill_edge));
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("\n## Through the edge (median of {} rounds)\n", f.connect_plain.len());
+    println!(
+        "\n## Through the edge (median of {} rounds)\n",
+        f.connect_plain.len()
+    );
     println!("| measure | plain HTTP | --edge | edge / plain |\n|---|---|---|---|");
     println!(
         "| connect: login, DI exchange, profile | {:.1} ms | {:.1} ms | {:.2}x |",

@@ -104,7 +104,9 @@ fn http_round(emulator: &Emulator, all: &[Activity]) -> (Duration, usize) {
     native.insert("user-agent", "GCM-Android-5.23".parse().expect("ascii"));
     native.insert(
         "x-garmin-user-agent",
-        "com.garmin.android.apps.connectmobile/5.23".parse().expect("ascii"),
+        "com.garmin.android.apps.connectmobile/5.23"
+            .parse()
+            .expect("ascii"),
     );
     let client = reqwest::blocking::Client::builder()
         .default_headers(native)
