@@ -60,6 +60,7 @@ impl Api {
         let url = format!("{}{path}", settings.connectapi());
         let mut attempt: u32 = 0;
         let mut renewed = false;
+        let mut relogged = false;
         loop {
             if (self.session.cancelled)() {
                 return Err(GarminError::Cancelled);
@@ -90,6 +91,12 @@ impl Api {
                         }
                     } else if status == StatusCode::UNAUTHORIZED {
                         if renewed {
+                            // Refreshed tokens the API still refuses ("Token is
+                            // not active"): one fresh login, as the reference does.
+                            if !relogged && self.session.relogin_after_refusal().await? {
+                                relogged = true;
+                                continue;
+                            }
                             return Err(GarminError::Unauthorized {
                                 endpoint: endpoint.to_string(),
                             });
@@ -99,7 +106,8 @@ impl Api {
                         renewed = true;
                         continue;
                     } else if let Some(error) = http::rate_limit_error(
-                        &response,
+                        status,
+                        response.headers(),
                         endpoint,
                         self.session.clock.now(),
                         settings.api_rate_limit_wait_secs,
@@ -174,16 +182,19 @@ impl Api {
         profile_from(&value)
     }
 
-    /// One page of the activity list, newest first.
+    /// One page of the activity list, newest first; with `window`, only the
+    /// activities of those local days (`startDate`, `endDate`, both always:
+    /// Garmin refuses an end without a start).
     pub async fn list(
         &mut self,
         start: u64,
         limit: u32,
-        end_date: Option<&str>,
+        window: Option<(&str, &str)>,
     ) -> Result<Vec<ListedActivity>> {
         let mut query = vec![("start", start.to_string()), ("limit", limit.to_string())];
-        if let Some(end) = end_date {
-            query.push(("endDate", end.to_string()));
+        if let Some((first, last)) = window {
+            query.push(("startDate", first.to_string()));
+            query.push(("endDate", last.to_string()));
         }
         let page: ListPage = self
             .get_json(
@@ -199,6 +210,34 @@ impl Api {
             } => entries,
         };
         entries.into_iter().map(ListedActivity::try_from).collect()
+    }
+
+    /// The oldest listed activity (`sortOrder=asc`, one entry): where a
+    /// backfill ends. `None` for an empty account.
+    pub async fn oldest(&mut self) -> Result<Option<ListedActivity>> {
+        let query = [
+            ("start", "0".to_string()),
+            ("limit", "1".to_string()),
+            ("sortOrder", "asc".to_string()),
+        ];
+        let page: ListPage = self
+            .get_json(
+                ACTIVITY_LIST,
+                "/activitylist-service/activities/search/activities",
+                &query,
+            )
+            .await?;
+        let entries = match page {
+            ListPage::Bare(entries)
+            | ListPage::Wrapped {
+                activity_list: entries,
+            } => entries,
+        };
+        entries
+            .into_iter()
+            .next()
+            .map(ListedActivity::try_from)
+            .transpose()
     }
 
     /// The original upload of activity `id` (normally a zip holding a FIT).

@@ -3,6 +3,7 @@
 //! when the refresh token is dead, one password login with the stored
 //! password, at most once per `password_login_min_interval_hours`.
 
+use crate::browser;
 use crate::clock::Clock;
 use crate::di_token::{self, Ticket};
 use crate::errors::{GarminError, Result};
@@ -20,6 +21,7 @@ pub struct Session {
     pub clock: Clock,
     pub vault: Vault,
     pub client: Client,
+    pub di_client: browser::Client,
     pub cancelled: CancelFn,
     tokens: Tokens,
     /// Serialises refreshes of one connection across concurrent host calls:
@@ -60,7 +62,7 @@ impl Session {
         settings: Arc<Settings>,
         clock: Clock,
         vault: Vault,
-        client: Client,
+        (client, di_client): (Client, browser::Client),
         cancelled: CancelFn,
         tokens: Tokens,
         refresh_lock: Arc<tokio::sync::Mutex<()>>,
@@ -70,6 +72,7 @@ impl Session {
             clock,
             vault,
             client,
+            di_client,
             cancelled,
             tokens,
             refresh_lock,
@@ -111,7 +114,7 @@ impl Session {
                 return Ok(());
             }
         }
-        match di_token::refresh(&self.client, &self.settings, &self.clock, &self.tokens).await {
+        match di_token::refresh(&self.di_client, &self.settings, &self.clock, &self.tokens).await {
             Ok(fresh) => {
                 self.vault.save_tokens(&fresh)?;
                 self.tokens = fresh;
@@ -125,6 +128,20 @@ impl Session {
         }
     }
 
+    /// The API refused tokens that refreshed fine ("Token is not active"): one
+    /// fresh password login, within the budget, as the reference does. False
+    /// when this session may not (token import) or cannot (no stored password).
+    pub async fn relogin_after_refusal(&mut self) -> Result<bool> {
+        if !self.relogin || self.vault.get(keys::PASSWORD)?.is_none() {
+            return Ok(false);
+        }
+        let lock = self.refresh_lock.clone();
+        let _guard = lock.lock().await;
+        tracing::warn!(target: "garmin::auth", "the API refuses the refreshed tokens; signing in again");
+        self.relogin("the API refused the tokens".into()).await?;
+        Ok(true)
+    }
+
     /// One password login with the stored credentials, inside the budget.
     async fn relogin(&mut self, why: String) -> Result<()> {
         let email = self.vault.get(keys::EMAIL)?;
@@ -135,12 +152,19 @@ impl Session {
         check_login_budget(&self.vault, &self.settings, &self.clock)?;
         self.vault.record_password_login(self.clock.now())?;
         let cancelled = self.cancelled.clone();
-        let step =
-            login::password_login(&self.settings, &self.clock, &*cancelled, &email, &password)
-                .await?;
+        let (_, step) = login::password_login(
+            &self.settings,
+            &self.clock,
+            &*cancelled,
+            &email,
+            &password,
+            &[],
+        )
+        .await?;
         match step {
             Step::Ticket(ticket) => {
-                let fresh = tokens_for_ticket(&self.client, &self.settings, &self.clock, &ticket).await?;
+                let fresh =
+                    tokens_for_ticket(&self.di_client, &self.settings, &self.clock, &ticket).await?;
                 self.vault.save_tokens(&fresh)?;
                 self.tokens = fresh;
                 tracing::info!(target: "garmin::auth", "signed in again with the stored password");
@@ -172,7 +196,7 @@ pub fn check_login_budget(vault: &Vault, settings: &Settings, clock: &Clock) -> 
 
 /// Exchanges a fresh login's ticket for tokens.
 pub async fn tokens_for_ticket(
-    client: &Client,
+    client: &browser::Client,
     settings: &Settings,
     clock: &Clock,
     ticket: &Ticket,

@@ -11,6 +11,7 @@ use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
 use crate::login::{self, Step};
 use crate::mfa::{PendingMfa, Verdict};
+use crate::settings::Strategy;
 use crate::shared::{cancel_fn, Shared};
 use crate::tokens::{keys, Tokens, Vault};
 use bincio_plugin_kit::{Account, Connection, InputError, Inputs, Step as ConnectStep};
@@ -103,29 +104,70 @@ pub async fn begin(
         return failed(e);
     }
     let cancelled = cancel_fn(ctx.cancel_service());
-    match login::password_login(
-        &shared.settings,
-        &shared.clock,
-        &*cancelled,
-        email,
-        password,
-    )
-    .await
-    {
-        Ok(Step::Ticket(ticket)) => finish(shared, ctx, &vault, email, password, &ticket).await,
-        Ok(Step::Mfa(mfa)) => {
-            let flow_id = flows.insert(PendingFlow {
-                connection_id: ctx.id().to_string(),
-                email: email.to_string(),
-                password: password.to_string(),
-                mfa,
-                expires_at: flow_deadline(Instant::now(), shared.settings.mfa_flow_timeout_secs),
-                attempts: 0,
-            });
-            need_code(flow_id, Vec::new())
+    let mut refused: Vec<Strategy> = Vec::new();
+    loop {
+        let outcome = login::password_login(
+            &shared.settings,
+            &shared.clock,
+            &*cancelled,
+            email,
+            password,
+            &refused,
+        )
+        .await;
+        match outcome {
+            Ok((strategy, Step::Ticket(ticket))) => {
+                match finish(shared, ctx, &vault, email, password, &ticket).await {
+                    // The reference's verification: tokens the API refuses
+                    // (401/403 on the profile) mean the next strategy.
+                    Err(e) if refused_by_api(&e) => {
+                        tracing::warn!(target: "garmin::connect", strategy = login::name(strategy), "the API refused this login's tokens ({e}); trying the next strategy");
+                        refused.push(strategy);
+                        if refused.len()
+                            >= shared.settings.strategies().map(|s| s.len()).unwrap_or(0)
+                        {
+                            return failed(e);
+                        }
+                    }
+                    Err(e) => return failed(e),
+                    Ok(profile) => return done(profile),
+                }
+            }
+            Ok((_, Step::Mfa(mfa))) => return pending(shared, flows, ctx, email, password, mfa),
+            Err(e) => return failed(e),
         }
-        Err(e) => failed(e),
     }
+}
+
+/// A 401 or 403 from the profile call that proves fresh tokens.
+fn refused_by_api(error: &GarminError) -> bool {
+    match error {
+        GarminError::Unauthorized { .. } => true,
+        GarminError::Transient { endpoint, detail } => {
+            endpoint == crate::api::PROFILE && detail.starts_with("HTTP 403")
+        }
+        _ => false,
+    }
+}
+
+/// A login waiting for its MFA code: kept, and the code asked for.
+fn pending(
+    shared: &Shared,
+    flows: &PendingFlows,
+    ctx: &Connection,
+    email: &str,
+    password: &str,
+    mfa: PendingMfa,
+) -> ConnectStep {
+    let flow_id = flows.insert(PendingFlow {
+        connection_id: ctx.id().to_string(),
+        email: email.to_string(),
+        password: password.to_string(),
+        mfa,
+        expires_at: flow_deadline(Instant::now(), shared.settings.mfa_flow_timeout_secs),
+        attempts: 0,
+    });
+    need_code(flow_id, Vec::new())
 }
 
 pub async fn resume(
@@ -151,7 +193,10 @@ pub async fn resume(
     match flow.mfa.verify(&shared.settings, &shared.clock, &code).await {
         Ok(Verdict::Ticket(ticket)) => {
             let vault = Vault::new(ctx.secrets().host_api().clone());
-            finish(shared, ctx, &vault, &flow.email, &flow.password, &ticket).await
+            match finish(shared, ctx, &vault, &flow.email, &flow.password, &ticket).await {
+                Ok(profile) => done(profile),
+                Err(e) => failed(e),
+            }
         }
         Ok(Verdict::WrongCode) if flow.attempts >= MAX_CODE_ATTEMPTS => ConnectStep::Failed(PluginError::invalid_credentials(
             "Garmin refused the MFA code too many times. Start connecting again to get a new code.",
@@ -162,6 +207,17 @@ pub async fn resume(
             need_code(
                 flow_id.to_string(),
                 vec![code_error("Garmin did not accept this code. Check it (codes expire after a few minutes) and try again.")],
+            )
+        }
+        // Garmin could not judge the code (rate limit, 5xx, a challenge): the
+        // login keeps waiting, and the try does not count against the code.
+        Err(e) if crate::mfa::is_passing(&e) => {
+            tracing::warn!(target: "garmin::connect", "the MFA code could not be checked: {e}");
+            flow.attempts -= 1;
+            flows.put_back(flow_id, flow);
+            need_code(
+                flow_id.to_string(),
+                vec![code_error("Garmin could not check the code just now. Wait a moment and enter it again (or the newest code Garmin sent).")],
             )
         }
         Err(e) => failed(e),
@@ -205,22 +261,10 @@ async fn finish(
     email: &str,
     password: &str,
     ticket: &Ticket,
-) -> ConnectStep {
-    let tokens = match auth::tokens_for_ticket(
-        &shared.client,
-        &shared.settings,
-        &shared.clock,
-        ticket,
-    )
-    .await
-    {
-        Ok(tokens) => tokens,
-        Err(e) => return failed(e),
-    };
-    match validate_and_store(shared, ctx, vault, tokens, Some(email), Some(password)).await {
-        Ok(profile) => done(profile),
-        Err(e) => failed(e),
-    }
+) -> Result<Profile> {
+    let tokens =
+        auth::tokens_for_ticket(&shared.di_client, &shared.settings, &shared.clock, ticket).await?;
+    validate_and_store(shared, ctx, vault, tokens, Some(email), Some(password)).await
 }
 
 async fn import_tokens(
@@ -307,7 +351,11 @@ mod tests {
             connection_id: connection.into(),
             email: "e".into(),
             password: "p".into(),
-            mfa: PendingMfa::json(reqwest::Client::new(), JsonFlow::Mobile, "email".into()),
+            mfa: PendingMfa::json(
+                crate::browser::Client::new(),
+                JsonFlow::Mobile,
+                "email".into(),
+            ),
             expires_at: if expired {
                 now - expires_in
             } else {

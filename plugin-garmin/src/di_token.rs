@@ -2,15 +2,15 @@
 //! becomes an access/refresh token pair, and a refresh token becomes a new
 //! pair (the refresh token rotates).
 
+use crate::browser::{self, header, transport_error, Client, StatusCode};
 use crate::clock::Clock;
 use crate::errors::{GarminError, Result};
-use crate::http::{self, transport_error};
-use crate::identity::{DI_CLIENT_IDS, DI_TICKET_GRANT};
+use crate::http;
+use crate::identity::{self, DI_CLIENT_IDS, DI_TICKET_GRANT};
 use crate::jwt;
 use crate::settings::Settings;
 use crate::tokens::Tokens;
 use base64::{engine::general_purpose::STANDARD, Engine};
-use reqwest::{header, Client, StatusCode};
 use serde::Deserialize;
 
 const TICKET_ENDPOINT: &str = "DI token exchange";
@@ -56,6 +56,7 @@ pub async fn exchange_ticket(
     for client_id in DI_CLIENT_IDS {
         let sent = client
             .post(token_url(settings))
+            .headers(identity::native_headers())
             .header(header::AUTHORIZATION, basic(client_id))
             .header(header::ACCEPT, "application/json,text/html;q=0.9,*/*;q=0.8")
             .header(header::CACHE_CONTROL, "no-cache")
@@ -79,7 +80,10 @@ pub async fn exchange_ticket(
             }
         };
         let status = response.status();
-        http::check_login_rate_limit(&response, TICKET_ENDPOINT, settings, clock)?;
+        http::check_login_rate_limit(status, response.headers(), TICKET_ENDPOINT, settings, clock)?;
+        if status == StatusCode::FORBIDDEN {
+            return Err(crate::sso_json::challenge(TICKET_ENDPOINT));
+        }
         if !status.is_success() {
             any_transient |= status.is_server_error();
             tracing::debug!(target: "garmin::di", client_id, status = status.as_u16(), "ticket refused for this client id");
@@ -158,6 +162,7 @@ async fn refresh_once(
 ) -> Result<(String, Option<String>)> {
     let response = client
         .post(token_url(settings))
+        .headers(identity::native_headers())
         .header(header::AUTHORIZATION, basic(client_id))
         .header(header::ACCEPT, "application/json")
         .form(&[
@@ -170,7 +175,8 @@ async fn refresh_once(
         .map_err(|e| transport_error(REFRESH_ENDPOINT, e))?;
     let status = response.status();
     if let Some(error) = http::rate_limit_error(
-        &response,
+        status,
+        response.headers(),
         REFRESH_ENDPOINT,
         clock.now(),
         settings.api_rate_limit_wait_secs,
@@ -199,8 +205,8 @@ pub const ANSWER_LIMIT: usize = 64 << 10;
 const REFUSAL_LIMIT: usize = 16 << 10;
 
 /// "HTTP 400 invalid_grant": the status and the OAuth `error` code only.
-async fn refusal_detail(status: StatusCode, response: reqwest::Response) -> String {
-    let body = http::read_body("DI token refusal", response, REFUSAL_LIMIT)
+async fn refusal_detail(status: StatusCode, response: browser::Response) -> String {
+    let body = browser::read_body("DI token refusal", response, REFUSAL_LIMIT)
         .await
         .unwrap_or_default();
     let code = serde_json::from_slice::<serde_json::Value>(&body)
@@ -217,10 +223,10 @@ async fn refusal_detail(status: StatusCode, response: reqwest::Response) -> Stri
 }
 
 async fn parse_answer(
-    response: reqwest::Response,
+    response: browser::Response,
     endpoint: &str,
 ) -> Result<(String, Option<String>)> {
-    let body = http::read_body(endpoint, response, ANSWER_LIMIT).await?;
+    let body = browser::read_body(endpoint, response, ANSWER_LIMIT).await?;
     let answer: TokenAnswer = serde_json::from_slice(&body)
         .map_err(|_| GarminError::transient(endpoint, "the answer is not JSON"))?;
     let access = answer

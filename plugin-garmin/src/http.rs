@@ -1,4 +1,4 @@
-//! HTTP plumbing shared by login and sync: the two kinds of client, the
+//! HTTP plumbing shared by login and sync: the connectapi client, the
 //! pauses (anti-WAF pauses, request pacing, backoff), `Retry-After`, and
 //! turning transport failures into [`GarminError`]s.
 
@@ -11,22 +11,26 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Client, Response, StatusCode};
 use std::time::Duration;
 
-/// A client for one login: its own cookie jar (the SSO session cookies), so
-/// a pending MFA flow keeps exactly the cookies its login set.
-pub fn login_client(settings: &Settings) -> Result<Client> {
-    Client::builder()
-        .cookie_store(true)
-        .timeout(settings.request_timeout())
-        .connect_timeout(settings.request_timeout())
-        .redirect(reqwest::redirect::Policy::limited(10))
-        .build()
-        .map_err(|e| GarminError::transient("HTTP client", e.to_string()))
-}
-
-/// The client for diauth and connectapi: no cookies (auth travels in
-/// headers only), the native app's headers on every request.
+/// The client for connectapi: no cookies (auth travels in headers only), the
+/// native app's headers on every request, plain rustls (the reference calls the
+/// API without impersonation; see the README). The SSO and DI steps use
+/// [`crate::browser`].
 pub fn api_client(settings: &Settings) -> Result<Client> {
-    Client::builder()
+    let mut builder = Client::builder();
+    if let Some(pem) = settings.extra_ca_pem()? {
+        for cert in reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+            GarminError::permanent(
+                "settings",
+                format!(
+                    "extra_ca_file {}: not a PEM certificate ({e})",
+                    settings.extra_ca_file
+                ),
+            )
+        })? {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder
         .timeout(settings.request_timeout())
         .connect_timeout(settings.request_timeout())
         .default_headers(identity::native_headers())
@@ -116,30 +120,40 @@ pub fn is_rate_limit(status: StatusCode) -> bool {
     status.as_u16() == 429 || status.as_u16() == 427
 }
 
-/// The rate-limit error of `response`, if it says "too many requests": Garmin's
-/// `Retry-After` (relative to `now`, unix seconds), else `fallback_secs`.
+/// The rate-limit error of an answer (`status`, `headers`), if it says "too many
+/// requests": Garmin's `Retry-After` (relative to `now`, unix seconds), else
+/// `fallback_secs`. Works for both clients (reqwest and the browser's wreq share
+/// the `http` types).
 pub fn rate_limit_error(
-    response: &Response,
+    status: StatusCode,
+    headers: &HeaderMap,
     endpoint: &str,
     now: i64,
     fallback_secs: u64,
 ) -> Option<GarminError> {
-    is_rate_limit(response.status()).then(|| {
-        let wait = retry_after_secs(response.headers(), now);
+    is_rate_limit(status).then(|| {
+        let wait = retry_after_secs(headers, now);
         GarminError::rate_limited(endpoint, wait, fallback_secs)
     })
 }
 
-/// Refuses a login-side `response` that says "too many requests", waiting
+/// Refuses a login-side answer that says "too many requests", waiting
 /// Garmin's `Retry-After` or else `login_rate_limit_wait_secs`.
 pub fn check_login_rate_limit(
-    response: &Response,
+    status: StatusCode,
+    headers: &HeaderMap,
     endpoint: &str,
     settings: &Settings,
     clock: &Clock,
 ) -> Result<()> {
     let now = clock.now();
-    match rate_limit_error(response, endpoint, now, settings.login_rate_limit_wait_secs) {
+    match rate_limit_error(
+        status,
+        headers,
+        endpoint,
+        now,
+        settings.login_rate_limit_wait_secs,
+    ) {
         Some(error) => Err(error),
         None => Ok(()),
     }

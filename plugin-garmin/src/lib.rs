@@ -28,6 +28,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod browser;
 pub mod clock;
 pub mod connect;
 pub mod cursor;
@@ -43,6 +44,7 @@ pub mod importer;
 pub mod jwt;
 pub mod login;
 pub mod mfa;
+pub mod paging;
 pub mod settings;
 pub mod shared;
 pub mod sso_json;

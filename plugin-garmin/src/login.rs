@@ -1,16 +1,20 @@
-//! The password login: the strategy chain of research §1.0, over reqwest.
+//! The password login: the strategy chain of research §1.0, over the
+//! browser's connection ([`crate::browser`]).
 //!
 //! Strategies run in the order of the `login_strategies` setting (default
-//! mobile, widget, portal), each with a fresh cookie jar. The chain stops at
-//! the first ticket, at an MFA request, and at a verdict on the credentials
-//! (wrong password, locked account: another strategy would only be another
-//! failed attempt on the account). Everything else (429, Cloudflare, odd
-//! answers, network) falls through to the next strategy.
+//! mobile, widget, portal), each with a fresh cookie jar. Within a strategy,
+//! a 403 challenge or a 427/429 tries the strategy's next browser profile on a
+//! fresh connection (mobile: Safari iOS, Safari, Chrome), as the reference
+//! rotates curl_cffi's. The chain stops at the first ticket, at an MFA
+//! request, and at a verdict on the credentials (wrong password, locked
+//! account: another strategy would only be another failed attempt on the
+//! account). Everything else (429, Cloudflare, odd answers, network) falls
+//! through to the next strategy.
 
+use crate::browser;
 use crate::clock::Clock;
 use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
-use crate::http;
 use crate::mfa::PendingMfa;
 use crate::settings::{Settings, Strategy};
 use crate::{sso_json, sso_widget};
@@ -32,7 +36,7 @@ impl std::fmt::Debug for Step {
     }
 }
 
-fn name(strategy: Strategy) -> &'static str {
+pub fn name(strategy: Strategy) -> &'static str {
     match strategy {
         Strategy::Mobile => "mobile",
         Strategy::Widget => "widget",
@@ -40,69 +44,91 @@ fn name(strategy: Strategy) -> &'static str {
     }
 }
 
-/// Runs the chain once. `cancelled` is polled between strategies.
+/// Runs the chain once, leaving out the strategies in `skip` (those whose
+/// tokens the API refused). `cancelled` is polled between attempts. The
+/// answer names the strategy that got there.
 pub async fn password_login(
     settings: &Settings,
     clock: &Clock,
     cancelled: &(dyn Fn() -> bool + Sync),
     email: &str,
     password: &str,
-) -> Result<Step> {
+    skip: &[Strategy],
+) -> Result<(Strategy, Step)> {
     let strategies = settings
         .strategies()
         .map_err(|e| GarminError::permanent("settings", e.user_message.to_string()))?;
     let mut failures: Vec<GarminError> = Vec::new();
-    for strategy in strategies {
-        if cancelled() {
-            return Err(GarminError::Cancelled);
-        }
-        let client = http::login_client(settings)?;
-        tracing::info!(target: "garmin::login", strategy = name(strategy), "trying a password login");
-        let outcome = match strategy {
-            Strategy::Mobile => {
-                sso_json::login(
-                    client,
-                    settings,
-                    clock,
-                    sso_json::JsonFlow::Mobile,
-                    email,
-                    password,
-                )
-                .await
+    for strategy in strategies.into_iter().filter(|s| !skip.contains(s)) {
+        let profiles = browser::rotation(strategy);
+        for (i, profile) in profiles.iter().enumerate() {
+            if cancelled() {
+                return Err(GarminError::Cancelled);
             }
-            Strategy::Portal => {
-                sso_json::login(
-                    client,
-                    settings,
-                    clock,
-                    sso_json::JsonFlow::Portal,
-                    email,
-                    password,
-                )
-                .await
-            }
-            Strategy::Widget => sso_widget::login(client, settings, clock, email, password).await,
-        };
-        match outcome {
-            Ok(step) => {
-                tracing::info!(target: "garmin::login", strategy = name(strategy), "login answered: {step:?}");
-                return Ok(step);
-            }
-            Err(
-                e @ (GarminError::BadCredentials { .. }
-                | GarminError::AccountLocked { .. }
-                | GarminError::Host(_)),
-            ) => {
-                tracing::warn!(target: "garmin::login", strategy = name(strategy), "login refused: {e}");
-                return Err(e);
-            }
-            Err(e) => {
-                tracing::warn!(target: "garmin::login", strategy = name(strategy), "login strategy failed: {e}");
-                failures.push(e);
+            tracing::info!(target: "garmin::login", strategy = name(strategy), profile = profile.name(), "trying a password login");
+            let outcome = attempt(settings, clock, strategy, *profile, email, password).await;
+            match outcome {
+                Ok(step) => {
+                    tracing::info!(target: "garmin::login", strategy = name(strategy), "login answered: {step:?}");
+                    return Ok((strategy, step));
+                }
+                Err(
+                    e @ (GarminError::BadCredentials { .. }
+                    | GarminError::AccountLocked { .. }
+                    | GarminError::Host(_)),
+                ) => {
+                    tracing::warn!(target: "garmin::login", strategy = name(strategy), "login refused: {e}");
+                    return Err(e);
+                }
+                Err(e) if crate::sso_json::blocked_at_edge(&e) && i + 1 < profiles.len() => {
+                    tracing::warn!(target: "garmin::login", strategy = name(strategy), profile = profile.name(), "blocked at the edge ({e}); trying the next browser profile");
+                }
+                Err(e) => {
+                    tracing::warn!(target: "garmin::login", strategy = name(strategy), "login strategy failed: {e}");
+                    failures.push(e);
+                    break;
+                }
             }
         }
     }
     Err(summarise(failures))
+}
+
+/// One strategy over one browser profile, on a fresh connection and cookie jar.
+async fn attempt(
+    settings: &Settings,
+    clock: &Clock,
+    strategy: Strategy,
+    profile: browser::Profile,
+    email: &str,
+    password: &str,
+) -> Result<Step> {
+    let client = browser::login_client(settings, profile)?;
+    match strategy {
+        Strategy::Mobile => {
+            sso_json::login(
+                client,
+                settings,
+                clock,
+                sso_json::JsonFlow::Mobile,
+                email,
+                password,
+            )
+            .await
+        }
+        Strategy::Portal => {
+            sso_json::login(
+                client,
+                settings,
+                clock,
+                sso_json::JsonFlow::Portal,
+                email,
+                password,
+            )
+            .await
+        }
+        Strategy::Widget => sso_widget::login(client, settings, clock, email, password).await,
+    }
 }
 
 /// The one error a failed chain reports: a rate limit when every strategy

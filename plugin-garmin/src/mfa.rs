@@ -4,16 +4,15 @@
 //! It lives only in memory (see `connect::PendingFlows`); the code is used
 //! once and never stored or logged.
 
+use crate::browser::header::REFERER;
+use crate::browser::{transport_error, Client};
 use crate::clock::Clock;
 use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
 use crate::html;
-use crate::http::transport_error;
 use crate::settings::Settings;
 use crate::sso_json::{read_answer, Answer, JsonFlow};
 use crate::sso_widget::{self, read_page};
-use reqwest::header::REFERER;
-use reqwest::Client;
 use serde_json::json;
 
 pub struct PendingMfa {
@@ -73,11 +72,12 @@ impl PendingMfa {
     }
 }
 
-/// The flow's own verify endpoint; only when that one cannot answer (rate
-/// limit, network, HTML) the other flow's endpoint, as Garmin's clients do.
-/// A definite "wrong code" is not submitted a second time. The ticket is
-/// bound to the service URL of the login that asked for the code, whichever
-/// endpoint completes it (as Garmin's clients exchange it).
+/// The flow's own verify endpoint; when that one cannot answer (rate limit,
+/// 5xx, network, HTML, a 403 challenge) the other flow's endpoint, as Garmin's
+/// clients do. A definite "wrong code" is not submitted a second time. The
+/// ticket is bound to the service URL of the login that asked for the code,
+/// whichever endpoint completes it (as Garmin's clients exchange it). An error
+/// from both leaves the pending login as it was (the caller keeps it).
 async fn verify_json(
     client: &Client,
     settings: &Settings,
@@ -89,7 +89,7 @@ async fn verify_json(
     let first = verify_json_at(client, settings, clock, flow, flow, method, code).await;
     let first_error = match first {
         Ok(verdict) => return Ok(verdict),
-        Err(e @ (GarminError::RateLimited { .. } | GarminError::Transient { .. })) => e,
+        Err(e) if is_passing(&e) => e,
         Err(e) => return Err(e),
     };
     tracing::debug!(target: "garmin::mfa", "verify at {} failed ({first_error}); trying {}", flow.name(), flow.other().name());
@@ -98,6 +98,14 @@ async fn verify_json(
         Err(second) if second.is_rate_limited() && first_error.is_rate_limited() => Err(second),
         Err(_) => Err(first_error),
     }
+}
+
+/// A verify failure that says nothing about the code: the endpoint could not answer.
+pub fn is_passing(error: &GarminError) -> bool {
+    matches!(
+        error,
+        GarminError::RateLimited { .. } | GarminError::Transient { .. }
+    ) || crate::sso_json::blocked_at_edge(error)
 }
 
 async fn verify_json_at(
@@ -112,7 +120,7 @@ async fn verify_json_at(
     let endpoint = format!("{} MFA verify", via.name());
     let response = client
         .post(via.api_url(settings, "mfa/verifyCode"))
-        .query(&via.api_query())
+        .query(&via.api_query(settings))
         .headers(flow.post_headers(settings))
         .body(
             json!({
@@ -128,7 +136,7 @@ async fn verify_json_at(
         .await
         .map_err(|e| transport_error(&endpoint, e))?;
     match read_answer(response, &endpoint, settings, clock).await? {
-        Answer::Successful(ticket) => Ok(Verdict::Ticket(flow.ticket(ticket))),
+        Answer::Successful(ticket) => Ok(Verdict::Ticket(flow.ticket(settings, ticket))),
         Answer::MfaRequired(_) | Answer::Other(_) => Ok(Verdict::WrongCode),
     }
 }
@@ -164,6 +172,9 @@ async fn verify_widget(
             ENDPOINT,
             format!("HTTP {}", page.status.as_u16()),
         ));
+    }
+    if page.status == crate::browser::StatusCode::FORBIDDEN {
+        return Err(crate::sso_json::challenge(ENDPOINT));
     }
     if page.title.eq_ignore_ascii_case("success") {
         if let Some(ticket) = html::service_ticket(&page.text) {

@@ -52,6 +52,15 @@ pub struct Settings {
     pub api_rate_limit_wait_secs: u64,
     /// Largest activity download accepted, in MiB.
     pub max_download_mib: u64,
+    /// A PEM file of one or more extra CA certificates to trust (for the emulator's edge in
+    /// tests, or a TLS-inspecting proxy); empty = only the usual roots.
+    pub extra_ca_file: String,
+    /// `garmin.com`, or `garmin.cn` for accounts on Garmin's China domain: every default base
+    /// and service URL follows it (the DI grant type stays `.com`, as Garmin's clients send it).
+    pub domain: String,
+    /// List requests one run may make; 0 = derived from the download cap
+    /// (see [`Settings::list_request_budget`]).
+    pub max_list_requests_per_run: u32,
 }
 
 impl Default for Settings {
@@ -76,6 +85,9 @@ impl Default for Settings {
             login_rate_limit_wait_secs: 3600,
             api_rate_limit_wait_secs: 900,
             max_download_mib: 64,
+            extra_ca_file: String::new(),
+            domain: "garmin.com".into(),
+            max_list_requests_per_run: 0,
         }
     }
 }
@@ -90,7 +102,9 @@ impl Settings {
                 "invalid Garmin plugin settings in plugin.toml: {e}"
             ))
         })?;
+        let mut settings = settings;
         settings.strategies()?;
+        settings.follow_domain()?;
         if !(1..=1000).contains(&settings.page_size) {
             return Err(PluginError::permanent(format!(
                 "invalid Garmin plugin settings in plugin.toml: page_size must be between 1 and 1000 (Garmin's limit), not {}",
@@ -124,6 +138,64 @@ impl Settings {
                 ))),
             })
             .collect()
+    }
+
+    /// Moves the default base URLs to the configured domain; an unknown domain is an error.
+    fn follow_domain(&mut self) -> Result<(), PluginError> {
+        match self.domain.as_str() {
+            "garmin.com" => Ok(()),
+            "garmin.cn" => {
+                for url in [
+                    &mut self.sso_base_url,
+                    &mut self.connectapi_base_url,
+                    &mut self.diauth_base_url,
+                ] {
+                    if url.starts_with("https://") && url.trim_end_matches('/').ends_with(".garmin.com") {
+                        *url = format!("{}.garmin.cn", url.trim_end_matches('/').trim_end_matches(".garmin.com"));
+                    }
+                }
+                Ok(())
+            }
+            other => Err(PluginError::permanent(format!(
+                "invalid Garmin plugin settings in plugin.toml: domain must be garmin.com or garmin.cn, not {other:?}"
+            ))),
+        }
+    }
+
+    /// `url` (one of Garmin's `https://….garmin.com…` identities) on the configured domain.
+    pub fn on_domain(&self, url: &str) -> String {
+        if self.domain == "garmin.cn" {
+            url.replacen(".garmin.com", ".garmin.cn", 1)
+        } else {
+            url.to_string()
+        }
+    }
+
+    /// The extra CA's PEM text, when `extra_ca_file` is set; an unreadable file is an error
+    /// naming it.
+    pub fn extra_ca_pem(&self) -> crate::errors::Result<Option<String>> {
+        if self.extra_ca_file.trim().is_empty() {
+            return Ok(None);
+        }
+        std::fs::read_to_string(&self.extra_ca_file)
+            .map(Some)
+            .map_err(|e| {
+                crate::errors::GarminError::permanent(
+                    "settings",
+                    format!("extra_ca_file {}: cannot read it ({e})", self.extra_ca_file),
+                )
+            })
+    }
+
+    /// The list requests a run may make: the setting, else enough pages for `cap` downloads
+    /// four times over plus fifty (the look-back walk, already-known activities and the empty
+    /// date windows of a sparse history cost requests too).
+    pub fn list_request_budget(&self, cap: u32) -> u32 {
+        if self.max_list_requests_per_run > 0 {
+            return self.max_list_requests_per_run;
+        }
+        let pages = cap.div_ceil(self.page_size.max(1));
+        pages.saturating_mul(4).saturating_add(50)
     }
 
     pub fn backoff_base(&self) -> Duration {
@@ -279,6 +351,24 @@ impl Settings {
                 d.max_download_mib.to_string(),
                 "",
             ),
+            FieldSpec::new(
+                "extra_ca_file",
+                "Extra CA certificates (PEM file)",
+                FieldKind::TEXT,
+            )
+            .default_value(&d.extra_ca_file)
+            .help(
+                "Trusted besides the usual roots: a TLS-inspecting proxy's CA, or the emulator's.",
+            ),
+            FieldSpec::new("domain", "Garmin domain", FieldKind::TEXT)
+                .default_value(&d.domain)
+                .help("garmin.com, or garmin.cn for accounts on Garmin's China site."),
+            number(
+                "max_list_requests_per_run",
+                "List requests per run",
+                d.max_list_requests_per_run.to_string(),
+                "0 = derived from the download cap.",
+            ),
         ]
     }
 }
@@ -332,6 +422,36 @@ mod tests {
                 .page_size,
             1000
         );
+    }
+
+    #[test]
+    fn the_china_domain_moves_every_default_url_and_an_unknown_domain_is_named() {
+        let s = Settings::from_json(r#"{"domain": "garmin.cn"}"#).unwrap();
+        assert_eq!(s.sso(), "https://sso.garmin.cn");
+        assert_eq!(s.connectapi(), "https://connectapi.garmin.cn");
+        assert_eq!(s.diauth(), "https://diauth.garmin.cn");
+        assert_eq!(
+            s.on_domain("https://mobile.integration.garmin.com/gcm/ios"),
+            "https://mobile.integration.garmin.cn/gcm/ios"
+        );
+        let own =
+            Settings::from_json(r#"{"domain": "garmin.cn", "sso_base_url": "http://127.0.0.1:1"}"#)
+                .unwrap();
+        assert_eq!(own.sso(), "http://127.0.0.1:1", "an explicit URL stays");
+        let e = Settings::from_json(r#"{"domain": "garmin.org"}"#).unwrap_err();
+        assert!(e.user_message.contains("garmin.org"), "{}", e.user_message);
+    }
+
+    #[test]
+    fn the_list_budget_derives_from_the_cap_unless_set() {
+        let s = Settings::default();
+        assert_eq!(s.list_request_budget(50), 54);
+        assert_eq!(s.list_request_budget(0), 50);
+        let set = Settings {
+            max_list_requests_per_run: 3,
+            ..Settings::default()
+        };
+        assert_eq!(set.list_request_budget(1000), 3);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! What every call of one importer instance shares: the settings, the
-//! clock, the API client (its connection pool) and one refresh lock per
-//! connection.
+//! clock, the API client and the DI client (their connection pools) and one
+//! refresh lock per connection.
 
 use crate::auth::{self, CancelFn, Session};
+use crate::browser;
 use crate::clock::Clock;
 use crate::errors::Result;
 use crate::http;
@@ -17,16 +18,20 @@ pub struct Shared {
     pub settings: Arc<Settings>,
     pub clock: Clock,
     pub client: Client,
+    /// The browser-like client of the DI token endpoint.
+    pub di_client: browser::Client,
     refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Shared {
     pub fn new(settings: Settings, clock: Clock) -> Result<Self> {
         let client = http::api_client(&settings)?;
+        let di_client = browser::di_client(&settings)?;
         Ok(Self {
             settings: Arc::new(settings),
             clock,
             client,
+            di_client,
             refresh_locks: Mutex::new(HashMap::new()),
         })
     }
@@ -64,7 +69,7 @@ impl Shared {
             self.settings.clone(),
             self.clock.clone(),
             vault,
-            self.client.clone(),
+            (self.client.clone(), self.di_client.clone()),
             cancel_fn(cancel),
             tokens,
             self.refresh_lock(connection_id),

@@ -5,18 +5,18 @@
 //! what keep the credential POST from drawing a 429), pause like a person,
 //! then POST the credentials as JSON and read `responseStatus.type`.
 
+use crate::browser::header::{
+    HeaderMap, HeaderValue, ACCEPT, ACCEPT_LANGUAGE, CONTENT_TYPE, ORIGIN, REFERER, USER_AGENT,
+};
+use crate::browser::{self, transport_error, Client, StatusCode};
 use crate::clock::Clock;
 use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
-use crate::http::{self, transport_error};
+use crate::http;
 use crate::identity::*;
 use crate::login::Step;
 use crate::mfa::PendingMfa;
 use crate::settings::Settings;
-use reqwest::header::{
-    HeaderMap, HeaderValue, ACCEPT, ACCEPT_LANGUAGE, CONTENT_TYPE, ORIGIN, REFERER, USER_AGENT,
-};
-use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,23 +50,26 @@ impl JsonFlow {
             Self::Portal => PORTAL_CLIENT_ID,
         }
     }
-    pub fn service_url(self) -> &'static str {
-        match self {
+    /// The service URL on the configured domain (`garmin.cn` accounts get `.cn`).
+    pub fn service_url(self, settings: &Settings) -> String {
+        settings.on_domain(match self {
             Self::Mobile => IOS_SERVICE_URL,
             Self::Portal => PORTAL_SERVICE_URL,
-        }
+        })
     }
     /// A service ticket this flow's SSO issued (bound to its service URL).
-    pub fn ticket(self, ticket: String) -> Ticket {
+    pub fn ticket(self, settings: &Settings, ticket: String) -> Ticket {
         Ticket {
             ticket,
-            service_url: self.service_url().to_string(),
+            service_url: self.service_url(settings),
         }
     }
-    fn user_agent(self) -> &'static str {
+    /// The User-Agent the flow prescribes: the iOS app's for mobile; the portal
+    /// sends the emulated browser's own (so UA and TLS agree).
+    fn user_agent(self) -> Option<&'static str> {
         match self {
-            Self::Mobile => IOS_LOGIN_UA,
-            Self::Portal => DESKTOP_UA,
+            Self::Mobile => Some(IOS_LOGIN_UA),
+            Self::Portal => None,
         }
     }
     /// The sign-in page (note `en_US` for mobile, `en-US` for the portal).
@@ -81,29 +84,26 @@ impl JsonFlow {
     /// for mobile, verbatim for the portal (as Garmin's clients send them).
     fn referer(self, settings: &Settings) -> String {
         let page = self.page_url(settings);
+        let service = self.service_url(settings);
         match self {
             Self::Mobile => reqwest::Url::parse_with_params(
                 &page,
                 &[
                     ("clientId", self.client_id()),
-                    ("service", self.service_url()),
+                    ("service", service.as_str()),
                 ],
             )
             .map(String::from)
             .unwrap_or(page),
-            Self::Portal => format!(
-                "{page}?clientId={}&service={}",
-                self.client_id(),
-                self.service_url()
-            ),
+            Self::Portal => format!("{page}?clientId={}&service={service}", self.client_id()),
         }
     }
     /// The query of every POST of this flow.
-    pub fn api_query(self) -> [(&'static str, &'static str); 3] {
+    pub fn api_query(self, settings: &Settings) -> [(&'static str, String); 3] {
         [
-            ("clientId", self.client_id()),
-            ("locale", "en-US"),
-            ("service", self.service_url()),
+            ("clientId", self.client_id().to_string()),
+            ("locale", "en-US".to_string()),
+            ("service", self.service_url(settings)),
         ]
     }
     pub fn api_url(self, settings: &Settings, path: &str) -> String {
@@ -125,7 +125,9 @@ impl JsonFlow {
                 h.insert(name, v);
             }
         };
-        put(USER_AGENT, self.user_agent());
+        if let Some(ua) = self.user_agent() {
+            put(USER_AGENT, ua);
+        }
         put(ACCEPT, ACCEPT_JSON_LOGIN);
         put(ACCEPT_LANGUAGE, ACCEPT_LANGUAGE_VALUE);
         put(CONTENT_TYPE, "application/json");
@@ -145,21 +147,24 @@ pub async fn login(
     password: &str,
 ) -> Result<Step> {
     let page_endpoint = format!("{} sign-in page", flow.name());
-    let page = client
+    let mut page = client
         .get(flow.page_url(settings))
         .query(&[
-            ("clientId", flow.client_id()),
-            ("service", flow.service_url()),
+            ("clientId", flow.client_id().to_string()),
+            ("service", flow.service_url(settings)),
         ])
-        .header(USER_AGENT, flow.user_agent())
         .header(ACCEPT, ACCEPT_HTML)
-        .header(ACCEPT_LANGUAGE, ACCEPT_LANGUAGE_VALUE)
+        .header(ACCEPT_LANGUAGE, ACCEPT_LANGUAGE_VALUE);
+    if let Some(ua) = flow.user_agent() {
+        page = page.header(USER_AGENT, ua);
+    }
+    let page = page
         .send()
         .await
         .map_err(|e| transport_error(&page_endpoint, e))?;
     let status = page.status();
-    http::check_login_rate_limit(&page, &page_endpoint, settings, clock)?;
-    if status == StatusCode::FORBIDDEN && flow == JsonFlow::Mobile {
+    http::check_login_rate_limit(status, page.headers(), &page_endpoint, settings, clock)?;
+    if status == StatusCode::FORBIDDEN {
         return Err(challenge(&page_endpoint));
     }
     // The body only matters for its cookies, which the jar has taken.
@@ -172,7 +177,7 @@ pub async fn login(
     tracing::debug!(target: "garmin::login", flow = flow.name(), "posting credentials");
     let response = client
         .post(flow.api_url(settings, "login"))
-        .query(&flow.api_query())
+        .query(&flow.api_query(settings))
         .headers(flow.post_headers(settings))
         .body(
             json!({"username": email, "password": password, "rememberMe": true, "captchaToken": ""})
@@ -182,7 +187,7 @@ pub async fn login(
         .await
         .map_err(|e| transport_error(&endpoint, e))?;
     match read_answer(response, &endpoint, settings, clock).await? {
-        Answer::Successful(ticket) => Ok(Step::Ticket(flow.ticket(ticket))),
+        Answer::Successful(ticket) => Ok(Step::Ticket(flow.ticket(settings, ticket))),
         Answer::MfaRequired(method) => {
             tracing::info!(target: "garmin::login", flow = flow.name(), method = %method, "Garmin asks for an MFA code");
             Ok(Step::Mfa(PendingMfa::json(client, flow, method)))
@@ -201,17 +206,17 @@ pub enum Answer {
 
 /// Reads and classifies a login or MFA answer (research §1.1).
 pub async fn read_answer(
-    response: reqwest::Response,
+    response: browser::Response,
     endpoint: &str,
     settings: &Settings,
     clock: &Clock,
 ) -> Result<Answer> {
     let status = response.status();
-    http::check_login_rate_limit(&response, endpoint, settings, clock)?;
+    http::check_login_rate_limit(status, response.headers(), endpoint, settings, clock)?;
     if status == StatusCode::FORBIDDEN {
         return Err(challenge(endpoint));
     }
-    let body = http::read_body(endpoint, response, 1 << 20).await?;
+    let body = browser::read_body(endpoint, response, browser::ANSWER_LIMIT).await?;
     classify(status, &body, endpoint, settings)
 }
 
@@ -296,11 +301,20 @@ pub fn refusal(endpoint: &str, kind: &str) -> GarminError {
     }
 }
 
+/// Whether `error` is what the edge answers a fingerprint it blocks (403
+/// challenge, 427/429): another browser profile may get through.
+pub fn blocked_at_edge(error: &GarminError) -> bool {
+    error.is_rate_limited()
+        || matches!(error, GarminError::NeedsUser { detail, .. } if detail.ends_with(CHALLENGE_DETAIL))
+}
+
+const CHALLENGE_DETAIL: &str = "HTTP 403 challenge";
+
 /// A Cloudflare challenge (403): a browser check this client cannot pass.
 pub fn challenge(endpoint: &str) -> GarminError {
     GarminError::needs_user(
         "Garmin's bot protection (Cloudflare) blocked the sign-in from this server's network. Try again later, or connect with a token file made on another machine.",
-        format!("{endpoint}: HTTP 403 challenge"),
+        format!("{endpoint}: {CHALLENGE_DETAIL}"),
     )
 }
 

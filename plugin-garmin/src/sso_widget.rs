@@ -2,18 +2,18 @@
 //! (embed, sign-in form with its CSRF token, the form POST), each answer
 //! judged by its `<title>`.
 
+use crate::browser::header::{ACCEPT, CONTENT_TYPE, REFERER};
+use crate::browser::{self, transport_error, Client, Response, StatusCode};
 use crate::clock::Clock;
 use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
 use crate::excerpt::excerpt;
 use crate::html;
-use crate::http::{self, transport_error};
+use crate::http;
 use crate::login::Step;
 use crate::mfa::PendingMfa;
 use crate::settings::Settings;
 use crate::sso_json::challenge;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, REFERER};
-use reqwest::{Client, Response, StatusCode};
 use serde_json::json;
 
 /// The service URL a widget ticket is issued for.
@@ -50,9 +50,9 @@ pub async fn read_page(
     clock: &Clock,
 ) -> Result<Page> {
     let status = response.status();
-    http::check_login_rate_limit(&response, endpoint, settings, clock)?;
-    let url = response.url().to_string();
-    let body = http::read_body(endpoint, response, 2 << 20).await?;
+    http::check_login_rate_limit(status, response.headers(), endpoint, settings, clock)?;
+    let url = response.uri().to_string();
+    let body = browser::read_body(endpoint, response, browser::ANSWER_LIMIT).await?;
     let text = String::from_utf8_lossy(&body).into_owned();
     let title = html::title(&text).unwrap_or_default();
     Ok(Page {
@@ -171,12 +171,7 @@ async fn judge(client: Client, settings: &Settings, clock: &Clock, page: Page) -
             detail,
         ));
     }
-    if page.text.to_ascii_lowercase().contains("captcha") {
-        return Err(GarminError::needs_user(
-            "Garmin asks for a CAPTCHA before it lets this server sign in. Sign in once on connect.garmin.com from a browser, wait a few hours, then reconnect (or connect with a token file).",
-            detail,
-        ));
-    }
+    // MFA and success first: real pages load a CAPTCHA script whatever they say.
     let mfa_method = html::js_var(&page.text, "mfaMethod").filter(|m| !m.is_empty());
     if title.contains("mfa")
         || (title.contains("authentication application") && mfa_method.is_some())
@@ -199,6 +194,12 @@ async fn judge(client: Client, settings: &Settings, clock: &Clock, page: Page) -
             service_url: service_url(settings),
         }));
     }
+    if page.text.to_ascii_lowercase().contains("captcha") {
+        return Err(GarminError::needs_user(
+            "Garmin asks for a CAPTCHA before it lets this server sign in. Sign in once on connect.garmin.com from a browser, wait a few hours, then reconnect (or connect with a token file).",
+            detail,
+        ));
+    }
     Err(GarminError::permanent(
         ENDPOINT,
         format!("unexpected page: {detail}"),
@@ -218,7 +219,10 @@ async fn start_mfa(
         GarminError::permanent("widget MFA page", "no _csrf token on the MFA page")
     })?;
     let sent_to = html::js_var(&page.text, "codeSentTo").unwrap_or_default();
-    if (method == "email" || method == "sms") && sent_to.is_empty() {
+    let delivered_by_garmin = ["email", "sms"]
+        .iter()
+        .any(|m| method.eq_ignore_ascii_case(m));
+    if delivered_by_garmin && sent_to.is_empty() {
         let var = |name| html::js_var(&page.text, name).unwrap_or_default();
         let response = client
             .post(format!("{}/sso/verifyMFA/mfaCode", settings.sso()))
@@ -231,7 +235,13 @@ async fn start_mfa(
             .await
             .map_err(|e| transport_error("widget MFA code request", e))?;
         let status = response.status();
-        http::check_login_rate_limit(&response, "widget MFA code request", settings, clock)?;
+        http::check_login_rate_limit(
+            status,
+            response.headers(),
+            "widget MFA code request",
+            settings,
+            clock,
+        )?;
         if !status.is_success() {
             return Err(GarminError::transient(
                 "widget MFA code request",

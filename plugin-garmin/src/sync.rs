@@ -13,6 +13,7 @@ use crate::api::{Api, ListedActivity};
 use crate::cursor::{self, Cursor};
 use crate::download::{fit_from_download, Unusable};
 use crate::errors::{GarminError, Result};
+use crate::paging::{Pager, Window};
 use crate::settings::Settings;
 use crate::shared::Shared;
 use crate::tokens::Vault;
@@ -47,6 +48,7 @@ pub async fn run(
         downloads: 0,
         attempted: HashSet::new(),
         now: shared.clock.now(),
+        pager: Pager::new(shared.settings.list_request_budget(cap)),
     };
     ctx.progress.set_total(u64::from(cap));
     tracing::info!(target: "garmin::sync", cap, "sync starts");
@@ -88,6 +90,8 @@ struct Run<'a> {
     /// Ids tried this run: a failing item is not downloaded twice in a run.
     attempted: HashSet<String>,
     now: i64,
+    /// The run's list-request budget and the ids of the current walk.
+    pager: Pager,
 }
 
 impl Run<'_> {
@@ -123,15 +127,22 @@ impl Run<'_> {
         Ok(true)
     }
 
-    /// From the newest activity down to the look-back floor. Returns whether
-    /// it got there (false: the cap stopped it).
+    /// From the newest activity down to the look-back floor, or to an empty
+    /// page. Returns whether it got there (false: the cap or the list budget
+    /// stopped it).
     async fn walk_newest(&mut self, top: &str) -> Result<bool> {
         let floor = cursor::lookback_floor(top, self.now, self.settings.lookback_days);
-        let page_size = self.settings.page_size;
         let mut start = 0u64;
         let mut newest: Option<String> = None;
+        self.pager.new_walk();
         loop {
-            let page = self.list(start, None).await?;
+            let Some(page) = self.list(start, None).await? else {
+                return Ok(false);
+            };
+            if self.page_ends_walk(&page) {
+                self.raise_top(newest);
+                return Ok(true);
+            }
             for entry in &page {
                 if newest.is_none() {
                     newest.clone_from(&entry.start_gmt);
@@ -148,31 +159,80 @@ impl Run<'_> {
                 }
             }
             self.commit()?;
-            if page.len() < page_size as usize {
-                self.raise_top(newest);
-                return Ok(true);
-            }
             start += page.len() as u64;
         }
     }
 
-    /// Older history, resumed below `backfill_before`. Returns false when
-    /// the cap stopped it.
+    /// Older history, below `backfill_before`, one date window at a time
+    /// down to the oldest activity. Returns false when the cap or the list
+    /// budget stopped it.
     async fn walk_backfill(&mut self) -> Result<bool> {
         let covered_down_to = self
             .cursor
             .backfill_before
             .as_deref()
             .and_then(cursor::parse_time);
-        let end_date = self
-            .cursor
-            .backfill_before
+        if !self.pager_take()? {
+            return Ok(false);
+        }
+        let Some(oldest) = self.api.oldest().await? else {
+            self.cursor.backfill_done = true;
+            return Ok(true);
+        };
+        // The oldest local day can be one before its GMT day.
+        let oldest_day = oldest
+            .start_gmt
             .as_deref()
-            .and_then(cursor::end_date_for);
-        let page_size = self.settings.page_size;
-        let mut start = 0u64;
+            .and_then(cursor::parse_time)
+            .map(|t| t.date().previous_day().unwrap_or(t.date()));
+        let last = match covered_down_to {
+            Some(covered) => covered.date(),
+            // The first run: from the day after today (zones ahead of GMT).
+            None => cursor::from_unix(self.now)
+                .date()
+                .next_day()
+                .unwrap_or(time::Date::MAX),
+        };
+        let mut window = Window::ending(last);
         loop {
-            let page = self.list(start, end_date.as_deref()).await?;
+            if oldest_day.is_none_or(|oldest| window.last < oldest) {
+                self.cursor.backfill_done = true;
+                tracing::info!(target: "garmin::sync", "the whole history has been walked");
+                return Ok(true);
+            }
+            if !self.walk_window(window, covered_down_to).await? {
+                return Ok(false);
+            }
+            let floor = window.covered_down_to();
+            let parsed = self
+                .cursor
+                .backfill_before
+                .as_deref()
+                .and_then(cursor::parse_time);
+            if parsed.is_none_or(|at| floor < at) {
+                self.cursor.backfill_before = Some(cursor::format_time(floor));
+            }
+            self.commit()?;
+            window = window.before();
+        }
+    }
+
+    /// Every page of one backfill window. Returns false when the cap or the
+    /// list budget stopped it.
+    async fn walk_window(
+        &mut self,
+        window: Window,
+        covered_down_to: Option<time::PrimitiveDateTime>,
+    ) -> Result<bool> {
+        let mut start = 0u64;
+        self.pager.new_walk();
+        loop {
+            let Some(page) = self.list(start, Some(window)).await? else {
+                return Ok(false);
+            };
+            if self.page_ends_walk(&page) {
+                return Ok(true);
+            }
             for entry in &page {
                 if self.cursor.top.is_none() {
                     // The first run: the list's head is the top of the history.
@@ -187,29 +247,63 @@ impl Run<'_> {
                 if let Handled::CapReached = self.handle(&entry.id).await? {
                     return Ok(false);
                 }
-                if entry.start_gmt.is_some() {
-                    self.cursor.backfill_before.clone_from(&entry.start_gmt);
+                let before = self
+                    .cursor
+                    .backfill_before
+                    .as_deref()
+                    .and_then(cursor::parse_time);
+                if let Some(at) = at.filter(|at| before.is_none_or(|b| *at < b)) {
+                    self.cursor.backfill_before = Some(cursor::format_time(at));
                 }
-            }
-            if page.len() < page_size as usize {
-                self.cursor.backfill_done = true;
-                tracing::info!(target: "garmin::sync", "the whole history has been walked");
-                return Ok(true);
             }
             self.commit()?;
             start += page.len() as u64;
         }
     }
 
-    async fn list(&mut self, start: u64, end_date: Option<&str>) -> Result<Vec<ListedActivity>> {
+    /// An empty page ends a walk; so does a page of ids this walk has listed
+    /// already (a list that repeats itself would never end).
+    fn page_ends_walk(&mut self, page: &[ListedActivity]) -> bool {
+        if page.is_empty() {
+            return true;
+        }
+        if !self.pager.brings_news(page.iter().map(|e| e.id.as_str())) {
+            tracing::warn!(target: "garmin::sync", "a list page brought no new activity; the list repeats itself, stopping this walk");
+            return true;
+        }
+        false
+    }
+
+    /// One request from the run's list budget; false when it is spent.
+    fn pager_take(&mut self) -> Result<bool> {
         self.check_cancel()?;
+        if self.pager.take().is_err() {
+            tracing::info!(target: "garmin::sync", "this run's list requests are spent; the rest waits for the next run");
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    async fn list(
+        &mut self,
+        start: u64,
+        window: Option<Window>,
+    ) -> Result<Option<Vec<ListedActivity>>> {
+        if !self.pager_take()? {
+            return Ok(None);
+        }
+        let query = window.map(Window::query);
         let page = self
             .api
-            .list(start, self.settings.page_size, end_date)
+            .list(
+                start,
+                self.settings.page_size,
+                query.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
+            )
             .await?;
-        tracing::debug!(target: "garmin::sync", start, end_date, listed = page.len(), "listed a page");
+        tracing::debug!(target: "garmin::sync", start, window = ?query, listed = page.len(), "listed a page");
         self.summary.listed += page.len() as u32;
-        Ok(page)
+        Ok(Some(page))
     }
 
     fn raise_top(&mut self, newest: Option<String>) {

@@ -299,6 +299,19 @@ impl Harness {
     /// A new importer instance (as after a host restart) on the same emulator.
     pub fn on(emulator: Arc<Emulator>, overrides: Value) -> Self {
         let logs = Captured::default();
+        let mut overrides = overrides;
+        if let Some(pem) = emulator.ca_pem() {
+            // Behind the edge: trust the CA the emulator made (one file per emulator).
+            let path = std::env::temp_dir().join(format!(
+                "garmin-edge-ca-{}-{}.pem",
+                std::process::id(),
+                emulator.base_url().rsplit(':').next().unwrap_or("0")
+            ));
+            std::fs::write(&path, pem).expect("write the edge CA");
+            if overrides.get("extra_ca_file").is_none() {
+                overrides["extra_ca_file"] = json!(path.display().to_string());
+            }
+        }
         let settings = test_settings(&emulator.base_url(), overrides);
         let init = HostInit {
             api_level: API_LEVEL,

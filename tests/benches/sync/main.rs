@@ -26,6 +26,10 @@
 //!    - `relist-bare`: the same walk with the store opened under another
 //!      handle (empty), the ledger unchanged: the listing alone.
 //!
+//! 3. Through the edge: connect (login, DI exchange, profile) and the same
+//!    backfill through the emulator's `--edge` (HTTPS, HTTP/2, the plugin's
+//!    browser TLS for SSO and DI) against plain HTTP, same run, as ratios.
+//!
 //! Run: `cargo bench -p bincio-tests --bench sync` (it first builds
 //! plugin-garmin and garmin-emulator in release). `SYNC_BENCH_QUICK=1`
 //! divides every size by 10 (a smoke run; not comparable).
@@ -101,9 +105,15 @@ fn main() {
     let sizes = sizes();
     let (plugin, emulator) = release_artifacts();
     println!("plugin library: {}", plugin.display());
-    let throughput = throughput::measure(&plugin, &sizes);
-    let memory = memory::measure(&plugin, &emulator, &sizes);
-    report(&sizes, &throughput, &memory);
+    // `SYNC_BENCH_ONLY=edge` runs part 3 alone.
+    let only = std::env::var("SYNC_BENCH_ONLY").unwrap_or_default();
+    if only != "edge" {
+        let throughput = throughput::measure(&plugin, &sizes);
+        let memory = memory::measure(&plugin, &emulator, &sizes);
+        report(&sizes, &throughput, &memory);
+    }
+    let edge = edge::measure(&plugin, &sizes);
+    edge::report(&edge);
 }
 
 /// Builds plugin-garmin (cdylib) and the emulator binary in release and
@@ -216,6 +226,8 @@ mod throughput;
 mod memory;
 
 mod child;
+
+mod edge;
 
 fn report(sizes: &Sizes, t: &throughput::Figures, memory: &[memory::Account]) {
     let (sync, http, import) = (median(&t.sync), median(&t.http), median(&t.import));

@@ -99,7 +99,19 @@ fn http_round(emulator: &Emulator, all: &[Activity]) -> (Duration, usize) {
     let token = emulator
         .mint_tokens(EMAIL, garmin_emulator::DI_CLIENT_IDS[0])
         .access_token;
-    let client = reqwest::blocking::Client::new();
+    // The native app's headers, which the emulator requires of API calls.
+    let mut native = reqwest::header::HeaderMap::new();
+    native.insert("user-agent", "GCM-Android-5.23".parse().expect("ascii"));
+    native.insert(
+        "x-garmin-user-agent",
+        "com.garmin.android.apps.connectmobile/5.23"
+            .parse()
+            .expect("ascii"),
+    );
+    let client = reqwest::blocking::Client::builder()
+        .default_headers(native)
+        .build()
+        .expect("client");
     let base = emulator.base_url();
     let get = |url: String| {
         let response = client

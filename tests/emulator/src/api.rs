@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use crate::di_oauth::validate_access_token;
+use crate::faults::{Fault, RequestKind};
 use crate::listing::{entry, garmin_time, matching, page, ListQuery};
 use crate::responses::{invalid_token, json, not_found};
 use crate::state::Shared;
@@ -137,11 +138,18 @@ pub async fn list(
     Authenticated(email): Authenticated,
     ListParams(query): ListParams,
 ) -> Response {
-    let state = shared.lock();
+    let mut state = shared.lock();
+    let mut query = query;
+    if state
+        .take_fault(RequestKind::List, |f| *f == Fault::SameListPage)
+        .is_some()
+    {
+        query.start = 0;
+    }
     let Some(account) = state.account(&email) else {
         return not_found("account");
     };
-    let entries: Vec<Value> = page(account, &query)
+    let entries: Vec<Value> = page(account, &query, shared.knobs.list_page_cap)
         .into_iter()
         .map(|a| entry(account, a))
         .collect();

@@ -103,10 +103,20 @@ pub struct EmulatorConfig {
     /// not that page, gets 429 (as Garmin does). Default true.
     pub require_sign_in_cookies: bool,
     /// API calls must carry the app's `User-Agent` / `X-Garmin-User-Agent` headers, else 403.
-    /// Default false.
+    /// Default true.
     pub require_native_headers: bool,
+    /// Every SSO step needs a User-Agent (else 403), and the JSON credential and MFA POSTs the
+    /// SSO's `Origin` (403), `Content-Type: application/json` (415) and the `locale` query (400);
+    /// the credential POST's `Referer` must be the whole sign-in page URL. Default true.
+    pub require_browser_headers: bool,
     /// A DI ticket exchange that fails (wrong client id excepted) burns the ticket. Default false.
     pub burn_ticket_on_failure: bool,
+    /// Serve HTTPS + HTTP/2 behind a Cloudflare-like edge that blocks non-browser TLS on the
+    /// SSO and DI paths (see [`crate::edge`]). Default off (plain HTTP).
+    pub edge: Option<crate::edge::EdgeConfig>,
+    /// The most entries one list page holds whatever `limit` asks (Garmin caps it on some
+    /// endpoints). Default 100.
+    pub list_page_cap: usize,
 }
 
 impl EmulatorConfig {
@@ -139,13 +149,22 @@ impl EmulatorConfig {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             ticket_ttl: Duration::from_secs(300),
             require_sign_in_cookies: true,
-            require_native_headers: false,
+            require_native_headers: true,
+            require_browser_headers: true,
             burn_ticket_on_failure: false,
+            edge: None,
+            list_page_cap: 100,
         }
     }
 
     pub fn with_account(mut self, account: Account) -> Self {
         self.accounts.push(account);
+        self
+    }
+
+    /// Behind the edge, with the fixture's browser fingerprints.
+    pub fn with_edge(mut self) -> Self {
+        self.edge = Some(crate::edge::EdgeConfig::default());
         self
     }
 

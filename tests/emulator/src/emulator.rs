@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 use crate::activity::Activity;
 use crate::config::{Account, EmulatorConfig};
 use crate::di_oauth::{grant_tokens, TokenGrant};
+use crate::edge::{self, tls::EdgeTls};
 use crate::faults::FaultRule;
 use crate::server::{router, DI_TOKEN_PATH};
 use crate::state::{Shared, Stats};
@@ -20,6 +21,7 @@ use crate::state::{Shared, Stats};
 /// A running emulator.
 pub struct Emulator {
     shared: Arc<Shared>,
+    ca_pem: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -34,8 +36,17 @@ impl Emulator {
     pub fn start_on_port(config: EmulatorConfig, port: u16) -> std::io::Result<Emulator> {
         let listener = TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
-        let base_url = format!("http://{}", listener.local_addr()?);
+        let edge_tls = match &config.edge {
+            Some(_) => Some(EdgeTls::generate().map_err(std::io::Error::other)?),
+            None => None,
+        };
+        let base_url = match &edge_tls {
+            Some(_) => edge::base_url(listener.local_addr()?),
+            None => format!("http://{}", listener.local_addr()?),
+        };
+        let ca_pem = edge_tls.as_ref().map(|t| t.ca_pem.clone());
         let shared = Arc::new(Shared::new(config, base_url));
+        let serving = shared.clone();
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let (ready_tx, ready_rx) = mpsc::channel::<std::io::Result<()>>();
         let app = router(shared.clone());
@@ -62,13 +73,19 @@ impl Emulator {
                         }
                     };
                     let _ = ready_tx.send(Ok(()));
-                    tokio::select! {
-                        result = axum::serve(listener, app) => {
-                            if let Err(e) = result {
-                                eprintln!("garmin-emulator: server stopped: {e}");
+                    match edge_tls {
+                        Some(tls) => tokio::select! {
+                            _ = edge::serve(listener, app, serving, tls) => {}
+                            _ = shutdown_rx => {}
+                        },
+                        None => tokio::select! {
+                            result = axum::serve(listener, app) => {
+                                if let Err(e) = result {
+                                    eprintln!("garmin-emulator: server stopped: {e}");
+                                }
                             }
-                        }
-                        _ = shutdown_rx => {}
+                            _ = shutdown_rx => {}
+                        },
                     }
                 });
                 // Dropping the runtime here cancels the connection tasks still open.
@@ -78,12 +95,19 @@ impl Emulator {
             .map_err(|_| std::io::Error::other("emulator thread ended before it was ready"))??;
         Ok(Emulator {
             shared,
+            ca_pem,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
         })
     }
 
-    /// `http://127.0.0.1:PORT`: the base of the sso, connectapi and diauth paths alike.
+    /// Edge mode: the PEM of the CA made at start, which signed the server's certificate.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// `http://127.0.0.1:PORT` (edge mode: `https://localhost:PORT`): the base of the sso,
+    /// connectapi and diauth paths alike.
     pub fn base_url(&self) -> String {
         self.shared.base_url.clone()
     }

@@ -56,6 +56,9 @@ pub enum Fault {
     /// This status with this body (as `text/plain`): what a server that echoes its request, or
     /// anything else, would send.
     Answer { status: u16, body: String },
+    /// List: every page is the first page (`start` ignored), full, forever: a list that
+    /// never ends.
+    SameListPage,
 }
 
 /// Which requests a fault hits.
@@ -127,6 +130,7 @@ impl Fault {
             Fault::InvalidGrant => Target::Refresh,
             Fault::HugeBody { .. } => Target::Token,
             Fault::Answer { .. } => Target::Api,
+            Fault::SameListPage => Target::List,
         }
     }
 

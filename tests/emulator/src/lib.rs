@@ -8,6 +8,7 @@
 //! - [`fixtures`]: the sample activities from the shared FIT fixtures.
 //! - [`fit_writer`]: a small FIT activity encoder.
 //! - [`faults`]: failure modes and their scopes ([`Fault`], [`Target`], [`Times`]).
+//! - [`edge`]: the HTTPS + HTTP/2 front that fingerprints clients and blocks bots (`--edge`).
 //! - [`emulator`]: the running server and its control API ([`Emulator`]).
 //! - [`accounts_file`]: the binary's JSON/TOML account file.
 //! - HTTP surface: `server` (router, fault gate), `sso_mobile`, `sso_widget`, `sso_login`,
@@ -23,6 +24,7 @@ pub mod clock;
 pub mod config;
 mod di_oauth;
 mod download;
+pub mod edge;
 pub mod emulator;
 pub mod faults;
 pub mod fit_writer;
@@ -30,6 +32,7 @@ pub mod fixtures;
 pub mod listing;
 mod responses;
 mod server;
+mod sso_checks;
 mod sso_login;
 mod sso_mobile;
 mod sso_session;
@@ -39,6 +42,7 @@ pub mod state;
 pub use activity::{synthetic_activities, Activity};
 pub use config::{Account, EmulatorConfig, DEFAULT_MFA_CODE, DI_CLIENT_IDS};
 pub use di_oauth::TokenGrant;
+pub use edge::{EdgeConfig, EdgeConnection};
 pub use emulator::Emulator;
 pub use faults::{Fault, FaultRule, Target, Times};
 pub use server::DI_TOKEN_PATH;

@@ -33,6 +33,8 @@ pub enum ListQueryError {
     LimitTooLarge(usize),
     #[error("query parameter {name} is not a YYYY-MM-DD date: {value:?}")]
     BadDate { name: &'static str, value: String },
+    #[error("endDate without startDate")]
+    EndWithoutStart,
 }
 
 impl ListQuery {
@@ -59,6 +61,12 @@ impl ListQuery {
         let limit = number("limit", 20)?;
         if limit > MAX_LIMIT {
             return Err(ListQueryError::LimitTooLarge(limit));
+        }
+        if params.get("endDate").is_some_and(|v| !v.is_empty())
+            && params.get("startDate").is_none_or(|v| v.is_empty())
+        {
+            // Garmin answers 400 to an end without a start.
+            return Err(ListQueryError::EndWithoutStart);
         }
         Ok(ListQuery {
             start: number("start", 0)?,
@@ -102,12 +110,13 @@ pub fn matching<'a>(account: &'a Account, query: &ListQuery) -> Vec<&'a Activity
     found
 }
 
-/// One page of `matching`; empty past the end.
-pub fn page<'a>(account: &'a Account, query: &ListQuery) -> Vec<&'a Activity> {
+/// One page of `matching`, at most `cap` long whatever `limit` asks (Garmin caps `limit` on some
+/// endpoints, so a short page is not the end); empty past the end.
+pub fn page<'a>(account: &'a Account, query: &ListQuery, cap: usize) -> Vec<&'a Activity> {
     matching(account, query)
         .into_iter()
         .skip(query.start)
-        .take(query.limit)
+        .take(query.limit.min(cap))
         .collect()
 }
 
@@ -215,7 +224,7 @@ mod tests {
     #[test]
     fn newest_first_paging_and_local_day_filters() {
         let acc = account();
-        let ids = |q: &ListQuery| page(&acc, q).iter().map(|a| a.id).collect::<Vec<_>>();
+        let ids = |q: &ListQuery| page(&acc, q, 1000).iter().map(|a| a.id).collect::<Vec<_>>();
         assert_eq!(ids(&query(&[])), vec![3, 2, 1]);
         assert_eq!(ids(&query(&[("start", "1"), ("limit", "1")])), vec![2]);
         assert!(ids(&query(&[("start", "3")])).is_empty());
@@ -244,5 +253,11 @@ mod tests {
             ListQuery::parse(&p),
             Err(ListQueryError::NotANumber { .. })
         ));
+        let mut end_only = HashMap::new();
+        end_only.insert("endDate".to_string(), "2026-01-01".to_string());
+        assert_eq!(
+            ListQuery::parse(&end_only),
+            Err(ListQueryError::EndWithoutStart)
+        );
     }
 }

@@ -17,7 +17,7 @@ use crate::responses::{json, pre_handler_fault};
 use crate::sso_mobile::{Mobile, Portal};
 use crate::sso_widget::form;
 use crate::state::Shared;
-use crate::{api, di_oauth, download, sso_mobile, sso_widget};
+use crate::{api, di_oauth, download, edge, sso_checks, sso_mobile, sso_widget};
 
 /// Path of the DI token endpoint (on the diauth host).
 pub const DI_TOKEN_PATH: &str = "/di-oauth2-service/oauth/token";
@@ -108,6 +108,15 @@ async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Re
             .get("grant_type")
             .is_some_and(|g| g == "refresh_token");
     let kind = RequestKind::classify(&method, &path, is_refresh);
+    let refused = edge::check(&shared, parts.extensions.get(), kind, &path).or_else(|| {
+        kind.is_sso()
+            .then(|| sso_checks::user_agent(&shared, &parts.headers))
+            .flatten()
+    });
+    if let Some(refused) = refused {
+        shared.lock().stats.record(kind, &method, &path);
+        return refused;
+    }
     let (delay, early) = {
         let mut state = shared.lock();
         state.stats.record(kind, &method, &path);

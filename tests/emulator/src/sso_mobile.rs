@@ -16,6 +16,7 @@ use crate::config::{
     PORTAL_SERVICE_URL,
 };
 use crate::responses::{html, json};
+use crate::sso_checks;
 use crate::sso_login::{evaluate_login, ticket_for, verify_mfa, LoginOutcome, MfaOutcome};
 use crate::sso_session::{ensure_session, in_session, referer_path, session_id};
 use crate::state::{Flow, Shared};
@@ -127,8 +128,18 @@ pub async fn login<F: JsonFlow>(
     let Some(service_url) = known_client(flow, &params) else {
         return bad_client();
     };
+    if let Some(refused) = sso_checks::json_post(shared, &headers, &params) {
+        return refused;
+    }
     let session = session_id(shared, &headers);
-    let referer_ok = referer_path(&headers).as_deref() == Some(sign_in_path(flow));
+    let referer_ok = if shared.knobs.require_browser_headers {
+        headers
+            .get(axum::http::header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            == Some(sso_checks::expected_referer(&shared.base_url, flow).as_str())
+    } else {
+        referer_path(&headers).as_deref() == Some(sign_in_path(flow))
+    };
     if shared.knobs.require_sign_in_cookies && (session.is_none() || !referer_ok) {
         // Garmin answers a POST without the sign-in page's cookies and Referer with 429.
         return html(
@@ -193,6 +204,9 @@ pub async fn verify_code<F: JsonFlow>(
 ) -> Response {
     if known_client(F::FLOW, &params).is_none() {
         return bad_client();
+    }
+    if let Some(refused) = sso_checks::json_post(&shared, &headers, &params) {
+        return refused;
     }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return malformed_body();

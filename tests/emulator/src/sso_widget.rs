@@ -21,6 +21,10 @@ type Params = Query<HashMap<String, String>>;
 pub const SIGN_IN_TITLE: &str = "GARMIN Authentication Application";
 /// Title of the widget's MFA page.
 pub const MFA_TITLE: &str = "Enter MFA code for login";
+/// Every widget page loads Google's CAPTCHA script, as Garmin's do, whatever the page says: a
+/// client must not take the word "captcha" for a CAPTCHA demand.
+const CAPTCHA_SCRIPT: &str =
+    "<script src=\"https://www.google.com/recaptcha/api.js?render=explicit\" async defer></script>\n";
 
 /// The fields of a form-encoded body (later duplicates win).
 pub fn form(body: &[u8]) -> HashMap<String, String> {
@@ -89,14 +93,14 @@ fn mfa_page(
     message: &str,
 ) -> Response {
     let body = format!(
-        "<script type=\"text/javascript\">\n    var customerGuid = \"{customer_guid}\";\n    var mfaMethod = \"{method}\";\n    var locale = \"en_US\";\n    var clientId = \"GarminConnect\";\n    var codeSentTo = \"{code_sent_to}\";\n</script>\n<div id=\"mfa-state\">{message}</div>\n<form method=\"post\" id=\"mfa-form\" action=\"/sso/verifyMFA/loginEnterMfaCode\">\n<input type=\"text\" name=\"mfa-code\" id=\"mfa-code\" />\n<input type=\"hidden\" name=\"embed\" value=\"true\" />\n<input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\" />\n<input type=\"hidden\" name=\"fromPage\" value=\"setupEnterMfaCode\" />\n</form>"
+        "{CAPTCHA_SCRIPT}<script type=\"text/javascript\">\n    var customerGuid = \"{customer_guid}\";\n    var mfaMethod = \"{method}\";\n    var locale = \"en_US\";\n    var clientId = \"GarminConnect\";\n    var codeSentTo = \"{code_sent_to}\";\n</script>\n<div id=\"mfa-state\">{message}</div>\n<form method=\"post\" id=\"mfa-form\" action=\"/sso/verifyMFA/loginEnterMfaCode\">\n<input type=\"text\" name=\"mfa-code\" id=\"mfa-code\" />\n<input type=\"hidden\" name=\"embed\" value=\"true\" />\n<input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\" />\n<input type=\"hidden\" name=\"fromPage\" value=\"setupEnterMfaCode\" />\n</form>"
     );
     html(StatusCode::OK, MFA_TITLE, &body)
 }
 
 fn success_page(service_url: &str, ticket: &str) -> Response {
     let body = format!(
-        "<script type=\"text/javascript\">\n    var redirectAfterAccountLoginUrl = \"{service_url}\";\n    var response_url = \"{service_url}?ticket={ticket}\";\n    parent.postMessage({{\"status\":\"SUCCESS\",\"serviceURL\":\"{service_url}\"}}, \"*\");\n</script>\n<p>Signed in. <a href=\"{service_url}?ticket={ticket}\">Continue</a></p>"
+        "{CAPTCHA_SCRIPT}<script type=\"text/javascript\">\n    var redirectAfterAccountLoginUrl = \"{service_url}\";\n    var response_url = \"{service_url}?ticket={ticket}\";\n    parent.postMessage({{\"status\":\"SUCCESS\",\"serviceURL\":\"{service_url}\"}}, \"*\");\n</script>\n<p>Signed in. <a href=\"{service_url}?ticket={ticket}\">Continue</a></p>"
     );
     html(StatusCode::OK, "Success", &body)
 }

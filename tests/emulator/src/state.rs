@@ -34,6 +34,12 @@ pub struct Stats {
     pub total: u64,
     /// `(method, path)` of every request in arrival order.
     pub requests: Vec<(String, String)>,
+    /// Edge mode: every TLS connection, with its JA4 and HTTP/2 fingerprint.
+    pub edge_connections: Vec<crate::edge::EdgeConnection>,
+    /// Edge mode: requests answered with the 403 challenge page.
+    pub edge_challenges: u64,
+    /// Edge mode: requests answered 429 because their fingerprint kept trying.
+    pub edge_rate_limited: u64,
 }
 
 impl Stats {
@@ -121,6 +127,8 @@ pub struct State {
     pub refresh_tokens: HashMap<String, RefreshGrant>,
     pub faults: FaultBook,
     pub stats: Stats,
+    /// Edge mode: how often each non-browser JA4 was turned away.
+    pub edge_blocks: HashMap<String, u32>,
     ticket_serial: u64,
 }
 
@@ -172,7 +180,10 @@ pub struct Knobs {
     pub ticket_ttl_s: i64,
     pub require_sign_in_cookies: bool,
     pub require_native_headers: bool,
+    pub require_browser_headers: bool,
     pub burn_ticket_on_failure: bool,
+    pub edge: Option<crate::edge::EdgeConfig>,
+    pub list_page_cap: usize,
 }
 
 /// Shared by every handler and the control API.
@@ -180,7 +191,7 @@ pub struct Knobs {
 pub struct Shared {
     pub clock: VirtualClock,
     pub knobs: Knobs,
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` behind the edge.
     pub base_url: String,
     /// Signs the emulator's JWTs (random per emulator).
     pub jwt_secret: String,
@@ -200,7 +211,10 @@ impl Shared {
                 ticket_ttl_s: secs(config.ticket_ttl),
                 require_sign_in_cookies: config.require_sign_in_cookies,
                 require_native_headers: config.require_native_headers,
+                require_browser_headers: config.require_browser_headers,
                 burn_ticket_on_failure: config.burn_ticket_on_failure,
+                edge: config.edge,
+                list_page_cap: config.list_page_cap.max(1),
             },
             base_url,
             jwt_secret: random_token(32),

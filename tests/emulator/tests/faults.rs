@@ -222,8 +222,17 @@ fn slow_answers_outlast_a_short_client_timeout() {
             .on(Target::Count)
             .times(1),
     );
+    let mut native = reqwest::header::HeaderMap::new();
+    native.insert("user-agent", "GCM-Android-5.23".parse().unwrap());
+    native.insert(
+        "x-garmin-user-agent",
+        "com.garmin.android.apps.connectmobile/5.23"
+            .parse()
+            .unwrap(),
+    );
     let impatient = reqwest::blocking::Client::builder()
         .timeout(Duration::from_millis(300))
+        .default_headers(native)
         .build()
         .unwrap();
     let err = impatient

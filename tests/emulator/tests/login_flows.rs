@@ -124,6 +124,7 @@ fn portal_login_issues_a_ticket_for_the_portal_service() {
         .post(format!("{base}/portal/api/login"))
         .query(&portal_query())
         .header("Referer", format!("{base}/portal/sso/en-US/sign-in?clientId=GarminConnect&service={PORTAL_SERVICE}"))
+        .header("Origin", &base)
         .json(&serde_json::json!({"username": "demo@example.com", "password": "demo-password", "rememberMe": true, "captchaToken": ""}))
         .send()
         .unwrap()

@@ -1,9 +1,9 @@
-//! Fidelity proof: the real Python client `garminconnect` 0.3.20 (from PyPI, in a virtualenv
-//! under the cargo target dir, reused between runs) logs into the emulator through each of its
-//! strategies, with and without MFA, lists activities and downloads an original.
+//! Fidelity proof: the real Python client `garminconnect` 0.3.20 (with curl_cffi, in the
+//! virtualenv `cargo xtask test` makes) logs into the emulator through each of its strategies,
+//! with and without MFA, lists activities and downloads an original.
 //!
-//! Needs `python3` (or `$PYTHON`) with `venv` and network access to PyPI on the first run; fails
-//! with a clear message otherwise (never skips).
+//! Needs that virtualenv (`$BINCIO_PYTHON_VENV`, default `target/interop-venv`); fails with a
+//! message saying to run `cargo xtask test` when it is missing (never skips, never installs).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -14,12 +14,7 @@ use std::time::{Duration, Instant};
 use garmin_emulator::{Activity, Emulator, EmulatorConfig, Fault, Target};
 use serde_json::Value;
 
-const PACKAGE: &str = "garminconnect==0.3.20";
 const MANUAL_ID: u64 = 4_242_424_242;
-
-fn python() -> String {
-    std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string())
-}
 
 fn venv_python(venv: &Path) -> PathBuf {
     if cfg!(windows) {
@@ -29,63 +24,44 @@ fn venv_python(venv: &Path) -> PathBuf {
     }
 }
 
-fn run(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}. Python 3 with venv and pip is required for this test."));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The virtualenv's python with garminconnect 0.3.20, created once (tests share it).
+/// The virtualenv's python with garminconnect 0.3.20 and curl_cffi, as `cargo xtask test`
+/// prepares it (`$BINCIO_PYTHON_VENV`, else `target/interop-venv`). Never installs anything.
 fn venv_with_client() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(prepare_venv).clone()
+    PYTHON.get_or_init(find_venv).clone()
 }
 
-fn prepare_venv() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("garminconnect-0.3.20-venv");
+fn find_venv() -> PathBuf {
+    let venv = std::env::var_os("BINCIO_PYTHON_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/interop-venv"));
     let py = venv_python(&venv);
-    let ready = py.exists()
-        && Command::new(&py)
-            .args(["-c", "import importlib.metadata as m, curl_cffi; assert m.version('garminconnect') == '0.3.20'"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ready {
-        run(
-            Command::new(python())
-                .args(["-m", "venv", "--clear"])
-                .arg(&venv),
-            "creating the virtualenv",
-        );
-        run(
-            Command::new(&py).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                PACKAGE,
-                "--ignore-requires-python",
-            ]),
-            "pip install garminconnect==0.3.20",
-        );
-    }
+    let ready = Command::new(&py)
+        .args(["-c", "import importlib.metadata as m, curl_cffi; assert m.version('garminconnect') == '0.3.20'"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ready,
+        "the interop virtualenv ({}) with garminconnect 0.3.20 and curl_cffi is missing: run `cargo xtask test` (it makes it; set BINCIO_PYTHON_VENV to use another)",
+        venv.display()
+    );
     py
 }
 
 /// Runs the interop script against `base_url`; its last stdout line is the results object.
 fn run_script(py: &Path, base_url: &str, mode: &str) -> Value {
+    run_script_with(py, base_url, mode, &[])
+}
+
+fn run_script_with(py: &Path, base_url: &str, mode: &str, extra: &[&str]) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/garmin_interop.py");
     let mut child = Command::new(py)
         .arg(&script)
         .arg(base_url)
         .arg(mode)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -332,5 +308,54 @@ fn garminconnect_falls_through_rate_limits_and_client_ids_and_retries_after_401(
         requests[first_profile + 2],
         "GET /userprofile-service/socialProfile",
         "{requests:?}"
+    );
+}
+
+/// Interop both ways through `--edge`: garminconnect with curl_cffi (its browser TLS) logs in,
+/// plain and with MFA; with curl_cffi's strategies skipped (plain `requests` only) the edge
+/// refuses it, as the reference expects of Garmin's real edge.
+#[test]
+fn garminconnect_passes_the_edge_with_curl_cffi_and_is_refused_without() {
+    let py = venv_with_client();
+    let emulator = Emulator::start(EmulatorConfig::default_demo().with_edge()).expect("start");
+    let ca = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "edge-ca-{}.pem",
+        emulator.base_url().rsplit(':').next().unwrap_or("0")
+    ));
+    std::fs::write(&ca, emulator.ca_pem().expect("edge CA")).expect("write the CA");
+    let results = run_script_with(&py, &emulator.base_url(), "edge", &[ca.to_str().unwrap()]);
+    for name in [
+        "login_with_curl_cffi",
+        "list_after_edge_login",
+        "mfa_with_curl_cffi",
+        "refused_without_curl_cffi",
+    ] {
+        assert_eq!(
+            results[name]["ok"],
+            Value::Bool(true),
+            "{name}: {}",
+            serde_json::to_string_pretty(&results[name]).unwrap()
+        );
+    }
+    let refused = &results["refused_without_curl_cffi"];
+    assert!(!refused["token"].as_bool().unwrap_or(true));
+    let stats = emulator.stats();
+    assert!(
+        stats.edge_challenges + stats.edge_rate_limited > 0,
+        "the plain client was turned away"
+    );
+    // Every connection that got through to an SSO or DI path showed a fixture JA4.
+    let browsers = garmin_emulator::EdgeConfig::default().browser_ja4s;
+    let mut passed = 0;
+    for c in &stats.edge_connections {
+        let ja4 = c.ja4.clone().unwrap_or_default();
+        if browsers.contains(&ja4) {
+            passed += 1;
+        }
+    }
+    assert!(
+        passed > 0,
+        "no curl_cffi connection was recognised: {:?}",
+        stats.edge_connections
     );
 }

@@ -56,6 +56,11 @@ fn expired_access_token_gets_401_with_www_authenticate() {
     assert_eq!(profile_status(&base, "not-a-token"), 401);
     let bare = client()
         .get(format!("{base}/activitylist-service/activities/count"))
+        .header("User-Agent", "GCM-Android-5.23")
+        .header(
+            "X-Garmin-User-Agent",
+            "com.garmin.android.apps.connectmobile/5.23",
+        )
         .send()
         .unwrap();
     assert_eq!(bare.status(), 401);

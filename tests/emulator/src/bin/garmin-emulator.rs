@@ -1,5 +1,6 @@
 //! `garmin-emulator`: runs the Garmin Connect emulator on 127.0.0.1 until killed. Its first
-//! stdout line is `listening on http://127.0.0.1:PORT`.
+//! stdout line is `listening on http://127.0.0.1:PORT` (with `--edge`: `https://localhost:PORT`,
+//! then `edge CA: PATH`).
 
 #![forbid(unsafe_code)]
 
@@ -27,6 +28,14 @@ struct Args {
     /// Folder of FIT fixtures for the sample activities (sets BINCIO_FIXTURES).
     #[arg(long)]
     fixtures: Option<PathBuf>,
+    /// Serve HTTPS + HTTP/2 behind a Cloudflare-like edge that refuses non-browser TLS
+    /// fingerprints on the SSO and DI paths (base `https://localhost:PORT`).
+    #[arg(long)]
+    edge: bool,
+    /// Edge mode: where to write the CA certificate (PEM) clients must trust
+    /// (default: `garmin-emulator-ca-PORT.pem` in the temp folder).
+    #[arg(long, requires = "edge")]
+    ca_out: Option<PathBuf>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,6 +54,9 @@ fn main() -> anyhow::Result<()> {
         }
         None => EmulatorConfig::default_demo(),
     };
+    if args.edge {
+        config = config.with_edge();
+    }
     for account in &mut config.accounts {
         add_synthetic(account, args.synthetic);
     }
@@ -64,6 +76,21 @@ fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on {}", emulator.base_url())?;
+    if let Some(pem) = emulator.ca_pem() {
+        let port = emulator
+            .base_url()
+            .rsplit(':')
+            .next()
+            .unwrap_or("0")
+            .to_string();
+        let path = args
+            .ca_out
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("garmin-emulator-ca-{port}.pem")));
+        std::fs::write(&path, pem)
+            .with_context(|| format!("cannot write the edge CA to {}", path.display()))?;
+        writeln!(out, "edge CA: {}", path.display())?;
+    }
     out.flush()?;
     drop(out);
     eprintln!("garmin-emulator: accounts: {}", summary.join(", "));

@@ -15,10 +15,14 @@ pub const TICKET_GRANT: &str =
     "https://connectapi.garmin.com/di-oauth2-service/oauth/grant/service_ticket";
 pub const FIRST_CLIENT: &str = "GARMIN_CONNECT_MOBILE_ANDROID_DI_2025Q2";
 
+/// The User-Agent the test client sends to the SSO (a browser's, as the sign-in pages need one).
+pub const BROWSER_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_7 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148";
+
 /// A client with its own cookie jar (one SSO session).
 pub fn client() -> Client {
     Client::builder()
         .cookie_store(true)
+        .user_agent(BROWSER_UA)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("reqwest client")
@@ -76,6 +80,7 @@ pub fn verify_code(c: &Client, base: &str, flow: &str, code: &str) -> Value {
     };
     c.post(format!("{base}/{flow}/api/mfa/verifyCode"))
         .query(&query)
+        .header("Origin", base)
         .json(&json!({ "mfaMethod": "email", "mfaVerificationCode": code, "rememberMyBrowser": true, "reconsentList": [], "mfaSetup": false }))
         .send()
         .expect("verifyCode")

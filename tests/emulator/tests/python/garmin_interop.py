@@ -1,6 +1,8 @@
 """Drives the real garminconnect 0.3.20 client against the emulator and prints JSON results.
 
 Usage: python garmin_interop.py BASE_URL [scenarios|resilience]
+       python garmin_interop.py BASE_URL edge CA_FILE   (the emulator's --edge mode: HTTPS with
+       its CA; logs in with curl_cffi, then with curl_cffi's strategies skipped)
 
 Every host (sso, connectapi, diauth) is pointed at BASE_URL, the client's anti-WAF pauses are
 skipped, and a guard refuses any request that is not to BASE_URL's host (so nothing can reach a
@@ -20,6 +22,8 @@ import zipfile
 BASE = sys.argv[1].rstrip("/")
 EMULATOR_HOST = urllib.parse.urlsplit(BASE).netloc
 REQUESTS: list[tuple[str, str]] = []
+# Edge mode: every session trusts the CA the emulator made.
+CA_FILE = sys.argv[3] if len(sys.argv) > 3 else None
 
 
 class OffEmulatorRequest(Exception):
@@ -40,6 +44,8 @@ _orig_requests = requests.Session.request
 
 def _guarded_requests(self, method, url, *args, **kwargs):
     _guard(method, url)
+    if CA_FILE:
+        kwargs["verify"] = CA_FILE
     return _orig_requests(self, method, url, *args, **kwargs)
 
 
@@ -52,6 +58,8 @@ _orig_cffi = cffi_requests.Session.request
 
 def _guarded_cffi(self, method, url, *args, **kwargs):
     _guard(method, url)
+    if CA_FILE:
+        kwargs["verify"] = CA_FILE
     return _orig_cffi(self, method, url, *args, **kwargs)
 
 
@@ -230,8 +238,36 @@ def resilience() -> dict:
     return out
 
 
+CFFI_STRATEGIES = {"mobile+cffi", "widget+cffi", "portal+cffi"}
+
+
+def edge() -> dict:
+    """Behind the emulator's edge: curl_cffi's browser TLS gets through (plain and MFA login,
+    then list and download over the lenient connectapi); plain `requests` alone is refused."""
+    out = {}
+    g = make("demo@example.com", "demo-password")
+    out["login_with_curl_cffi"] = _safe(lambda: login_outcome(g))
+    out["list_after_edge_login"] = _safe(lambda: {"ok": len(g.get_activities(0, 3)) > 0})
+    out["mfa_with_curl_cffi"] = _safe(
+        lambda: login_outcome(make("mfa@example.com", "demo-password", prompt_mfa=lambda: "123456"))
+    )
+
+    def plain_only():
+        p = make("demo@example.com", "demo-password")
+        p.client.skip_strategies = set(CFFI_STRATEGIES)
+        start = len(REQUESTS)
+        outcome = expect_error(p.login, Exception)
+        outcome["token"] = bool(getattr(p.client, "di_token", None))
+        outcome["ok"] = outcome["error"] is not None and not outcome["token"]
+        outcome["requests"] = REQUESTS[start:]
+        return outcome
+
+    out["refused_without_curl_cffi"] = _safe(plain_only)
+    return out
+
+
 if __name__ == "__main__":
     mode = sys.argv[2] if len(sys.argv) > 2 else "scenarios"
-    results = resilience() if mode == "resilience" else scenarios()
+    results = {"resilience": resilience, "edge": edge}.get(mode, scenarios)()
     results["_meta"] = {"garminconnect": getattr(garminconnect, "__version__", None), "sleeps_skipped": len(SLEEPS)}
     print(json.dumps(results))
