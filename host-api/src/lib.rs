@@ -23,6 +23,7 @@
 // generated names (`Foo_Ref`, `Foo_TO`) are the crate's public vocabulary.
 #![allow(non_local_definitions, non_camel_case_types)]
 
+pub mod budget;
 pub mod connect;
 pub mod descriptor;
 pub mod error;
@@ -30,6 +31,10 @@ pub mod importer;
 pub mod root;
 pub mod services;
 
+pub use budget::{
+    InstanceServices, InstanceServices_Ref, RequestBudget, RequestGate, RequestGateBox,
+    RequestGate_TO, RequestSlot,
+};
 pub use connect::{ConnectStep, FieldError, FieldValue};
 pub use descriptor::{Capabilities, Disclaimer, FieldKind, FieldSpec, PluginDescriptor};
 pub use error::{ErrorKind, PluginError};

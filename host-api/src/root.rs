@@ -2,19 +2,23 @@
 //!
 //! It is an abi_stable prefix type, so later API levels may append fields
 //! after `create` and older plugins still load (the accessor then returns
-//! `None`). Hosts load it with `lib_header_from_path` + `init_root_module`,
+//! `None`): `request_budget` and `create_with_services` came that way. Hosts load it with `lib_header_from_path` + `init_root_module`,
 //! never `load_from_file`, which caches one module per type and would hand a
 //! second plugin the first one's functions.
 
 use crate::{
-    descriptor::PluginDescriptor, error::PluginError, importer::ImporterBox, services::LoggerBox,
+    budget::{InstanceServices_Ref, RequestBudget},
+    descriptor::PluginDescriptor,
+    error::PluginError,
+    importer::ImporterBox,
+    services::LoggerBox,
 };
 use abi_stable::{
     declare_root_module_statics,
     library::RootModule,
     package_version_strings,
     sabi_types::VersionStrings,
-    std_types::{RResult, RString},
+    std_types::{ROption, RResult, RString},
     StableAbi,
 };
 
@@ -46,6 +50,14 @@ pub struct PluginModule {
     /// A new importer instance.
     #[sabi(last_prefix_field)]
     pub create: extern "C" fn(HostInit) -> RResult<ImporterBox, PluginError>,
+    /// Optional (absent in plugins built before it; the accessor answers
+    /// `None`): the plugin's host-wide request budget for its remote
+    /// service, `RNone` for none.
+    pub request_budget: extern "C" fn() -> ROption<RequestBudget>,
+    /// Optional: as `create`, with the services the host lends the whole
+    /// instance (the request gate). A host calls this one when present.
+    pub create_with_services:
+        extern "C" fn(HostInit, InstanceServices_Ref) -> RResult<ImporterBox, PluginError>,
 }
 
 impl RootModule for PluginModule_Ref {

@@ -5,11 +5,13 @@
 //! refreshed before it expires; a 401 gets one renewal and one retry; 5xx
 //! and broken connections are retried with exponential backoff (a short
 //! `Retry-After` is waited out); a 429 ends the call as a rate limit.
-//! Requests are paced `request_pacing_ms` apart (jittered).
+//! Requests are paced `request_pacing_ms` apart (jittered), and each waits
+//! for the host's plugin-wide request budget; a 429 slows every account.
 
 use crate::auth::Session;
 use crate::errors::{GarminError, Result};
 use crate::http::{self, transport_error};
+use host_api::RequestGateBox;
 use reqwest::header::ACCEPT;
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -36,6 +38,7 @@ pub struct ListedActivity {
 pub struct Api {
     pub session: Session,
     requests: u64,
+    gate: Option<RequestGateBox>,
 }
 
 impl Api {
@@ -43,7 +46,15 @@ impl Api {
         Self {
             session,
             requests: 0,
+            gate: None,
         }
+    }
+
+    /// Asks `gate` (the host's plugin-wide budget) before each request and
+    /// tells it about every 429.
+    pub fn with_gate(mut self, gate: Option<RequestGateBox>) -> Self {
+        self.gate = gate;
+        self
     }
 
     /// GET `path` under connectapi; the body of the 2xx answer (empty for 204).
@@ -68,6 +79,7 @@ impl Api {
             }
             self.requests += 1;
             let token = self.session.access_token().await?;
+            http::await_budget(self.gate.as_ref(), &settings, &self.session.cancelled).await?;
             let sent = self
                 .session
                 .client
@@ -103,6 +115,9 @@ impl Api {
                         self.session.clock.now(),
                         settings.api_rate_limit_wait_secs,
                     ) {
+                        if let Some(gate) = &self.gate {
+                            gate.rate_limited(error.wait_secs().into());
+                        }
                         return Err(error);
                     } else if status == StatusCode::NOT_FOUND {
                         return Err(GarminError::NotFound {

@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::errors::{GarminError, Result};
 use crate::identity;
 use crate::settings::Settings;
+use host_api::RequestGateBox;
 use rand::Rng;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Client, Response, StatusCode};
@@ -208,4 +209,41 @@ mod tests {
             );
         }
     }
+}
+
+/// Waits for a slot of the host's plugin-wide request budget (shared by every
+/// account on the server) before one request; cancellable while waiting. A
+/// slot further away than `max_inline_wait_secs` ends the call as rate
+/// limited, so the host reschedules the run instead of a thread sleeping.
+pub async fn await_budget(
+    gate: Option<&RequestGateBox>,
+    settings: &Settings,
+    cancelled: &crate::auth::CancelFn,
+) -> Result<()> {
+    let Some(gate) = gate else {
+        return Ok(());
+    };
+    let max_wait_ms = settings.max_inline_wait_secs.saturating_mul(1000);
+    let slot = gate
+        .reserve(max_wait_ms)
+        .into_result()
+        .map_err(|e| GarminError::transient("request budget", e.user_message.to_string()))?;
+    if !slot.granted {
+        let secs = slot.wait_ms.div_ceil(1000);
+        return Err(GarminError::rate_limited(
+            "request budget",
+            Some(secs),
+            secs,
+        ));
+    }
+    let mut left = Duration::from_millis(slot.wait_ms);
+    while !left.is_zero() {
+        if cancelled() {
+            return Err(GarminError::Cancelled);
+        }
+        let step = left.min(Duration::from_millis(200));
+        tokio::time::sleep(step).await;
+        left -= step;
+    }
+    Ok(())
 }

@@ -14,7 +14,7 @@ use abi_stable::std_types::{RErr, ROk, RResult, RString, RVec};
 use bincio_plugin_kit::{guard, guard_step, PluginRuntime};
 use host_api::{
     AccountInfo, ConnectStep, ConnectionContext, FieldValue, HostInit, Importer, PluginError,
-    SyncContext, SyncRequest, SyncSummary,
+    RequestGateBox, SyncContext, SyncRequest, SyncSummary,
 };
 
 pub struct GarminImporter {
@@ -30,6 +30,14 @@ impl GarminImporter {
 
     /// An importer whose "now" is `clock` (tests follow the emulator's
     /// virtual clock with it).
+    /// An importer that asks the host's request gate before each connectapi
+    /// request (`None`: no budget, as with a host that lends none).
+    pub fn with_gate(init: HostInit, gate: Option<RequestGateBox>) -> Result<Self, PluginError> {
+        let mut importer = Self::with_clock(init, Clock::system())?;
+        importer.shared.gate = gate;
+        Ok(importer)
+    }
+
     pub fn with_clock(init: HostInit, clock: Clock) -> Result<Self, PluginError> {
         let settings = Settings::from_json(&init.settings_json)?;
         let runtime = PluginRuntime::new(init.logger, 2).map_err(|e| {
@@ -90,7 +98,10 @@ impl Importer for GarminImporter {
                     let session =
                         self.shared
                             .open_session(&ctx.connection_id, vault, &ctx.cancel)?;
-                    Api::new(session).profile().await
+                    Api::new(session)
+                        .with_gate(self.shared.gate.clone())
+                        .profile()
+                        .await
                 }
                 .await;
                 match profile {

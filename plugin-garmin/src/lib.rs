@@ -52,7 +52,9 @@ pub use clock::Clock;
 pub use importer::GarminImporter;
 
 use abi_stable::sabi_trait::TD_Opaque;
-use host_api::{HostInit, ImporterBox, Importer_TO, PluginError};
+use host_api::{
+    HostInit, ImporterBox, Importer_TO, InstanceServices_Ref, PluginError, RequestBudget,
+};
 
 /// The root module's `create`: a new importer from the host's init.
 pub fn create(init: HostInit) -> Result<ImporterBox, PluginError> {
@@ -60,4 +62,30 @@ pub fn create(init: HostInit) -> Result<ImporterBox, PluginError> {
     Ok(Importer_TO::from_value(importer, TD_Opaque))
 }
 
-bincio_plugin_kit::export_plugin!(descriptor: descriptor::descriptor, create: create);
+/// Garmin limits by IP, not by account: 30 requests a minute across every
+/// account this server syncs, at most 5 back to back (conservative; the
+/// operator may change it in `plugin.toml`).
+pub const REQUEST_BUDGET: RequestBudget = RequestBudget::per_minute(30, 5);
+
+/// The root module's `request_budget`.
+pub fn request_budget() -> Option<RequestBudget> {
+    Some(REQUEST_BUDGET)
+}
+
+/// The root module's `create_with_services`: as `create`, with the host's
+/// request gate for every connection of the instance.
+pub fn create_with_services(
+    init: HostInit,
+    services: InstanceServices_Ref,
+) -> Result<ImporterBox, PluginError> {
+    let gate = services.request_gate().into_option().cloned();
+    let importer = importer::GarminImporter::with_gate(init, gate)?;
+    Ok(Importer_TO::from_value(importer, TD_Opaque))
+}
+
+bincio_plugin_kit::export_plugin!(
+    descriptor: descriptor::descriptor,
+    create: create,
+    request_budget: request_budget,
+    create_with_services: create_with_services,
+);

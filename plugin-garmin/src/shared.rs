@@ -1,6 +1,6 @@
 //! What every call of one importer instance shares: the settings, the
-//! clock, the API client (its connection pool) and one refresh lock per
-//! connection.
+//! clock, the API client (its connection pool), the host's request gate and
+//! one refresh lock per connection.
 
 use crate::auth::{self, CancelFn, Session};
 use crate::clock::Clock;
@@ -8,7 +8,7 @@ use crate::errors::Result;
 use crate::http;
 use crate::settings::Settings;
 use crate::tokens::{Tokens, Vault};
-use host_api::CancelBox;
+use host_api::{CancelBox, RequestGateBox};
 use reqwest::Client;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,9 @@ pub struct Shared {
     pub settings: Arc<Settings>,
     pub clock: Clock,
     pub client: Client,
+    /// The host's plugin-wide request budget, asked before each connectapi
+    /// request; `None` on a host that lends none.
+    pub gate: Option<RequestGateBox>,
     refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -27,6 +30,7 @@ impl Shared {
             settings: Arc::new(settings),
             clock,
             client,
+            gate: None,
             refresh_locks: Mutex::new(HashMap::new()),
         })
     }

@@ -34,17 +34,33 @@ pub mod __private {
 ///
 /// `descriptor` is a `fn() -> host_api::PluginDescriptor`; `create` is a
 /// `fn(host_api::HostInit) -> Result<host_api::ImporterBox, host_api::PluginError>`.
-/// Both run inside [`guard`]. The calling crate must depend on `abi_stable`
+/// Both run inside [`guard`]. The second form adds `request_budget` (a
+/// `fn() -> Option<host_api::RequestBudget>`) and `create_with_services` (a
+/// `fn(HostInit, InstanceServices_Ref) -> Result<ImporterBox, PluginError>`,
+/// called instead of `create` by hosts that lend instance services); the
+/// first form exports no budget. The calling crate must depend on `abi_stable`
 /// (its `export_root_module` attribute names it).
 #[macro_export]
 macro_rules! export_plugin {
     (descriptor: $descriptor:path, create: $create:path $(,)?) => {
+        $crate::export_plugin!(@module $descriptor, $create, || None, |init, _services| $create(init));
+    };
+    (
+        descriptor: $descriptor:path,
+        create: $create:path,
+        request_budget: $budget:path,
+        create_with_services: $create_with:path $(,)?
+    ) => {
+        $crate::export_plugin!(@module $descriptor, $create, $budget, $create_with);
+    };
+    (@module $descriptor:path, $create:path, $budget:expr, $create_with:expr) => {
         #[::abi_stable::export_root_module]
         pub fn bincio_plugin_root_module() -> $crate::__private::host_api::PluginModule_Ref {
             use $crate::__private::abi_stable::prefix_type::PrefixTypeTrait;
-            use $crate::__private::abi_stable::std_types::{RErr, ROk, RResult};
+            use $crate::__private::abi_stable::std_types::{RErr, ROk, ROption, RResult};
             use $crate::__private::host_api::{
-                HostInit, ImporterBox, PluginDescriptor, PluginError, PluginModule,
+                HostInit, ImporterBox, InstanceServices_Ref, PluginDescriptor, PluginError,
+                PluginModule, RequestBudget,
             };
 
             extern "C" fn guarded_descriptor() -> RResult<PluginDescriptor, PluginError> {
@@ -56,9 +72,29 @@ macro_rules! export_plugin {
                     Err(error) => RErr(error),
                 })
             }
+            extern "C" fn __bincio_request_budget() -> ROption<RequestBudget> {
+                let budget: fn() -> Option<RequestBudget> = $budget;
+                // A panic here means "no budget" rather than a dead host.
+                ::std::panic::catch_unwind(budget).ok().flatten().into()
+            }
+            extern "C" fn guarded_create_with(
+                init: HostInit,
+                services: InstanceServices_Ref,
+            ) -> RResult<ImporterBox, PluginError> {
+                let create_with: fn(
+                    HostInit,
+                    InstanceServices_Ref,
+                ) -> Result<ImporterBox, PluginError> = $create_with;
+                $crate::guard(|| match create_with(init, services) {
+                    Ok(importer) => ROk(importer),
+                    Err(error) => RErr(error),
+                })
+            }
             PluginModule {
                 descriptor: guarded_descriptor,
                 create: guarded_create,
+                request_budget: __bincio_request_budget,
+                create_with_services: guarded_create_with,
             }
             .leak_into_prefix()
         }

@@ -11,18 +11,20 @@ mod error;
 mod instance;
 mod status;
 mod sync;
+pub mod users;
 
 pub use connect::{ConnectOutcome, DisclaimerState};
 pub use error::HostError;
 pub use instance::PluginInstance;
 pub use status::ConnectionStatusReport;
 pub use sync::{SyncOptions, SyncReport};
+pub use users::{resolve_user, RemovedUser};
 
 use crate::clock::{Clock, SystemClock};
 use crate::import::{LazyPipeline, PipelineOpener, SharedPipeline};
 use crate::plugins::PluginManager;
 use crate::services::import_sink::PipelineSink;
-use crate::services::{CancelFlag, Redactions, VaultSecretStore};
+use crate::services::{BudgetGate, CancelFlag, Redactions, VaultSecretStore};
 use bincio_state::{ConnectionId, StateDb, Vault};
 use host_api::ConnectionContext;
 use std::collections::HashMap;
@@ -34,16 +36,21 @@ pub struct Host {
     pub db: StateDb,
     pub vault: Arc<Vault>,
     pub data_dir: PathBuf,
+    /// The user this host acts for in per-user commands (connect, sync,
+    /// status); the scheduler serves every user.
     pub handle: String,
     pub clock: Arc<dyn Clock>,
     redactions: Redactions,
     instances: Mutex<HashMap<String, Arc<PluginInstance>>>,
-    pipeline_opener: Arc<PipelineOpener>,
+    /// One import pipeline opener per user: each user's store is
+    /// `{data_dir}/{handle}/`.
+    pipeline_openers: Mutex<HashMap<String, Arc<PipelineOpener>>>,
 }
 
 impl Host {
     /// Reads plugin.toml, loads the enabled plugins, opens (creating if
-    /// needed) the data directory, the state database and the vault.
+    /// needed) the data directory, the state database and the vault, acting
+    /// for user `handle` (created when the server has no user yet).
     pub fn open(config: &Path, data_dir: &Path, handle: &str) -> Result<Self, HostError> {
         Self::open_with_clock(config, data_dir, handle, Arc::new(SystemClock))
     }
@@ -54,20 +61,31 @@ impl Host {
         handle: &str,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, HostError> {
+        Self::open_for(config, data_dir, Some(handle), clock)
+    }
+
+    /// As [`Host::open`] for `user`, or, when `None`, the server's only user
+    /// (an error listing them when there are several; `me` on a server
+    /// without users).
+    pub fn open_for(
+        config: &Path,
+        data_dir: &Path,
+        user: Option<&str>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, HostError> {
         std::fs::create_dir_all(data_dir).map_err(|source| HostError::DataDir {
             path: data_dir.display().to_string(),
             source,
         })?;
         let manager = PluginManager::load(config)?;
-        let db = StateDb::open(&data_dir.join("state.sqlite3"))?;
+        let db = StateDb::open_as(
+            &data_dir.join("state.sqlite3"),
+            user.unwrap_or(bincio_state::DEFAULT_HANDLE),
+        )?;
+        let handle = users::resolve_user(&db, user, clock.now())?;
+        let handle = handle.as_str();
         db.close_interrupted_runs(clock.now())?;
         let vault = Arc::new(Vault::open(data_dir, &db)?);
-        let pipeline_opener = Arc::new(PipelineOpener::new(
-            data_dir.to_path_buf(),
-            handle.to_string(),
-            db.clone(),
-            clock.clone(),
-        ));
         Ok(Self {
             manager,
             db,
@@ -77,7 +95,7 @@ impl Host {
             clock,
             redactions: Redactions::default(),
             instances: Mutex::new(HashMap::new()),
-            pipeline_opener,
+            pipeline_openers: Mutex::new(HashMap::new()),
         })
     }
 
@@ -97,11 +115,23 @@ impl Host {
             return Ok(instance.clone());
         }
         let (config, plugin) = self.manager.loaded(plugin_id)?;
-        let instance = PluginInstance::create(plugin, config, &self.data_dir, &self.redactions)
-            .map_err(|error| HostError::Create {
-                plugin: plugin_id.to_string(),
-                error,
-            })?;
+        let gate = crate::services::request_gate::effective_budget(config, &plugin.module)
+            .map(|limits| BudgetGate::new(plugin_id, limits, self.db.clone()));
+        if let Some(gate) = &gate {
+            let l = gate.limits();
+            tracing::info!(target: "host::budget", plugin = plugin_id, requests = l.requests, window_ms = l.window_ms, burst = l.burst, "request budget");
+        }
+        let instance = PluginInstance::create(
+            plugin,
+            config,
+            &self.data_dir,
+            &self.redactions,
+            gate.as_ref(),
+        )
+        .map_err(|error| HostError::Create {
+            plugin: plugin_id.to_string(),
+            error,
+        })?;
         let instance = Arc::new(instance);
         instances.insert(plugin_id.to_string(), instance.clone());
         Ok(instance)
@@ -127,14 +157,15 @@ impl Host {
         }
     }
 
-    /// The import sink for one run of `connection`.
+    /// The import sink for one run of `connection`, into its owner's store.
     pub(crate) fn import_sink(
         &self,
         plugin_id: &str,
         connection: &ConnectionId,
     ) -> Result<Box<dyn sync::RunSink>, HostError> {
+        let owner = self.db.connection_owner(connection)?;
         Ok(Box::new(PipelineSink::lazy(
-            LazyPipeline::new(self.pipeline_opener.clone()),
+            LazyPipeline::new(self.opener(owner.as_str())),
             plugin_id,
             connection.clone(),
             self.clock.clone(),
@@ -147,7 +178,26 @@ impl Host {
     /// is held only while this host writes (a `host-demo import` beside
     /// `host-demo run` waits for a sync, not for the scheduler to stop).
     pub fn pipeline(&self) -> Result<SharedPipeline, HostError> {
-        Ok(self.pipeline_opener.get()?)
+        Ok(self.opener(&self.handle).get()?)
+    }
+
+    /// The pipeline opener of `handle`'s store.
+    fn opener(&self, handle: &str) -> Arc<PipelineOpener> {
+        let mut openers = self
+            .pipeline_openers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        openers
+            .entry(handle.to_string())
+            .or_insert_with(|| {
+                Arc::new(PipelineOpener::new(
+                    self.data_dir.clone(),
+                    handle.to_string(),
+                    self.db.clone(),
+                    self.clock.clone(),
+                ))
+            })
+            .clone()
     }
 
     pub(crate) fn connection(&self, id: &str) -> Result<bincio_state::Connection, HostError> {
