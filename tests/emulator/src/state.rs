@@ -121,6 +121,8 @@ pub struct State {
     pub refresh_tokens: HashMap<String, RefreshGrant>,
     pub faults: FaultBook,
     pub stats: Stats,
+    /// The timed log and per-account 429s ([`crate::request_log`]).
+    pub request_log: crate::request_log::RequestLog,
     ticket_serial: u64,
 }
 
