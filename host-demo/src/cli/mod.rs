@@ -151,7 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // The store commands need no plugins: the user is resolved on the
     // state database alone.
     let store_user = || -> anyhow::Result<String> {
-        std::fs::create_dir_all(&data_dir)?;
+        create_data_dir(&data_dir)?;
         let db = StateDb::open_as(
             &data_dir.join("state.sqlite3"),
             user.as_deref().unwrap_or(DEFAULT_HANDLE),
@@ -193,7 +193,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// `--user` when given, else as the only user, else as the first admin.
 fn admin_host(config: &Path, data_dir: &Path, user: Option<&str>) -> anyhow::Result<Host> {
     if user.is_none() {
-        std::fs::create_dir_all(data_dir)?;
+        create_data_dir(data_dir)?;
         let db = StateDb::open_as(&data_dir.join("state.sqlite3"), DEFAULT_HANDLE)?;
         let users = db.users()?;
         if users.len() > 1 {
@@ -218,4 +218,10 @@ fn admin_host(config: &Path, data_dir: &Path, user: Option<&str>) -> anyhow::Res
         user,
         Arc::new(SystemClock),
     )?)
+}
+
+/// Creates the data directory, naming it when that fails.
+pub(crate) fn create_data_dir(data_dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", data_dir.display()))
 }

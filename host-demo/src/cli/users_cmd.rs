@@ -2,6 +2,7 @@
 //! users. Passwords come from a prompt without echo (asked twice) or one
 //! line of standard input (`--password-stdin`), never from the command line.
 
+use super::create_data_dir;
 use super::prompt::next_line;
 use anyhow::{bail, Context};
 use bincio_state::StateDb;
@@ -77,7 +78,7 @@ pub fn run(
     legacy_owner: Option<&str>,
     command: UsersCommand,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(data_dir)?;
+    create_data_dir(data_dir)?;
     let db = StateDb::open_as(
         &data_dir.join("state.sqlite3"),
         legacy_owner.unwrap_or(bincio_state::DEFAULT_HANDLE),
