@@ -156,6 +156,43 @@ pub fn snippet(body: &[u8]) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Waits for a slot of the host's plugin-wide request budget (shared by every
+/// account on the server) before one request; cancellable while waiting. A
+/// slot further away than `max_inline_wait_secs` ends the call as rate
+/// limited, so the host reschedules the run instead of a thread sleeping.
+pub async fn await_budget(
+    gate: Option<&RequestGateBox>,
+    settings: &Settings,
+    cancelled: &crate::auth::CancelFn,
+) -> Result<()> {
+    let Some(gate) = gate else {
+        return Ok(());
+    };
+    let max_wait_ms = settings.max_inline_wait_secs.saturating_mul(1000);
+    let slot = gate
+        .reserve(max_wait_ms)
+        .into_result()
+        .map_err(|e| GarminError::transient("request budget", e.user_message.to_string()))?;
+    if !slot.granted {
+        let secs = slot.wait_ms.div_ceil(1000);
+        return Err(GarminError::rate_limited(
+            "request budget",
+            Some(secs),
+            secs,
+        ));
+    }
+    let mut left = Duration::from_millis(slot.wait_ms);
+    while !left.is_zero() {
+        if cancelled() {
+            return Err(GarminError::Cancelled);
+        }
+        let step = left.min(Duration::from_millis(200));
+        tokio::time::sleep(step).await;
+        left -= step;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,41 +246,4 @@ mod tests {
             );
         }
     }
-}
-
-/// Waits for a slot of the host's plugin-wide request budget (shared by every
-/// account on the server) before one request; cancellable while waiting. A
-/// slot further away than `max_inline_wait_secs` ends the call as rate
-/// limited, so the host reschedules the run instead of a thread sleeping.
-pub async fn await_budget(
-    gate: Option<&RequestGateBox>,
-    settings: &Settings,
-    cancelled: &crate::auth::CancelFn,
-) -> Result<()> {
-    let Some(gate) = gate else {
-        return Ok(());
-    };
-    let max_wait_ms = settings.max_inline_wait_secs.saturating_mul(1000);
-    let slot = gate
-        .reserve(max_wait_ms)
-        .into_result()
-        .map_err(|e| GarminError::transient("request budget", e.user_message.to_string()))?;
-    if !slot.granted {
-        let secs = slot.wait_ms.div_ceil(1000);
-        return Err(GarminError::rate_limited(
-            "request budget",
-            Some(secs),
-            secs,
-        ));
-    }
-    let mut left = Duration::from_millis(slot.wait_ms);
-    while !left.is_zero() {
-        if cancelled() {
-            return Err(GarminError::Cancelled);
-        }
-        let step = left.min(Duration::from_millis(200));
-        tokio::time::sleep(step).await;
-        left -= step;
-    }
-    Ok(())
 }

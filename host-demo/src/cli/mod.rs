@@ -222,6 +222,10 @@ fn admin_host(config: &Path, data_dir: &Path, user: Option<&str>) -> anyhow::Res
 
 /// Creates the data directory, naming it when that fails.
 pub(crate) fn create_data_dir(data_dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", data_dir.display()))
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create the data directory {}: {e}",
+            data_dir.display()
+        )
+    })
 }
