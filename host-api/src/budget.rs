@@ -22,8 +22,11 @@ use abi_stable::{
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RequestBudget {
+    /// Requests allowed in any window.
     pub requests: u32,
+    /// The window's length in seconds.
     pub window_secs: u32,
+    /// Requests allowed back to back.
     pub burst: u32,
 }
 
@@ -46,6 +49,7 @@ pub struct RequestSlot {
     /// nothing was reserved: the next slot is further away than the caller
     /// would wait, `wait_ms` from now; end the run as rate limited.
     pub granted: bool,
+    /// How long until the slot (granted) or the next free one (refused).
     pub wait_ms: u64,
 }
 
@@ -60,6 +64,7 @@ pub trait RequestGate: Clone + Send + Sync {
     /// default when the service gave none.
     fn rate_limited(&self, retry_after_secs: ROption<u64>);
 }
+/// The gate as the host lends it (shared, `Clone`).
 pub type RequestGateBox = RequestGate_TO<'static, RArc<()>>;
 
 /// Services the host lends a whole plugin instance (shared by all its

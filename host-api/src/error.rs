@@ -35,6 +35,7 @@ impl ErrorKind {
     /// A bug: includes panics caught at the boundary.
     pub const INTERNAL: Self = Self(8);
 
+    /// A short name for messages; unknown kinds read as "permanent".
     pub fn name(self) -> &'static str {
         match self {
             Self::INVALID_CREDENTIALS => "invalid credentials",
@@ -50,9 +51,11 @@ impl ErrorKind {
     }
 }
 
+/// A failure, with how the host should react and what to tell the user.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 pub struct PluginError {
+    /// How the host reacts (retry, wait, pause, give up).
     pub kind: ErrorKind,
     /// Safe to show to the user; says what to do.
     pub user_message: RString,
@@ -63,6 +66,7 @@ pub struct PluginError {
 }
 
 impl PluginError {
+    /// An error of `kind` with a message for the user.
     pub fn new(kind: ErrorKind, user_message: impl Into<String>) -> Self {
         Self {
             kind,
@@ -71,20 +75,25 @@ impl PluginError {
             retry_after_secs: ROption::RNone,
         }
     }
+    /// Adds a detail for the logs.
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = RString::from(detail.into());
         self
     }
+    /// Sets how many seconds to wait before trying again.
     pub fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after_secs = ROption::RSome(secs);
         self
     }
+    /// [`ErrorKind::INVALID_CREDENTIALS`].
     pub fn invalid_credentials(msg: impl Into<String>) -> Self {
         Self::new(ErrorKind::INVALID_CREDENTIALS, msg)
     }
+    /// [`ErrorKind::NEEDS_USER_ACTION`].
     pub fn needs_user_action(msg: impl Into<String>) -> Self {
         Self::new(ErrorKind::NEEDS_USER_ACTION, msg)
     }
+    /// [`ErrorKind::RATE_LIMITED`], with the wait the service asked for if any.
     pub fn rate_limited(msg: impl Into<String>, retry_after_secs: Option<u64>) -> Self {
         let e = Self::new(ErrorKind::RATE_LIMITED, msg);
         match retry_after_secs {
@@ -92,21 +101,27 @@ impl PluginError {
             None => e,
         }
     }
+    /// [`ErrorKind::TRANSIENT`].
     pub fn transient(msg: impl Into<String>) -> Self {
         Self::new(ErrorKind::TRANSIENT, msg)
     }
+    /// [`ErrorKind::PERMANENT`].
     pub fn permanent(msg: impl Into<String>) -> Self {
         Self::new(ErrorKind::PERMANENT, msg)
     }
+    /// [`ErrorKind::CANCELLED`].
     pub fn cancelled() -> Self {
         Self::new(ErrorKind::CANCELLED, "cancelled")
     }
+    /// [`ErrorKind::UNSUPPORTED`].
     pub fn unsupported(msg: impl Into<String>) -> Self {
         Self::new(ErrorKind::UNSUPPORTED, msg)
     }
+    /// [`ErrorKind::INTERNAL`].
     pub fn internal(msg: impl Into<String>) -> Self {
         Self::new(ErrorKind::INTERNAL, msg)
     }
+    /// The wait before the next attempt, in seconds, when one was given.
     pub fn retry_after(&self) -> Option<u64> {
         self.retry_after_secs.into_option()
     }

@@ -6,7 +6,7 @@
 //! runtime context does not cross a dylib boundary).
 
 use crate::{
-    connect::{ConnectStep, FieldValue},
+    connect::{ConnectStep_NE, FieldValue},
     error::PluginError,
     services::{ConnectionContext, SyncContext},
 };
@@ -16,13 +16,17 @@ use abi_stable::{
     StableAbi,
 };
 
+/// Whose account a connection's credentials open.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 pub struct AccountInfo {
+    /// The service's stable id for the account.
     pub account_id: RString,
+    /// A name the user recognises the account by.
     pub display_name: RString,
 }
 
+/// What one sync run is asked to do.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, Default)]
 pub struct SyncRequest {
@@ -32,20 +36,27 @@ pub struct SyncRequest {
     pub max_downloads: ROption<u32>,
 }
 
+/// An item refused for good this run, and why.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 pub struct Rejection {
+    /// The source's id for the item.
     pub external_id: RString,
+    /// Why, for the user.
     pub reason: RString,
 }
 
+/// What one sync run did, counted by the plugin.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, Default, PartialEq)]
 pub struct SyncSummary {
+    /// Items the service listed in the part of history this run looked at.
     pub listed: u32,
+    /// Items the pipeline answered `Imported`.
     pub imported: u32,
     /// Already held, skipped without download or answered `Duplicate`.
     pub already_there: u32,
+    /// Items refused for good (by the plugin or the pipeline), with reasons.
     pub rejected: RVec<Rejection>,
     /// Downloads that failed this run and were deferred for a later one.
     pub deferred: u32,
@@ -53,10 +64,15 @@ pub struct SyncSummary {
     pub has_more: bool,
 }
 
+/// A plugin instance: connects accounts and syncs them. Built by
+/// [`crate::PluginModule::create`]; the host keeps one per plugin and calls it
+/// from several threads.
 #[sabi_trait]
 pub trait Importer: Send + Sync {
     /// Start connecting an account from the credential values the user gave.
-    fn begin_connect(&self, ctx: ConnectionContext, inputs: RVec<FieldValue>) -> ConnectStep;
+    /// The step crosses as [`ConnectStep_NE`]: build it with
+    /// `ConnectStep::...into()`, read it with [`crate::ConnectStep::from_abi`].
+    fn begin_connect(&self, ctx: ConnectionContext, inputs: RVec<FieldValue>) -> ConnectStep_NE;
 
     /// Continue a flow that answered `NeedInput`.
     fn continue_connect(
@@ -64,7 +80,7 @@ pub trait Importer: Send + Sync {
         ctx: ConnectionContext,
         flow_id: RString,
         inputs: RVec<FieldValue>,
-    ) -> ConnectStep;
+    ) -> ConnectStep_NE;
 
     /// Verify the stored credentials cheaply and say whose account they open.
     fn check(&self, ctx: ConnectionContext) -> RResult<AccountInfo, PluginError>;
@@ -79,4 +95,5 @@ pub trait Importer: Send + Sync {
     fn disconnect(&self, ctx: ConnectionContext) -> RResult<(), PluginError>;
 }
 
+/// An owned [`Importer`] trait object, as `create` returns it.
 pub type ImporterBox = Importer_TO<'static, RBox<()>>;

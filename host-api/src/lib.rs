@@ -20,13 +20,15 @@
 //! Rules for plugin authors are in the README of this crate.
 
 // abi_stable's derive and sabi_trait macros expand to items these lints flag; the
-// generated names (`Foo_Ref`, `Foo_TO`) are the crate's public vocabulary.
+// generated names (`Foo_Ref`, `Foo_TO`, `Foo_NE`) are the crate's public vocabulary.
 #![allow(non_local_definitions, non_camel_case_types)]
+#![warn(missing_docs)]
 
 pub mod budget;
 pub mod connect;
 pub mod descriptor;
 pub mod error;
+pub mod grow;
 pub mod importer;
 pub mod root;
 pub mod services;
@@ -35,15 +37,18 @@ pub use budget::{
     InstanceServices, InstanceServices_Ref, RequestBudget, RequestGate, RequestGateBox,
     RequestGate_TO, RequestSlot,
 };
-pub use connect::{ConnectStep, FieldError, FieldValue};
-pub use descriptor::{Capabilities, Disclaimer, FieldKind, FieldSpec, PluginDescriptor};
+pub use connect::{ConnectStep, ConnectStep_NE, FieldError, FieldValue};
+pub use descriptor::{
+    Capabilities, Disclaimer, FieldFlags, FieldKind, FieldSpec, PluginDescriptor,
+};
 pub use error::{ErrorKind, PluginError};
+pub use grow::UnknownVariant;
 pub use importer::{
     AccountInfo, Importer, ImporterBox, Importer_TO, Rejection, SyncRequest, SyncSummary,
 };
-pub use root::{HostInit, PluginModule, PluginModule_Ref, API_LEVEL, MIN_API_LEVEL};
+pub use root::{HostInit, PluginModule, PluginModule_Ref, PluginRoot, API_LEVEL, MIN_API_LEVEL};
 pub use services::{
-    Cancel, CancelBox, Cancel_TO, ConnectionContext, ImportItem, ImportOutcome, ImportSink,
-    ImportSinkBox, ImportSink_TO, LogLevel, Logger, LoggerBox, Logger_TO, PendingRetry, Progress,
-    ProgressBox, Progress_TO, SecretStore, SecretStoreBox, SecretStore_TO, SyncContext,
+    Cancel, CancelBox, Cancel_TO, ConnectionContext, ImportItem, ImportOutcome, ImportOutcome_NE,
+    ImportSink, ImportSinkBox, ImportSink_TO, LogLevel, Logger, LoggerBox, Logger_TO, PendingRetry,
+    Progress, ProgressBox, Progress_TO, SecretStore, SecretStoreBox, SecretStore_TO, SyncContext,
 };

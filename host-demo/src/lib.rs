@@ -9,6 +9,8 @@
 //! - [`clock`]: system time, or a manual clock for tests.
 //! - [`atomic_file`]: crash-safe small-file replacement.
 
+#![forbid(unsafe_code)]
+
 pub mod atomic_file;
 pub mod clock;
 pub mod host;

@@ -1,5 +1,7 @@
 //! `host-demo`: the BincioActivity host's command line.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 
 use clap::Parser;

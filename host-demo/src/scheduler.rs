@@ -12,7 +12,9 @@
 //! manual clock. Cancelling asks running syncs to stop after the item in
 //! hand; [`Scheduler::wait`] then joins them.
 
+use crate::host::waits::{after, clamp_interval, clamp_rate_limit_wait};
 use crate::host::{Host, HostError, SyncOptions, SyncReport};
+use crate::plugins::{Descriptor, PluginConfig};
 use crate::services::{CancelFlag, ProgressReporter};
 use bincio_state::{ConnectionId, ConnectionStatus};
 use host_api::ErrorKind;
@@ -67,21 +69,15 @@ impl Scheduler {
     /// below the plugin's minimum; the plugin's default otherwise.
     pub fn interval_secs(&self, plugin_id: &str) -> Result<i64, HostError> {
         let (config, plugin) = self.host.manager.loaded(plugin_id)?;
-        let d = &plugin.descriptor;
-        let wanted = config
-            .interval_minutes
-            .map(|m| m as i64 * 60)
-            .unwrap_or(d.default_interval.as_secs() as i64);
-        Ok(wanted.max(d.min_interval.as_secs() as i64).max(1))
+        Ok(interval_for(config, &plugin.descriptor))
     }
 
     fn min_interval_secs(&self, plugin_id: &str) -> i64 {
         self.host
             .manager
             .loaded(plugin_id)
-            .map(|(_, p)| p.descriptor.min_interval.as_secs() as i64)
+            .map(|(_, p)| clamp_interval(p.descriptor.min_interval.as_secs()))
             .unwrap_or(3600)
-            .max(1)
     }
 
     /// Connections whose run is due now and not already running.
@@ -229,6 +225,18 @@ fn fair_order(mut due: Vec<(ConnectionId, String, Option<i64>)>) -> Vec<(Connect
         .collect()
 }
 
+/// The sync interval in seconds for `config`'s plugin: the user's
+/// `interval_minutes`, else the plugin's default; never below the plugin's
+/// minimum; always within 1 s ..= [`crate::host::waits::MAX_INTERVAL_SECS`], whatever the
+/// plugin declares.
+pub fn interval_for(config: &PluginConfig, d: &Descriptor) -> i64 {
+    let wanted = config
+        .interval_minutes
+        .map(|m| clamp_interval(m.saturating_mul(60)))
+        .unwrap_or(clamp_interval(d.default_interval.as_secs()));
+    wanted.max(clamp_interval(d.min_interval.as_secs()))
+}
+
 #[derive(Clone, Copy)]
 struct Policy {
     interval: i64,
@@ -286,11 +294,11 @@ fn next_run(
 ) -> (Option<i64>, u32) {
     let jittered = |secs: i64, rng: &mut dyn rand::RngCore| {
         let spread = (secs as f64 * JITTER_FRACTION) as i64;
-        secs + if spread > 0 {
+        secs.saturating_add(if spread > 0 {
             rng.gen_range(-spread..=spread)
         } else {
             0
-        }
+        })
     };
     let error = match outcome {
         Ok(report) => match &report.result {
@@ -301,11 +309,14 @@ fn next_run(
                 } else {
                     policy.interval
                 };
-                return (Some(now + jittered(base, rng).max(policy.min_interval)), 0);
+                return (
+                    Some(after(now, jittered(base, rng).max(policy.min_interval))),
+                    0,
+                );
             }
             Err(e) => match e.kind {
                 ErrorKind::INVALID_CREDENTIALS | ErrorKind::NEEDS_USER_ACTION => {
-                    return (None, failures + 1)
+                    return (None, failures.saturating_add(1))
                 }
                 ErrorKind::CANCELLED => return (Some(now), failures),
                 _ => Some(e.retry_after()),
@@ -315,21 +326,21 @@ fn next_run(
             return (None, failures)
         }
         Err(HostError::CoolingDown { minutes, .. }) => {
-            return (Some(now + minutes * 60), failures);
+            return (Some(after(now, minutes.saturating_mul(60))), failures);
         }
         Err(_) => None,
     };
-    let failures = failures + 1;
+    let failures = failures.saturating_add(1);
     let backoff = policy
         .min_interval
         .saturating_mul(1i64 << (failures - 1).min(20))
         .min(MAX_BACKOFF_SECS);
     let wait = jittered(backoff, rng).max(policy.min_interval);
     let wait = match error.flatten() {
-        Some(retry_after) => wait.max(retry_after as i64),
+        Some(retry_after) => wait.max(clamp_rate_limit_wait(retry_after, "sync")),
         None => wait,
     };
-    (Some(now + wait), failures)
+    (Some(after(now, wait)), failures)
 }
 
 fn log_outcome(id: &ConnectionId, outcome: &Result<SyncReport, HostError>) {
@@ -363,6 +374,7 @@ mod tests {
             connection: ConnectionId::new("garmin-1"),
             run: RunId(1),
             result,
+            committed: Default::default(),
         })
     }
 
@@ -409,6 +421,29 @@ mod tests {
             .map(|(id, _)| id.to_string())
             .collect();
         assert_eq!(order, ["garmin-3", "garmin-2", "garmin-4", "garmin-1"]);
+    }
+
+    #[test]
+    fn extreme_retry_afters_and_times_saturate_within_a_day() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for huge in [u64::MAX, i64::MAX as u64, 99_999_999_999] {
+            let limited = report(Err(PluginError::rate_limited("slow down", Some(huge))));
+            let (next, _) = next_run(&limited, 1_000, u32::MAX, POLICY, &mut rng);
+            let wait = next.unwrap() - 1_000;
+            // A day, plus the backoff's jitter at most.
+            assert!(
+                (3600..=MAX_BACKOFF_SECS * 11 / 10).contains(&wait),
+                "{huge}: {wait}"
+            );
+        }
+        let (next, _) = next_run(
+            &report(Ok(SyncSummary::default())),
+            i64::MAX - 10,
+            0,
+            POLICY,
+            &mut rng,
+        );
+        assert_eq!(next, Some(i64::MAX));
     }
 
     #[test]

@@ -233,3 +233,59 @@ fn real_failures_exit_non_zero_and_say_why() {
         "nothing imported"
     );
 }
+
+/// Issue 11: a FIFO named `x.fit` blocked `import` forever, `/dev/zero` grew until memory ran
+/// out, a 1 MiB zip bomb took a GiB. Each is now skipped with its reason and the rest imported.
+#[cfg(unix)]
+#[test]
+fn fifos_devices_and_zip_bombs_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("in");
+    fs::create_dir_all(&folder).unwrap();
+    let status = Command::new("mkfifo")
+        .arg(folder.join("x.fit"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    fs::write(folder.join("ride.fit"), fixture("Activity.fit")).unwrap();
+    let mut bomb = ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+    bomb.start_file("bomb.fit", options).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..100 {
+        bomb.write_all(&zeros).unwrap();
+    }
+    fs::write(folder.join("bomb.zip"), bomb.finish().unwrap().into_inner()).unwrap();
+    let data = dir.path().join("data");
+    // `timeout` ends a regression that blocks, so the test fails instead of hanging.
+    let output = Command::new("timeout")
+        .arg("120")
+        .arg(BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--handle", HANDLE, "import"])
+        .arg(&folder)
+        .arg("/dev/zero")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert!(
+        output.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(summary_counts(&text), [1, 0, 0, 3], "{text}");
+    assert!(
+        text.contains("x.fit: a FIFO (named pipe), not a regular file: skipped"),
+        "{text}"
+    );
+    assert!(
+        text.contains("/dev/zero: a device, not a regular file: skipped"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bomb.zip/bomb.fit: declares 104857600 bytes"),
+        "{text}"
+    );
+}

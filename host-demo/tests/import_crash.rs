@@ -1,6 +1,7 @@
 //! Crash safety of `host-demo import`: the real binary is killed with SIGKILL
-//! at random moments, many times, over a corpus of real and synthetic FIT
-//! files. After every kill the store must be consistent (every file parses
+//! many times, each time after a chosen number of new activity files appeared
+//! in the store (so the kills land mid-import whatever the machine's speed),
+//! over a corpus of real and synthetic FIT files. After every kill the store must be consistent (every file parses
 //! and validates, the index never lists a file that is not there, the ledger
 //! never names an activity that is not there; once opened, the index matches
 //! the activity files exactly and no temp file is left), and a final run must
@@ -12,14 +13,35 @@ mod import_support;
 use bincio_state::{LedgerOutcome, StateDb};
 use host_demo::import::STATE_DB_FILE;
 use import_support::*;
-use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Activity files in the store (temp files, which start with '.', excluded).
+fn activity_file_count(data_dir: &Path) -> usize {
+    let dir = data_dir.join(HANDLE).join("activities");
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                !name.starts_with('.') && name.ends_with(".json")
+            })
+            .count()
+    })
+}
+
+/// New files to wait for before kill `k` of a run: 1 to 31, so kills land
+/// early, mid-batch and late; five of them stay well below one corpus.
+fn files_before_kill(run: usize, k: usize) -> usize {
+    1 + (run * 7 + k * 13) % 31
+}
+
 const BIN: &str = env!("CARGO_BIN_EXE_host-demo");
-const KILLS: usize = 25;
+/// Kills per data directory, and data directories: 5 x 5 = 25 kills.
+const KILLS_PER_RUN: usize = 5;
+const RUNS: usize = 5;
 /// Synthetic activities beside the fixtures: enough for several batches and
 /// a run long enough to be interrupted anywhere.
 const SYNTHETIC: u32 = 400;
@@ -108,7 +130,7 @@ fn check_after_kill(data_dir: &Path, validator: &jsonschema::Validator) -> KillS
 }
 
 #[test]
-fn sigkill_at_random_moments_never_breaks_the_store() {
+fn sigkill_after_n_new_files_never_breaks_the_store() {
     let validator = schema();
     let corpus_dir = tempfile::tempdir().unwrap();
     for n in 0..SYNTHETIC {
@@ -117,11 +139,9 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
     }
     let corpus = vec![fixtures_dir(), corpus_dir.path().to_owned()];
 
-    // The reference: an uninterrupted import (also sizes the kill delays).
+    // The reference: an uninterrupted import.
     let reference = tempfile::tempdir().unwrap();
-    let started = Instant::now();
     run_to_completion(reference.path(), &corpus);
-    let full_run = started.elapsed();
     let reference_ids = check_store(&reference.path().join(HANDLE), &validator);
     let reference_ledger = ledger_map(reference.path());
     assert_eq!(
@@ -132,50 +152,54 @@ fn sigkill_at_random_moments_never_breaks_the_store() {
     assert!(reference_ids.len() > SYNTHETIC as usize);
 
     let work = tempfile::tempdir().unwrap();
-    let mut data_dir = work.path().join("run-0");
-    let mut rng = rand::thread_rng();
-    let mut interrupted = 0;
-    let mut completed_runs = 0;
-    for kill in 0..KILLS {
-        let mut child = import_command(&data_dir, &corpus)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("host-demo starts");
-        let delay_ms = rng.gen_range(0..=full_run.as_millis() as u64 + 50);
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        if child.try_wait().unwrap().is_none() {
-            interrupted += 1;
-        }
-        child.kill().ok(); // SIGKILL on Unix
-        let status = child.wait().unwrap();
+    let run_dir = |run: usize| work.path().join(format!("run-{run}"));
+    let mut kills = 0;
+    for run in 0..RUNS {
+        // A fresh data directory per run of kills: each kill lands mid-import.
+        let data_dir = run_dir(run);
+        for k in 0..KILLS_PER_RUN {
+            let before = activity_file_count(&data_dir);
+            let wanted = before + files_before_kill(run, k);
+            let mut child = import_command(&data_dir, &corpus)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("host-demo starts");
+            // A hang guard only: the kill itself waits for files, not time.
+            let deadline = Instant::now() + Duration::from_secs(300);
+            while activity_file_count(&data_dir) < wanted {
+                if let Some(status) = child.try_wait().unwrap() {
+                    panic!("run {run} kill {k}: the import ended ({status}) before {wanted} files");
+                }
+                assert!(Instant::now() < deadline, "run {run} kill {k}: no progress");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            child.kill().unwrap(); // SIGKILL on Unix
+            let status = child.wait().unwrap();
+            assert!(!status.success(), "run {run} kill {k}: killed mid-import");
+            kills += 1;
 
-        let state = check_after_kill(&data_dir, &validator);
-        eprintln!("kill {kill} after {delay_ms} ms: {state:?}");
-        // Opening recovers: the index then matches the files exactly.
-        drop(open(&data_dir));
-        let ids = check_store(&data_dir.join(HANDLE), &validator);
-        assert!(
-            ids.is_subset(&reference_ids),
-            "kill {kill}: unexpected activities"
-        );
-
-        if status.success() {
-            // That run finished before the kill: start over, so later kills
-            // still land in the middle of an import.
-            assert_eq!(ids, reference_ids);
-            completed_runs += 1;
-            data_dir = work.path().join(format!("run-{}", kill + 1));
+            let state = check_after_kill(&data_dir, &validator);
+            eprintln!("run {run} kill {k} after {wanted} files: {state:?}");
+            // Opening recovers: the index then matches the files exactly.
+            drop(open(&data_dir));
+            let ids = check_store(&data_dir.join(HANDLE), &validator);
+            assert!(
+                ids.is_subset(&reference_ids),
+                "run {run} kill {k}: unexpected activities"
+            );
+            assert!(
+                ids.len() >= wanted,
+                "the files seen before the kill are kept"
+            );
         }
     }
-    eprintln!(
-        "uninterrupted import {full_run:?}; {interrupted} of {KILLS} kills interrupted a run, \
-         {completed_runs} runs completed first"
+    assert_eq!(
+        kills,
+        RUNS * KILLS_PER_RUN,
+        "every kill interrupted an import"
     );
-    assert!(
-        interrupted >= KILLS / 5,
-        "only {interrupted} of {KILLS} kills interrupted an import ({completed_runs} completed)"
-    );
+    let data_dir = run_dir(RUNS - 1);
 
     // A final run completes the import: each activity exactly once.
     let summary = run_to_completion(&data_dir, &corpus);

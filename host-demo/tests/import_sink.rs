@@ -76,8 +76,8 @@ fn contains_import_and_commit_store_rows_with_their_cursor() {
     assert!(!contains(&service, "101"));
 
     let ride = fixture("1526615320.fit");
-    let ImportOutcome::Imported { activity_id } =
-        service.import(item("101", ride.clone())).unwrap()
+    let Ok(ImportOutcome::Imported { activity_id }) =
+        ImportOutcome::from_abi(service.import(item("101", ride.clone())).unwrap())
     else {
         panic!("first import");
     };
@@ -108,11 +108,12 @@ fn contains_import_and_commit_store_rows_with_their_cursor() {
     );
     assert!(contains(&service, "102"));
     // Not an activity: rejected for good, with the reason.
-    match service
-        .import(item("103", fixture("Settings.fit")))
-        .unwrap()
-    {
-        ImportOutcome::Rejected { reason } => {
+    match ImportOutcome::from_abi(
+        service
+            .import(item("103", fixture("Settings.fit")))
+            .unwrap(),
+    ) {
+        Ok(ImportOutcome::Rejected { reason }) => {
             assert!(
                 reason.contains("103.fit") && reason.contains("not an activity"),
                 "{reason}"
@@ -207,7 +208,7 @@ fn deferred_items_come_back_when_their_backoff_has_passed() {
     // the batch's commit.
     let outcome = service.import(item("201", synthetic(1, 20))).unwrap();
     assert!(
-        matches!(outcome, ImportOutcome::Imported { .. }),
+        matches!(outcome.as_enum(), Ok(ImportOutcome::Imported { .. })),
         "{outcome:?}"
     );
     assert!(
@@ -291,7 +292,7 @@ fn clones_on_several_threads_share_one_batch() {
                         .import(item(&format!("5{n:02}"), synthetic(n, 20)))
                         .unwrap();
                     assert!(
-                        matches!(outcome, ImportOutcome::Imported { .. }),
+                        matches!(outcome.as_enum(), Ok(ImportOutcome::Imported { .. })),
                         "{outcome:?}"
                     );
                 }

@@ -9,9 +9,10 @@
 //! for the host's plugin-wide request budget; a 429 slows every account.
 
 use crate::auth::Session;
+use crate::budget::Budget;
 use crate::errors::{GarminError, Result};
+use crate::excerpt::excerpt;
 use crate::http::{self, transport_error};
-use host_api::RequestGateBox;
 use reqwest::header::ACCEPT;
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -38,7 +39,7 @@ pub struct ListedActivity {
 pub struct Api {
     pub session: Session,
     requests: u64,
-    gate: Option<RequestGateBox>,
+    budget: Budget,
 }
 
 impl Api {
@@ -46,14 +47,14 @@ impl Api {
         Self {
             session,
             requests: 0,
-            gate: None,
+            budget: Budget::default(),
         }
     }
 
-    /// Asks `gate` (the host's plugin-wide budget) before each request and
+    /// Asks `budget` (the host's plugin-wide budget) before each request and
     /// tells it about every 429.
-    pub fn with_gate(mut self, gate: Option<RequestGateBox>) -> Self {
-        self.gate = gate;
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
         self
     }
 
@@ -79,7 +80,9 @@ impl Api {
             }
             self.requests += 1;
             let token = self.session.access_token().await?;
-            http::await_budget(self.gate.as_ref(), &settings, &self.session.cancelled).await?;
+            self.budget
+                .wait_for_slot(&settings, &self.session.cancelled)
+                .await?;
             let sent = self
                 .session
                 .client
@@ -115,9 +118,7 @@ impl Api {
                         self.session.clock.now(),
                         settings.api_rate_limit_wait_secs,
                     ) {
-                        if let Some(gate) = &self.gate {
-                            gate.rate_limited(error.wait_secs().into());
-                        }
+                        self.budget.rate_limited(error.wait_secs());
                         return Err(error);
                     } else if status == StatusCode::NOT_FOUND {
                         return Err(GarminError::NotFound {
@@ -143,9 +144,11 @@ impl Api {
                         let body = http::read_body(endpoint, response, 4096)
                             .await
                             .unwrap_or_default();
+                        let known = self.session.secrets_to_scrub(&token);
+                        let known: Vec<&str> = known.iter().map(|s| s.as_str()).collect();
                         return Err(GarminError::permanent(
                             endpoint,
-                            format!("HTTP {}: {}", status.as_u16(), http::snippet(&body)),
+                            format!("HTTP {}: {}", status.as_u16(), excerpt(&body, &known)),
                         ));
                     }
                 }

@@ -42,6 +42,20 @@ pub fn stored_tokens(vault: &Vault) -> Result<Tokens> {
 }
 
 impl Session {
+    /// Every secret this session can name (`in_use`, its tokens, the stored
+    /// email and password), to scrub from a server's answer before it is
+    /// quoted in an error.
+    pub fn secrets_to_scrub(&self, in_use: &str) -> Vec<String> {
+        let mut known = vec![in_use.to_string(), self.tokens.di_token.clone()];
+        known.extend(self.tokens.di_refresh_token.clone());
+        for key in [keys::PASSWORD, keys::EMAIL] {
+            if let Ok(Some(value)) = self.vault.get(key) {
+                known.push(value);
+            }
+        }
+        known
+    }
+
     pub fn new(
         settings: Arc<Settings>,
         clock: Clock,
@@ -145,7 +159,7 @@ impl Session {
 pub fn check_login_budget(vault: &Vault, settings: &Settings, clock: &Clock) -> Result<()> {
     let interval = i64::from(settings.password_login_min_interval_hours) * 3600;
     if let Some(last) = vault.last_password_login()? {
-        let since = clock.now() - last;
+        let since = clock.now().saturating_sub(last);
         if since >= 0 && since < interval {
             return Err(GarminError::LoginBudget {
                 since_secs: since as u64,

@@ -13,33 +13,18 @@ use crate::login::{self, Step};
 use crate::mfa::{PendingMfa, Verdict};
 use crate::shared::{cancel_fn, Shared};
 use crate::tokens::{keys, Tokens, Vault};
-use abi_stable::std_types::RVec;
-use host_api::{ConnectStep, ConnectionContext, FieldError, FieldValue, PluginError};
+use bincio_plugin_kit::{Account, Connection, InputError, Inputs, Step as ConnectStep};
+use host_api::PluginError;
 use rand::Rng;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The longest a login waits for its MFA code, whatever the setting says.
+const MAX_FLOW_SECS: u64 = 24 * 3600;
+
 /// Wrong codes accepted before the flow is dropped.
 const MAX_CODE_ATTEMPTS: u32 = 5;
-
-/// The values the user gave, by key, trimmed; empty ones left out.
-pub struct Inputs(HashMap<String, String>);
-
-impl Inputs {
-    pub fn new(values: &RVec<FieldValue>) -> Self {
-        Self(
-            values
-                .iter()
-                .map(|v| (v.key.to_string(), v.value.trim().to_string()))
-                .filter(|(_, v)| !v.is_empty())
-                .collect(),
-        )
-    }
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
-    }
-}
 
 struct PendingFlow {
     connection_id: String,
@@ -99,14 +84,14 @@ impl PendingFlows {
 pub async fn begin(
     shared: &Shared,
     flows: &PendingFlows,
-    ctx: &ConnectionContext,
-    inputs: Inputs,
+    ctx: &Connection,
+    inputs: &Inputs,
 ) -> ConnectStep {
     // A new attempt replaces any sign-in of this connection still waiting.
-    flows.drop_connection(&ctx.connection_id);
-    let vault = Vault::new(ctx.secrets.clone());
+    flows.drop_connection(ctx.id());
+    let vault = Vault::new(ctx.secrets().host_api().clone());
     if let Some(file) = inputs.get(fields::TOKEN_FILE) {
-        return import_tokens(shared, ctx, &vault, file, &inputs).await;
+        return import_tokens(shared, ctx, &vault, file, inputs).await;
     }
     let (Some(email), Some(password)) = (inputs.get(fields::EMAIL), inputs.get(fields::PASSWORD))
     else {
@@ -117,7 +102,7 @@ pub async fn begin(
     if let Err(e) = vault.record_password_login(shared.clock.now()) {
         return failed(e);
     }
-    let cancelled = cancel_fn(&ctx.cancel);
+    let cancelled = cancel_fn(ctx.cancel_service());
     match login::password_login(
         &shared.settings,
         &shared.clock,
@@ -130,12 +115,11 @@ pub async fn begin(
         Ok(Step::Ticket(ticket)) => finish(shared, ctx, &vault, email, password, &ticket).await,
         Ok(Step::Mfa(mfa)) => {
             let flow_id = flows.insert(PendingFlow {
-                connection_id: ctx.connection_id.to_string(),
+                connection_id: ctx.id().to_string(),
                 email: email.to_string(),
                 password: password.to_string(),
                 mfa,
-                expires_at: Instant::now()
-                    + Duration::from_secs(shared.settings.mfa_flow_timeout_secs),
+                expires_at: flow_deadline(Instant::now(), shared.settings.mfa_flow_timeout_secs),
                 attempts: 0,
             });
             need_code(flow_id, Vec::new())
@@ -147,11 +131,11 @@ pub async fn begin(
 pub async fn resume(
     shared: &Shared,
     flows: &PendingFlows,
-    ctx: &ConnectionContext,
+    ctx: &Connection,
     flow_id: &str,
-    inputs: Inputs,
+    inputs: &Inputs,
 ) -> ConnectStep {
-    let Some(mut flow) = flows.take(flow_id, &ctx.connection_id) else {
+    let Some(mut flow) = flows.take(flow_id, ctx.id()) else {
         return ConnectStep::Failed(PluginError::needs_user_action(
             "This sign-in has expired (or the server restarted). Start connecting again; Garmin will send a new code.",
         ));
@@ -166,7 +150,7 @@ pub async fn resume(
     flow.attempts += 1;
     match flow.mfa.verify(&shared.settings, &shared.clock, &code).await {
         Ok(Verdict::Ticket(ticket)) => {
-            let vault = Vault::new(ctx.secrets.clone());
+            let vault = Vault::new(ctx.secrets().host_api().clone());
             finish(shared, ctx, &vault, &flow.email, &flow.password, &ticket).await
         }
         Ok(Verdict::WrongCode) if flow.attempts >= MAX_CODE_ATTEMPTS => ConnectStep::Failed(PluginError::invalid_credentials(
@@ -184,17 +168,25 @@ pub async fn resume(
     }
 }
 
-fn need_code(flow_id: String, errors: Vec<FieldError>) -> ConnectStep {
+/// When a flow started `now` expires: at most [`MAX_FLOW_SECS`] later (a
+/// login cannot wait longer for its code, and an absurd setting must not
+/// overflow the clock).
+fn flow_deadline(now: Instant, timeout_secs: u64) -> Instant {
+    now.checked_add(Duration::from_secs(timeout_secs.min(MAX_FLOW_SECS)))
+        .unwrap_or(now)
+}
+
+fn need_code(flow_id: String, errors: Vec<InputError>) -> ConnectStep {
     ConnectStep::NeedInput {
-        flow_id: flow_id.into(),
+        flow_id,
         message: "Garmin sent a one-time code (by e-mail or text message, or in your authenticator app). Enter it to finish connecting.".into(),
-        fields: vec![mfa_field()].into(),
-        errors: errors.into(),
+        fields: vec![mfa_field()],
+        errors,
     }
 }
 
-fn code_error(message: &str) -> FieldError {
-    FieldError {
+fn code_error(message: &str) -> InputError {
+    InputError {
         key: fields::MFA_CODE.into(),
         message: message.into(),
     }
@@ -208,7 +200,7 @@ fn failed(error: GarminError) -> ConnectStep {
 /// A fresh login's ticket: tokens, profile, then everything stored.
 async fn finish(
     shared: &Shared,
-    ctx: &ConnectionContext,
+    ctx: &Connection,
     vault: &Vault,
     email: &str,
     password: &str,
@@ -233,7 +225,7 @@ async fn finish(
 
 async fn import_tokens(
     shared: &Shared,
-    ctx: &ConnectionContext,
+    ctx: &Connection,
     vault: &Vault,
     file: &str,
     inputs: &Inputs,
@@ -264,7 +256,7 @@ async fn import_tokens(
 /// stored tokens are put back.
 async fn validate_and_store(
     shared: &Shared,
-    ctx: &ConnectionContext,
+    ctx: &Connection,
     vault: &Vault,
     tokens: Tokens,
     email: Option<&str>,
@@ -273,7 +265,7 @@ async fn validate_and_store(
     let previous = vault.get(keys::TOKENS)?;
     vault.save_tokens(&tokens)?;
     let session = shared
-        .session_with(&ctx.connection_id, vault.clone(), &ctx.cancel, tokens)
+        .session_with(ctx.id(), vault.clone(), ctx.cancel_service(), tokens)
         .without_relogin();
     let mut api = Api::new(session);
     let profile = match api.profile().await {
@@ -298,10 +290,10 @@ async fn validate_and_store(
 }
 
 fn done(profile: Profile) -> ConnectStep {
-    ConnectStep::Done {
-        account_id: profile.account_id.into(),
-        display_name: profile.display_name.into(),
-    }
+    ConnectStep::Done(Account {
+        account_id: profile.account_id,
+        display_name: profile.display_name,
+    })
 }
 
 #[cfg(test)]
@@ -343,6 +335,16 @@ mod tests {
         assert_eq!(flows.len(), 1, "expired flows are dropped");
         flows.drop_connection("c1");
         assert!(flows.is_empty());
+    }
+
+    #[test]
+    fn an_absurd_flow_timeout_is_clamped_to_a_day() {
+        let now = Instant::now();
+        assert_eq!(
+            flow_deadline(now, u64::MAX),
+            now + Duration::from_secs(MAX_FLOW_SECS)
+        );
+        assert_eq!(flow_deadline(now, 600), now + Duration::from_secs(600));
     }
 
     #[test]

@@ -102,20 +102,43 @@ pub fn from_unix(secs: i64) -> PrimitiveDateTime {
 /// before the older of `top` and now.
 pub fn lookback_floor(top: &str, now: i64, lookback_days: u32) -> Option<PrimitiveDateTime> {
     let top = parse_time(top)?;
-    Some(top.min(from_unix(now)) - Duration::days(i64::from(lookback_days)))
+    let newest = top.min(from_unix(now));
+    // Saturating: a look-back past the calendar's start (year -9999) floors there.
+    Some(
+        newest
+            .checked_sub(Duration::days(i64::from(lookback_days)))
+            .unwrap_or(PrimitiveDateTime::MIN),
+    )
 }
 
 /// The `endDate` that lists everything started before `before`, whatever
 /// zone Garmin filters the date in (one day of slack; the overlap is
 /// skipped by time).
 pub fn end_date_for(before: &str) -> Option<String> {
-    let day = parse_time(before)?.date() + Duration::days(1);
+    let date = parse_time(before)?.date();
+    // The calendar's last day (9999-12-31) has no next one; it lists all.
+    let day = date.next_day().unwrap_or(date);
     day.format(format_description!("[year]-[month]-[day]")).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_dates_and_look_backs_saturate_instead_of_panicking() {
+        let floor = lookback_floor("0001-01-01 00:00:00", i64::MIN, u32::MAX).unwrap();
+        assert_eq!(floor, PrimitiveDateTime::MIN);
+        let floor = lookback_floor("9999-12-31 23:59:59", i64::MAX, 14).unwrap();
+        assert_eq!(
+            floor,
+            from_unix(0) - Duration::days(14),
+            "now out of range is the epoch"
+        );
+        assert_eq!(end_date_for("9999-12-31 23:59:59").unwrap(), "9999-12-31");
+        assert_eq!(end_date_for("2026-02-28 10:00:00").unwrap(), "2026-03-01");
+        assert_eq!(from_unix(i64::MAX), from_unix(0));
+    }
 
     #[test]
     fn round_trips_and_starts_over_on_garbage() {

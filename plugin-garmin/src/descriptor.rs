@@ -28,6 +28,7 @@ pub fn credential_fields() -> Vec<FieldSpec> {
         FieldSpec::new(fields::EMAIL, "Garmin Connect email", FieldKind::EMAIL)
             .required()
             .persisted()
+            .identifies_account()
             .help("The e-mail address you sign in to Garmin Connect with."),
         FieldSpec::new(fields::PASSWORD, "Garmin Connect password", FieldKind::SECRET)
             .required()

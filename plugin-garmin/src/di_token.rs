@@ -193,18 +193,24 @@ async fn refresh_once(
     Ok(answer)
 }
 
+/// The most read of a token answer (a real one is about 3 KB).
+pub const ANSWER_LIMIT: usize = 64 << 10;
+/// The most read of a refusal, whose `error` code is all that is kept.
+const REFUSAL_LIMIT: usize = 16 << 10;
+
 /// "HTTP 400 invalid_grant": the status and the OAuth `error` code only.
 async fn refusal_detail(status: StatusCode, response: reqwest::Response) -> String {
-    let code = response
-        .json::<serde_json::Value>()
+    let body = http::read_body("DI token refusal", response, REFUSAL_LIMIT)
         .await
+        .unwrap_or_default();
+    let code = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string));
     match code {
         Some(code) => format!(
             "HTTP {} {}",
             status.as_u16(),
-            code.chars().take(60).collect::<String>()
+            crate::excerpt::excerpt(code.as_bytes(), &[])
         ),
         None => format!("HTTP {}", status.as_u16()),
     }
@@ -214,10 +220,7 @@ async fn parse_answer(
     response: reqwest::Response,
     endpoint: &str,
 ) -> Result<(String, Option<String>)> {
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| transport_error(endpoint, e))?;
+    let body = http::read_body(endpoint, response, ANSWER_LIMIT).await?;
     let answer: TokenAnswer = serde_json::from_slice(&body)
         .map_err(|_| GarminError::transient(endpoint, "the answer is not JSON"))?;
     let access = answer
@@ -233,7 +236,7 @@ mod tests {
 
     #[test]
     fn basic_auth_has_an_empty_secret() {
-        assert_eq!(basic("ABC"), format!("Basic {}", STANDARD.encode("ABC:")));
+        assert_eq!(basic("ABC"), "Basic QUJDOg==");
     }
 
     #[test]

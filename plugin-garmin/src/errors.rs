@@ -108,7 +108,11 @@ impl GarminError {
                 retry_after,
                 fallback_secs,
                 ..
-            } => Some(retry_after.unwrap_or(*fallback_secs)),
+            } => Some(
+                retry_after
+                    .unwrap_or(*fallback_secs)
+                    .min(crate::http::MAX_SERVER_WAIT_SECS),
+            ),
             Self::LoginBudget { wait_secs, .. } => Some(*wait_secs),
             _ => None,
         }

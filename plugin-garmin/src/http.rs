@@ -6,7 +6,6 @@ use crate::clock::Clock;
 use crate::errors::{GarminError, Result};
 use crate::identity;
 use crate::settings::Settings;
-use host_api::RequestGateBox;
 use rand::Rng;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Client, Response, StatusCode};
@@ -36,12 +35,25 @@ pub fn api_client(settings: &Settings) -> Result<Client> {
         .map_err(|e| GarminError::transient("HTTP client", e.to_string()))
 }
 
+/// The longest the plugin waits because a server said so (`Retry-After`):
+/// a day. Longer asks are clamped, and the clamp is logged.
+pub const MAX_SERVER_WAIT_SECS: u64 = 24 * 3600;
+
 /// `base` scaled by a random factor in `[low, high)`.
 pub fn jittered(base: Duration, low: f64, high: f64) -> Duration {
-    if base.is_zero() || high <= low {
-        return base.mul_f64(low.max(0.0));
+    if base.is_zero() || low.is_nan() || high.is_nan() || high <= low {
+        return scaled(base, low);
     }
-    base.mul_f64(rand::thread_rng().gen_range(low..high))
+    scaled(base, rand::thread_rng().gen_range(low..high))
+}
+
+/// `base x factor`, saturating at `Duration::MAX` (`mul_f64` panics on
+/// overflow); a negative or NaN factor is zero.
+fn scaled(base: Duration, factor: f64) -> Duration {
+    if factor.is_nan() || factor <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(base.as_secs_f64() * factor).unwrap_or(Duration::MAX)
 }
 
 /// Sleeps unless `duration` is zero (tests run with every pause at zero).
@@ -66,18 +78,37 @@ pub fn backoff(settings: &Settings, attempt: u32) -> Duration {
 }
 
 /// `Retry-After` in seconds: either delta-seconds or an HTTP date (relative
-/// to `now`, unix seconds). Garbage is ignored.
+/// to `now`, unix seconds), at most [`MAX_SERVER_WAIT_SECS`]. Garbage is
+/// ignored.
 pub fn retry_after_secs(headers: &HeaderMap, now: i64) -> Option<u64> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(secs);
+    let asked = if value.bytes().all(|b| b.is_ascii_digit()) && !value.is_empty() {
+        // Too many digits for u64 is still "a very long wait", not garbage.
+        value.parse::<u64>().unwrap_or(u64::MAX)
+    } else {
+        let format = time::macros::format_description!(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+        );
+        let date = time::PrimitiveDateTime::parse(value, &format).ok()?;
+        let at = date.assume_utc().unix_timestamp();
+        u64::try_from(at.saturating_sub(now)).unwrap_or(0)
+    };
+    Some(clamp_server_wait(asked))
+}
+
+/// A wait a server asked for, at most [`MAX_SERVER_WAIT_SECS`]; a clamp is
+/// logged with both values.
+pub fn clamp_server_wait(asked_secs: u64) -> u64 {
+    if asked_secs > MAX_SERVER_WAIT_SECS {
+        tracing::warn!(
+            target: "garmin::http",
+            asked_secs,
+            clamped_secs = MAX_SERVER_WAIT_SECS,
+            "the server asked for a wait longer than a day; waiting a day"
+        );
+        return MAX_SERVER_WAIT_SECS;
     }
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    let date = time::PrimitiveDateTime::parse(value, &format).ok()?;
-    let at = date.assume_utc().unix_timestamp();
-    Some(at.saturating_sub(now).max(0) as u64)
+    asked_secs
 }
 
 /// Whether `status` says "too many requests" (Garmin also uses 427).
@@ -129,68 +160,68 @@ pub fn transport_error(endpoint: &str, error: reqwest::Error) -> GarminError {
     GarminError::transient(endpoint, format!("{kind}: {}", error.without_url()))
 }
 
-/// Reads a whole body, refusing more than `limit` bytes.
+/// A body being read from the network, refused as soon as it passes
+/// `limit` bytes: the one cap every body the plugin reads goes through,
+/// whatever client read it (feed it each chunk, then take the bytes).
+pub struct CappedBody {
+    endpoint: String,
+    limit: usize,
+    body: Vec<u8>,
+}
+
+impl CappedBody {
+    /// Refuses at once a body whose declared length is over the limit.
+    pub fn new(endpoint: &str, limit: usize, content_length: Option<u64>) -> Result<Self> {
+        let body = Self {
+            endpoint: endpoint.to_string(),
+            limit,
+            body: Vec::new(),
+        };
+        match content_length {
+            Some(declared) if declared > limit as u64 => Err(body.too_large()),
+            declared => Ok(Self {
+                body: Vec::with_capacity(declared.unwrap_or(0) as usize),
+                ..body
+            }),
+        }
+    }
+
+    /// Adds one chunk, or refuses the body if it passes the limit.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
+        if self.body.len().saturating_add(chunk.len()) > self.limit {
+            return Err(self.too_large());
+        }
+        self.body.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.body
+    }
+
+    fn too_large(&self) -> GarminError {
+        tracing::warn!(target: "garmin::http", endpoint = %self.endpoint, limit = self.limit, "refused an answer larger than the cap");
+        GarminError::permanent(
+            &self.endpoint,
+            format!(
+                "the answer is larger than {} bytes, the most this plugin reads from {}; refused",
+                self.limit, self.endpoint
+            ),
+        )
+    }
+}
+
+/// Reads a whole body, refusing more than `limit` bytes (never holding more).
 pub async fn read_body(endpoint: &str, mut response: Response, limit: usize) -> Result<Vec<u8>> {
-    let mut body =
-        Vec::with_capacity(response.content_length().unwrap_or(0).min(limit as u64) as usize);
+    let mut body = CappedBody::new(endpoint, limit, response.content_length())?;
     while let Some(chunk) = response
         .chunk()
         .await
         .map_err(|e| transport_error(endpoint, e))?
     {
-        if body.len() + chunk.len() > limit {
-            return Err(GarminError::permanent(
-                endpoint,
-                format!("the answer is larger than {limit} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
+        body.push(&chunk)?;
     }
-    Ok(body)
-}
-
-/// The first characters of a body, for a log line about an odd answer. Only
-/// for bodies that cannot hold a secret (SSO pages, API errors).
-pub fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(160)]);
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Waits for a slot of the host's plugin-wide request budget (shared by every
-/// account on the server) before one request; cancellable while waiting. A
-/// slot further away than `max_inline_wait_secs` ends the call as rate
-/// limited, so the host reschedules the run instead of a thread sleeping.
-pub async fn await_budget(
-    gate: Option<&RequestGateBox>,
-    settings: &Settings,
-    cancelled: &crate::auth::CancelFn,
-) -> Result<()> {
-    let Some(gate) = gate else {
-        return Ok(());
-    };
-    let max_wait_ms = settings.max_inline_wait_secs.saturating_mul(1000);
-    let slot = gate
-        .reserve(max_wait_ms)
-        .into_result()
-        .map_err(|e| GarminError::transient("request budget", e.user_message.to_string()))?;
-    if !slot.granted {
-        let secs = slot.wait_ms.div_ceil(1000);
-        return Err(GarminError::rate_limited(
-            "request budget",
-            Some(secs),
-            secs,
-        ));
-    }
-    let mut left = Duration::from_millis(slot.wait_ms);
-    while !left.is_zero() {
-        if cancelled() {
-            return Err(GarminError::Cancelled);
-        }
-        let step = left.min(Duration::from_millis(200));
-        tokio::time::sleep(step).await;
-        left -= step;
-    }
-    Ok(())
+    Ok(body.into_bytes())
 }
 
 #[cfg(test)]
@@ -212,6 +243,50 @@ mod tests {
         assert_eq!(retry_after_secs(&h, 6000), Some(0));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after_secs(&h, 0), None);
+    }
+
+    #[test]
+    fn absurd_retry_afters_are_clamped_to_a_day() {
+        let mut h = HeaderMap::new();
+        for value in [
+            "18446744073709551615",
+            "9223372036854775807",
+            "99999999999",
+            "999999999999999999999999999",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            h.insert(RETRY_AFTER, HeaderValue::from_static(value));
+            assert_eq!(
+                retry_after_secs(&h, 0),
+                Some(MAX_SERVER_WAIT_SECS),
+                "{value}"
+            );
+        }
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Mon, 01 Jan 0001 00:00:00 GMT"),
+        );
+        assert_eq!(retry_after_secs(&h, i64::MAX), Some(0));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("86400"));
+        assert_eq!(retry_after_secs(&h, 0), Some(86400));
+    }
+
+    #[test]
+    fn absurd_durations_saturate_instead_of_panicking() {
+        assert_eq!(jittered(Duration::MAX, 0.75, 1.25), Duration::MAX);
+        assert_eq!(jittered(Duration::MAX, 2.0, 2.0), Duration::MAX);
+        assert_eq!(
+            jittered(Duration::from_secs(4), f64::NAN, 1.0),
+            Duration::ZERO
+        );
+        let settings = Settings {
+            request_pacing_ms: u64::MAX,
+            backoff_base_ms: u64::MAX,
+            backoff_max_ms: u64::MAX,
+            ..Settings::default()
+        };
+        assert!(pacing(&settings) >= Duration::from_secs(u64::MAX / 1000 / 2));
+        assert!(backoff(&settings, u32::MAX) > Duration::ZERO);
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub fn claims(token: &str) -> Option<Claims> {
 pub fn expires_soon(token: &str, now: i64) -> bool {
     claims(token)
         .and_then(|c| c.exp)
-        .is_some_and(|exp| now > exp - REFRESH_MARGIN_SECS)
+        .is_some_and(|exp| now > exp.saturating_sub(REFRESH_MARGIN_SECS))
 }
 
 fn decode_part(part: &str) -> Option<Value> {
@@ -90,6 +90,14 @@ mod tests {
         assert!(!expires_soon(&t, 10_000 - 900));
         assert!(expires_soon(&t, 10_000 - 899));
         assert!(expires_soon(&t, 20_000));
+    }
+
+    #[test]
+    fn an_absurd_exp_does_not_overflow() {
+        let t = make_token("RS256", &json!({"exp": i64::MIN}));
+        assert!(expires_soon(&t, 0));
+        let t = make_token("RS256", &json!({"exp": i64::MAX}));
+        assert!(!expires_soon(&t, i64::MAX - 901));
     }
 
     #[test]

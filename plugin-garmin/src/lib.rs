@@ -21,12 +21,14 @@
 //!   run; [`cursor`]: what it keeps between runs; [`download`]: the FIT out of
 //!   the original zip.
 //!
-//! Plumbing: [`http`] (clients, pauses, backoff, Retry-After), [`errors`]
+//! Plumbing: [`http`] (clients, pauses, backoff, Retry-After, capped bodies),
+//! [`excerpt`] (the only way server text reaches an error or a log), [`errors`]
 //! (Garmin's answers → `PluginError`), [`identity`] (Garmin's app ids and
 //! headers), [`shared`] (per-instance state), [`clock`].
 
 pub mod api;
 pub mod auth;
+pub mod budget;
 pub mod clock;
 pub mod connect;
 pub mod cursor;
@@ -34,6 +36,7 @@ pub mod descriptor;
 pub mod di_token;
 pub mod download;
 pub mod errors;
+pub mod excerpt;
 pub mod html;
 pub mod http;
 pub mod identity;
@@ -48,44 +51,33 @@ pub mod sso_widget;
 pub mod sync;
 pub mod tokens;
 
+pub use budget::REQUEST_BUDGET;
 pub use clock::Clock;
 pub use importer::GarminImporter;
 
-use abi_stable::sabi_trait::TD_Opaque;
-use host_api::{
-    HostInit, ImporterBox, Importer_TO, InstanceServices_Ref, PluginError, RequestBudget,
-};
+use abi_stable::std_types::RResult;
+use host_api::{HostInit, ImporterBox, PluginError};
+use std::sync::Arc;
 
-/// The root module's `create`: a new importer from the host's init.
+/// A new importer as the host's `create` makes it (system clock).
 pub fn create(init: HostInit) -> Result<ImporterBox, PluginError> {
-    let importer = importer::GarminImporter::new(init)?;
-    Ok(Importer_TO::from_value(importer, TD_Opaque))
+    bincio_plugin_kit::adapter::create::<GarminImporter>(init).into_result()
 }
 
-/// Garmin limits by IP, not by account: 30 requests a minute across every
-/// account this server syncs, at most 5 back to back (conservative; the
-/// operator may change it in `plugin.toml`).
-pub const REQUEST_BUDGET: RequestBudget = RequestBudget::per_minute(30, 5);
-
-/// The root module's `request_budget`.
-pub fn request_budget() -> Option<RequestBudget> {
-    Some(REQUEST_BUDGET)
-}
-
-/// The root module's `create_with_services`: as `create`, with the host's
-/// request gate for every connection of the instance.
-pub fn create_with_services(
+/// An instance driven through the kit's adapter (as the host drives it),
+/// whose "now" is `clock`, and a handle on it (tests read its pending
+/// flows).
+pub fn create_with_clock(
     init: HostInit,
-    services: InstanceServices_Ref,
-) -> Result<ImporterBox, PluginError> {
-    let gate = services.request_gate().into_option().cloned();
-    let importer = importer::GarminImporter::with_gate(init, gate)?;
-    Ok(Importer_TO::from_value(importer, TD_Opaque))
+    clock: Clock,
+) -> RResult<(ImporterBox, Arc<GarminImporter>), PluginError> {
+    let mut handle = None;
+    bincio_plugin_kit::adapter::create_with(init, |init| {
+        let importer = Arc::new(GarminImporter::with_clock(&init, clock)?);
+        handle = Some(importer.clone());
+        Ok(importer)
+    })
+    .map(|boxed| (boxed, handle.expect("set when created")))
 }
 
-bincio_plugin_kit::export_plugin!(
-    descriptor: descriptor::descriptor,
-    create: create,
-    request_budget: request_budget,
-    create_with_services: create_with_services,
-);
+bincio_plugin_kit::export_plugin!(descriptor: descriptor::descriptor, importer: GarminImporter);

@@ -1,14 +1,15 @@
 //! What every call of one importer instance shares: the settings, the
-//! clock, the API client (its connection pool), the host's request gate and
+//! clock, the API client (its connection pool), the host's request budget and
 //! one refresh lock per connection.
 
 use crate::auth::{self, CancelFn, Session};
+use crate::budget::Budget;
 use crate::clock::Clock;
 use crate::errors::Result;
 use crate::http;
 use crate::settings::Settings;
 use crate::tokens::{Tokens, Vault};
-use host_api::{CancelBox, RequestGateBox};
+use host_api::CancelBox;
 use reqwest::Client;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,8 +19,8 @@ pub struct Shared {
     pub clock: Clock,
     pub client: Client,
     /// The host's plugin-wide request budget, asked before each connectapi
-    /// request; `None` on a host that lends none.
-    pub gate: Option<RequestGateBox>,
+    /// request (never waits on a host that lends none).
+    pub budget: Budget,
     refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -30,7 +31,7 @@ impl Shared {
             settings: Arc::new(settings),
             clock,
             client,
-            gate: None,
+            budget: Budget::default(),
             refresh_locks: Mutex::new(HashMap::new()),
         })
     }

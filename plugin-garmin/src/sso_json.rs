@@ -228,7 +228,12 @@ fn classify(
             format!(
                 "HTTP {}: an HTML page where JSON was expected ({})",
                 status.as_u16(),
-                crate::html::title(&String::from_utf8_lossy(body)).unwrap_or_default()
+                crate::excerpt::excerpt(
+                    crate::html::title(&String::from_utf8_lossy(body))
+                        .unwrap_or_default()
+                        .as_bytes(),
+                    &[]
+                )
             )
         };
         return Err(GarminError::transient(endpoint, what));

@@ -5,6 +5,7 @@
 use crate::clock::Clock;
 use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
+use crate::excerpt::excerpt;
 use crate::html;
 use crate::http::{self, transport_error};
 use crate::login::Step;
@@ -122,7 +123,11 @@ fn ensure_ok(page: &Page, endpoint: &str) -> Result<()> {
         StatusCode::FORBIDDEN => Err(challenge(endpoint)),
         s => Err(GarminError::transient(
             endpoint,
-            format!("HTTP {} ({})", s.as_u16(), page.title),
+            format!(
+                "HTTP {} ({})",
+                s.as_u16(),
+                excerpt(page.title.as_bytes(), &[])
+            ),
         )),
     }
 }
@@ -131,7 +136,11 @@ fn ensure_ok(page: &Page, endpoint: &str) -> Result<()> {
 async fn judge(client: Client, settings: &Settings, clock: &Clock, page: Page) -> Result<Step> {
     const ENDPOINT: &str = "widget login";
     let title = page.title.to_ascii_lowercase();
-    let detail = format!("HTTP {}, title {:?}", page.status.as_u16(), page.title);
+    let detail = format!(
+        "HTTP {}, title {:?}",
+        page.status.as_u16(),
+        excerpt(page.title.as_bytes(), &[])
+    );
     if ["bad gateway", "service unavailable", "502", "503"]
         .iter()
         .any(|t| title.contains(t))

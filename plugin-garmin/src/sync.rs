@@ -38,7 +38,7 @@ pub async fn run(
         .into_option()
         .unwrap_or(shared.settings.max_downloads_per_run);
     let mut run = Run {
-        api: Api::new(session).with_gate(shared.gate.clone()),
+        api: Api::new(session).with_budget(shared.budget.clone()),
         ctx,
         settings: shared.settings.clone(),
         cursor: Cursor::parse(request.cursor.as_ref().map(|c| c.as_str()).into_option()),
@@ -263,16 +263,19 @@ impl Run<'_> {
             file_name: file_name.into(),
             bytes: bytes.into(),
         };
-        match host(self.ctx.sink.import(item))? {
-            ImportOutcome::Imported { .. } => self.summary.imported += 1,
-            ImportOutcome::Duplicate { .. } => self.summary.already_there += 1,
-            ImportOutcome::Rejected { reason } => {
+        let outcome = ImportOutcome::from_abi(host(self.ctx.sink.import(item))?);
+        match outcome {
+            Ok(ImportOutcome::Imported { .. }) => self.summary.imported += 1,
+            Ok(ImportOutcome::Rejected { reason }) => {
                 tracing::info!(target: "garmin::sync", id, "the pipeline rejected the activity: {reason}");
                 self.summary.rejected.push(Rejection {
                     external_id: id.into(),
                     reason,
                 });
             }
+            // Duplicate, or an outcome only a newer host knows: either way
+            // the host took the item, so it is held.
+            Ok(_) | Err(_) => self.summary.already_there += 1,
         }
         Ok(())
     }

@@ -90,12 +90,32 @@ fn connect_with_mfa_takes_a_wrong_code_then_the_right_one() {
     h.assert_no_secret_logged(&[PASSWORD, MFA_CODE]);
 }
 
+/// The login endpoints the emulator saw POSTed to, in order.
+fn login_posts(h: &Harness) -> Vec<String> {
+    const LOGIN_PATHS: [&str; 6] = [
+        "/mobile/api/login",
+        "/portal/api/login",
+        "/sso/signin",
+        "/mobile/api/mfa/verifyCode",
+        "/portal/api/mfa/verifyCode",
+        "/sso/verifyMFA/loginEnterMfaCode",
+    ];
+    h.emulator
+        .stats()
+        .requests
+        .into_iter()
+        .filter(|(method, path)| method == "POST" && LOGIN_PATHS.contains(&path.as_str()))
+        .map(|(_, path)| path)
+        .collect()
+}
+
 #[test]
 fn the_widget_strategy_logs_in_with_and_without_mfa() {
     let h = Harness::new(config(), json!({"login_strategies": "widget"}));
     done(h.connect(DEMO, PASSWORD));
     let stats = h.emulator.stats();
     assert_eq!((stats.logins, stats.token_exchanges), (1, 1));
+    assert_eq!(login_posts(&h), ["/sso/signin"], "only the widget was used");
 
     let h = Harness::on(h.emulator.clone(), json!({"login_strategies": "widget"}));
     let flow_id = match h.connect(MFA_EMAIL, PASSWORD) {
@@ -107,6 +127,16 @@ fn the_widget_strategy_logs_in_with_and_without_mfa() {
         ConnectStep::NeedInput { .. }
     ));
     done(h.resume(&flow_id, MFA_CODE));
+    assert_eq!(
+        login_posts(&h),
+        [
+            "/sso/signin",
+            "/sso/signin",
+            "/sso/verifyMFA/loginEnterMfaCode",
+            "/sso/verifyMFA/loginEnterMfaCode",
+        ],
+        "both logins and both codes went through the widget"
+    );
     h.assert_no_secret_logged(&[PASSWORD, MFA_CODE]);
 }
 
@@ -139,6 +169,11 @@ fn the_portal_strategy_logs_in() {
     let h = Harness::new(config(), json!({"login_strategies": "portal"}));
     done(h.connect(DEMO, PASSWORD));
     assert_eq!(h.emulator.stats().logins, 1);
+    assert_eq!(
+        login_posts(&h),
+        ["/portal/api/login"],
+        "only the portal was used"
+    );
 }
 
 #[test]
@@ -209,7 +244,7 @@ fn the_exported_module_builds_a_working_importer() {
         host_api::FieldValue::new("email", DEMO),
         host_api::FieldValue::new("password", PASSWORD),
     ];
-    done(importer.begin_connect(ctx.clone(), inputs.into()));
+    done(ConnectStep::from_abi(importer.begin_connect(ctx.clone(), inputs.into())).unwrap());
     assert_eq!(
         importer
             .check(ctx)

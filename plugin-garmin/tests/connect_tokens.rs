@@ -7,7 +7,7 @@ mod common;
 use common::connect::*;
 use common::*;
 use garmin_emulator::{Fault, Target};
-use host_api::{ConnectStep, ErrorKind, Importer};
+use host_api::{ConnectStep, ErrorKind};
 use serde_json::json;
 use std::time::Duration;
 

@@ -26,6 +26,7 @@ pub fn workspace_root() -> PathBuf {
 pub struct PluginLibraries {
     pub garmin: PathBuf,
     pub faulty: PathBuf,
+    pub hostile: PathBuf,
     pub panics_in_descriptor: PathBuf,
     pub incompatible: PathBuf,
     pub not_a_plugin: PathBuf,
@@ -33,10 +34,11 @@ pub struct PluginLibraries {
     pub host_demo: PathBuf,
 }
 
-const PACKAGES: [&str; 6] = [
+const PACKAGES: [&str; 7] = [
     "host-demo",
     "plugin-garmin",
     "test-plugin-faulty",
+    "test-plugin-hostile",
     "test-plugin-panics-in-descriptor",
     "test-plugin-incompatible",
     "test-plugin-not-a-plugin",
@@ -70,11 +72,42 @@ pub fn plugin_libraries() -> &'static PluginLibraries {
         PluginLibraries {
             garmin: lib("plugin_garmin"),
             faulty: lib("test_plugin_faulty"),
+            hostile: lib("test_plugin_hostile"),
             panics_in_descriptor: lib("test_plugin_panics_in_descriptor"),
             incompatible: lib("test_plugin_incompatible"),
             not_a_plugin: lib("test_plugin_not_a_plugin"),
             host_demo: dir.join(format!("host-demo{}", std::env::consts::EXE_SUFFIX)),
         }
+    })
+}
+
+/// Builds the frozen API-level-1 plugin (`tests/plugins/frozen-v1`, a
+/// workspace of its own with its own lock file) into `target/frozen-v1/` and
+/// returns its library. Panics with cargo's output if the build fails.
+pub fn frozen_v1_library() -> &'static Path {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let manifest = workspace_root().join("tests/plugins/frozen-v1/Cargo.toml");
+        let target = target_dir().join("frozen-v1");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let output = Command::new(cargo)
+            .args(["build", "--locked", "--manifest-path"])
+            .arg(&manifest)
+            .arg("--target-dir")
+            .arg(&target)
+            .current_dir(workspace_root())
+            .output()
+            .expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "building the frozen plugin failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        target.join("debug").join(format!(
+            "{}test_plugin_frozen_v1{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ))
     })
 }
 

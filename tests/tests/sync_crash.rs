@@ -1,15 +1,15 @@
 //! A sync killed with SIGKILL mid-run loses nothing, and the next run
 //! completes it: the host binary syncs from the emulator in a child process
-//! that is killed at random moments, again and again.
+//! that is killed again and again, each time after a chosen number of new
+//! downloads (so every kill lands mid-run whatever the machine's speed).
 
 use bincio_state::LedgerOutcome;
 use bincio_tests::harness::{TestHost, PASSWORD, PLUGIN};
 use bincio_tests::plugin_libraries;
 use bincio_tests::store_check::check_store;
 use garmin_emulator::{synthetic_activities, Account, EmulatorConfig, Fault, Target};
-use rand::Rng;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 const EMAIL: &str = "crash@example.com";
@@ -59,16 +59,25 @@ fn a_sync_killed_mid_run_loses_nothing_and_the_next_run_completes_it() {
             .stderr(Stdio::null());
         command
     };
-    let mut rng = rand::thread_rng();
+    // At most 3 new downloads per run, 8 runs: fewer than the 30 activities,
+    // so every run is still going when its kill comes.
     let mut kills = 0;
-    for _ in 0..8 {
+    for round in 0..8u64 {
+        let wanted = t.emulator.stats().downloads + 1 + round % 3;
         let mut child = sync().spawn().expect("host-demo runs");
-        std::thread::sleep(Duration::from_millis(rng.gen_range(300..1500)));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL on Unix
-            kills += 1;
+        // A hang guard only: the kill itself waits for downloads, not time.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while t.emulator.stats().downloads < wanted {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("round {round}: the sync ended ({status}) before download {wanted}");
+            }
+            assert!(Instant::now() < deadline, "round {round}: no progress");
+            std::thread::sleep(Duration::from_millis(5));
         }
-        child.wait().unwrap();
+        child.kill().unwrap(); // SIGKILL on Unix
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "round {round}: killed mid-run");
+        kills += 1;
         // After every kill: what is stored is consistent and never doubled.
         let ledger = t.host.db.ledger_entries(PLUGIN).unwrap();
         let mut ids: Vec<_> = ledger
@@ -80,9 +89,11 @@ fn a_sync_killed_mid_run_loses_nothing_and_the_next_run_completes_it() {
         ids.dedup();
         assert_eq!(ids.len(), n, "an activity recorded twice");
     }
+    assert_eq!(kills, 8, "every sync was killed mid-run");
+    let stored = t.host.db.ledger_entries(PLUGIN).unwrap().len();
     assert!(
-        kills >= 3,
-        "the syncs finished too fast to be killed ({kills} kills)"
+        stored < activities.len(),
+        "the kills left work for the final run: {stored} stored"
     );
 
     t.emulator.clear_faults();

@@ -3,33 +3,45 @@
 //! abi_stable ends the whole process when a panic reaches an `extern "C"`
 //! function, so a bug in one plugin would take the host and every other
 //! plugin down. Catching here turns it into an `internal` error the host can
-//! show and recover from.
+//! show and recover from. Plugin authors do not call it: the kit's
+//! [`crate::adapter`] and [`crate::export_plugin!`] apply it to every entry
+//! point; the host applies [`catch`] to every service it lends.
 
 use abi_stable::std_types::{RErr, RResult};
-use host_api::{ConnectStep, PluginError};
+use host_api::PluginError;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// Runs `body`, turning a panic into `PluginError::internal`.
+/// Runs `body`; a panic comes back as its message.
+///
+/// The payload is dropped inside a second guard, so a payload whose own
+/// `Drop` panics cannot escape either (that second payload is leaked: it is
+/// a bug's leftovers, and dropping it could panic again).
+pub fn catch<T>(body: impl FnOnce() -> T) -> Result<T, String> {
+    // AssertUnwindSafe: after a panic we only report it; the state it may
+    // have left half-updated is not read by this frame.
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(value) => Ok(value),
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            if let Err(nested) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+                std::mem::forget(nested);
+            }
+            Err(message)
+        }
+    }
+}
+
+/// Runs `body` on the plugin side, turning a panic into `PluginError::internal`.
 pub fn guard<T>(body: impl FnOnce() -> RResult<T, PluginError>) -> RResult<T, PluginError> {
-    // AssertUnwindSafe: after a panic we only report it; the instance state
-    // it may have left half-updated is not read by this frame.
-    match catch_unwind(AssertUnwindSafe(body)) {
+    match catch(body) {
         Ok(result) => result,
-        Err(payload) => RErr(panic_error(&*payload)),
+        Err(message) => RErr(panic_error(&message)),
     }
 }
 
-/// [`guard`] for the connect step machine, whose failure is a step variant.
-pub fn guard_step(body: impl FnOnce() -> ConnectStep) -> ConnectStep {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(step) => step,
-        Err(payload) => ConnectStep::Failed(panic_error(&*payload)),
-    }
-}
-
-fn panic_error(payload: &(dyn Any + Send)) -> PluginError {
-    let message = panic_message(payload);
+/// The error a caught plugin panic becomes (also logged at error level).
+pub fn panic_error(message: &str) -> PluginError {
     tracing::error!(target: "plugin::panic", "panic caught at the plugin boundary: {message}");
     PluginError::internal("the plugin hit an internal error (a bug); see the host log")
         .with_detail(format!("panic: {message}"))
@@ -66,10 +78,21 @@ mod tests {
     }
 
     #[test]
-    fn a_panicking_step_fails() {
-        match guard_step(|| panic!("step")) {
-            ConnectStep::Failed(e) => assert_eq!(e.kind, ErrorKind::INTERNAL),
-            other => panic!("unexpected {other:?}"),
+    fn a_non_string_payload_is_named() {
+        let message = catch(|| std::panic::panic_any(42u32)).unwrap_err();
+        assert_eq!(message, "non-string panic payload");
+    }
+
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("the payload's drop panics too");
         }
+    }
+
+    #[test]
+    fn a_payload_whose_drop_panics_does_not_escape() {
+        let message = catch(|| std::panic::panic_any(PanicsOnDrop)).unwrap_err();
+        assert_eq!(message, "non-string panic payload");
     }
 }

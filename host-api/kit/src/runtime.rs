@@ -38,6 +38,17 @@ impl PluginRuntime {
         tracing::dispatcher::with_default(&self.dispatch, body)
     }
 
+    /// Runs blocking code inside the runtime's context (so async clients and
+    /// timers may be created) with the host logger as the thread's subscriber.
+    pub fn in_context<T>(&self, body: impl FnOnce() -> T) -> T {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("runtime is present until drop");
+        let _entered = runtime.enter();
+        self.with_logs(body)
+    }
+
     /// Drives `future` to completion from the calling (host) thread.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let runtime = self

@@ -5,7 +5,8 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::activity::{BasActivity, Privacy, Source, BAS_VERSION};
-use crate::decode::decode_lenient;
+use crate::decode::{decode_lenient, DecodeFailure, DecodeReport, ProfileSink, Unsupported};
+use crate::direct::RecordSink;
 use crate::error::{RejectCause, Rejected};
 use crate::geojson::Track;
 use crate::messages::{FitContent, Point, Totals};
@@ -49,13 +50,55 @@ impl Converted {
 ///
 /// Damaged files are salvaged (see [`Warning`]); files that are not activities, or hold no
 /// activity data, are rejected with the cause. Never panics.
+///
+/// Only the messages the activity needs are converted, `record`s read by field number (see
+/// `direct.rs`); a file outside what that path reproduces exactly is converted the old way,
+/// with fitparser's full profile conversion ([`convert_with_profile`]).
 pub fn convert(bytes: &[u8], file_name: &str) -> Result<Converted, Rejected> {
+    let mut fit = FitContent::default();
+    let decoded = decode_lenient(bytes, &mut RecordSink::new(&mut fit));
+    match decoded {
+        Ok(report) => build(fit, report, bytes, file_name),
+        Err(DecodeFailure::Unsupported(_)) => convert_with_profile(bytes, file_name),
+        Err(DecodeFailure::Rejected(cause)) => Err(Rejected {
+            file_name: file_name.to_string(),
+            cause,
+        }),
+    }
+}
+
+/// [`convert`] the old way: every data message through fitparser's full profile conversion.
+/// The fast path's fallback, and the oracle its tests compare it with.
+pub fn convert_with_profile(bytes: &[u8], file_name: &str) -> Result<Converted, Rejected> {
+    let mut fit = FitContent::default();
+    let decoded = decode_lenient(bytes, &mut ProfileSink(&mut |record| fit.absorb(record)));
+    match decoded {
+        Ok(report) => build(fit, report, bytes, file_name),
+        Err(DecodeFailure::Rejected(cause)) => Err(Rejected {
+            file_name: file_name.to_string(),
+            cause,
+        }),
+        // The profile sink takes every message; kept total rather than panicking.
+        Err(DecodeFailure::Unsupported(Unsupported(why))) => Err(Rejected {
+            file_name: file_name.to_string(),
+            cause: RejectCause::NotFit {
+                reason: why.to_string(),
+            },
+        }),
+    }
+}
+
+/// The activity out of a decoded file.
+fn build(
+    mut fit: FitContent,
+    report: DecodeReport,
+    bytes: &[u8],
+    file_name: &str,
+) -> Result<Converted, Rejected> {
     let reject = |cause| Rejected {
         file_name: file_name.to_string(),
         cause,
     };
-    let mut fit = FitContent::default();
-    let report = decode_lenient(bytes, &mut |record| fit.absorb(record)).map_err(reject)?;
     let mut warnings = report.warnings;
     match fit.file_type.as_deref() {
         Some("activity") => {}

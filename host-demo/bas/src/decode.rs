@@ -5,7 +5,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use fitparser::de::{DecodeOption, FitObject, FitStreamProcessor};
+use fitparser::de::{DecodeOption, FitDataMessage, FitObject, FitStreamProcessor};
 use fitparser::{ErrorKind, FitDataRecord};
 
 use crate::error::RejectCause;
@@ -63,6 +63,62 @@ fn parse_header(bytes: &[u8]) -> Result<FitHeader, String> {
     })
 }
 
+/// What became of one data message.
+#[derive(Debug)]
+pub(crate) enum Taken {
+    /// Read (or, for a kind the activity does not need, passed over).
+    Used,
+    /// Refused by the profile conversion, with fitparser's reason: counted as skipped.
+    Failed(String),
+}
+
+/// A message the fast path cannot reproduce fitparser's conversion of exactly: the file is
+/// decoded again the old way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unsupported(pub &'static str);
+
+/// Where the data messages go, once fitparser has parsed them.
+pub(crate) trait MessageSink {
+    /// Takes one data message of the FIT part `processor` is parsing.
+    fn data(
+        &mut self,
+        processor: &mut FitStreamProcessor,
+        message: FitDataMessage,
+    ) -> Result<Taken, Unsupported>;
+
+    /// A new FIT part (of a chained file) starts: fitparser's state starts afresh.
+    fn new_part(&mut self) {}
+}
+
+/// The old path, and the oracle of the fast one: every data message through fitparser's full
+/// profile conversion, handed on as a [`FitDataRecord`].
+pub(crate) struct ProfileSink<'a>(pub &'a mut dyn FnMut(FitDataRecord));
+
+impl MessageSink for ProfileSink<'_> {
+    fn data(
+        &mut self,
+        processor: &mut FitStreamProcessor,
+        message: FitDataMessage,
+    ) -> Result<Taken, Unsupported> {
+        Ok(match processor.decode_message(message) {
+            Ok(record) => {
+                (self.0)(record);
+                Taken::Used
+            }
+            Err(error) => Taken::Failed(error.to_string()),
+        })
+    }
+}
+
+/// Why decoding gave nothing.
+#[derive(Debug, PartialEq)]
+pub(crate) enum DecodeFailure {
+    /// The bytes are no FIT file.
+    Rejected(RejectCause),
+    /// The sink cannot decode this file (see [`Unsupported`]).
+    Unsupported(Unsupported),
+}
+
 /// What decoding saw besides the messages themselves.
 #[derive(Debug, Default)]
 pub(crate) struct DecodeReport {
@@ -74,22 +130,24 @@ pub(crate) struct DecodeReport {
     pub messages: usize,
 }
 
-/// Decodes every readable data message of `bytes`, in order, handing each to `on_message`.
-/// Fails only when the bytes do not start with a FIT
-/// header; every other problem becomes a warning in the report.
+/// Decodes every readable data message of `bytes`, in order, handing each to `sink`.
+/// Fails only when the bytes do not start with a FIT header (or the sink cannot take the
+/// file); every other problem becomes a warning in the report.
 pub(crate) fn decode_lenient(
     bytes: &[u8],
-    on_message: &mut dyn FnMut(FitDataRecord),
-) -> Result<DecodeReport, RejectCause> {
+    sink: &mut dyn MessageSink,
+) -> Result<DecodeReport, DecodeFailure> {
     if bytes.is_empty() {
-        return Err(RejectCause::Empty);
+        return Err(DecodeFailure::Rejected(RejectCause::Empty));
     }
     let mut report = DecodeReport::default();
     let mut start = 0;
     while start < bytes.len() {
         let header = match parse_header(&bytes[start..]) {
             Ok(header) => header,
-            Err(reason) if start == 0 => return Err(RejectCause::NotFit { reason }),
+            Err(reason) if start == 0 => {
+                return Err(DecodeFailure::Rejected(RejectCause::NotFit { reason }))
+            }
             Err(reason) => {
                 report.warnings.push(Warning::CorruptChainedHeader {
                     offset: start,
@@ -113,9 +171,13 @@ pub(crate) fn decode_lenient(
         };
         report.parts += 1;
         let mut stats = PartStats::default();
+        sink.new_part();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            decode_part(&part, header, on_message, &mut stats)
+            decode_part(&part, header, sink, &mut stats)
         }));
+        if let Ok(Err(unsupported)) = outcome {
+            return Err(DecodeFailure::Unsupported(unsupported));
+        }
         report.messages += stats.messages;
         report.warnings.append(&mut stats.warnings);
         if stats.skipped > 0 {
@@ -157,9 +219,9 @@ struct PartStats {
 fn decode_part(
     part: &Part<'_>,
     header: FitHeader,
-    on_message: &mut dyn FnMut(FitDataRecord),
+    sink: &mut dyn MessageSink,
     stats: &mut PartStats,
-) {
+) -> Result<(), Unsupported> {
     let mut processor = FitStreamProcessor::new();
     processor.add_option(DecodeOption::DropUnknownFields);
     let mut rest = part.bytes;
@@ -169,14 +231,11 @@ fn decode_part(
             Ok((remaining, object)) => {
                 rest = remaining;
                 match object {
-                    FitObject::DataMessage(message) => match processor.decode_message(message) {
-                        Ok(record) => {
-                            stats.messages += 1;
-                            on_message(record);
-                        }
-                        Err(error) => {
+                    FitObject::DataMessage(message) => match sink.data(&mut processor, message)? {
+                        Taken::Used => stats.messages += 1,
+                        Taken::Failed(detail) => {
                             if stats.skipped == 0 {
-                                stats.first_skip_detail = error.to_string();
+                                stats.first_skip_detail = detail;
                             }
                             stats.skipped += 1;
                         }
@@ -213,6 +272,7 @@ fn decode_part(
             },
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -235,12 +295,16 @@ mod tests {
 
     #[test]
     fn empty_and_foreign_bytes_are_refused() {
-        let mut sink = |_: FitDataRecord| {};
+        let mut ignore = |_: FitDataRecord| {};
+        let mut sink = ProfileSink(&mut ignore);
         assert_eq!(
             decode_lenient(b"", &mut sink).unwrap_err(),
-            RejectCause::Empty
+            DecodeFailure::Rejected(RejectCause::Empty)
         );
         let err = decode_lenient(b"<html>not a fit file</html>", &mut sink).unwrap_err();
-        assert!(matches!(err, RejectCause::NotFit { .. }), "{err:?}");
+        assert!(
+            matches!(err, DecodeFailure::Rejected(RejectCause::NotFit { .. })),
+            "{err:?}"
+        );
     }
 }

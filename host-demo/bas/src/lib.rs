@@ -7,9 +7,12 @@
 //!
 //! The crate knows nothing of plugins or ledgers: the host composes it.
 
+#![forbid(unsafe_code)]
+
 // Conversion: lenient decoding, FIT messages, and what BAS derives from them.
 mod convert;
 mod decode;
+mod direct;
 mod efforts;
 mod geojson;
 mod laps;
@@ -35,7 +38,7 @@ mod error;
 
 pub use activity::{BasActivity, Lap, Privacy, Source, Timeseries, BAS_VERSION};
 pub use catalog::{NEAR_DISTANCE_FRACTION, NEAR_START_S};
-pub use convert::{convert, Converted};
+pub use convert::{convert, convert_with_profile, Converted};
 pub use error::{RejectCause, Rejected, StoreError};
 pub use geojson::{Track, TrackPoint, TRACK_EPSILON_DEG};
 pub use index::{IndexEntry, IndexFile, Owner};

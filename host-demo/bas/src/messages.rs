@@ -6,7 +6,7 @@ use fitparser::profile::MesgNum;
 use fitparser::{FitDataRecord, Value};
 
 /// Seconds between the unix epoch and the FIT epoch (1989-12-31T00:00:00Z).
-const FIT_EPOCH_UNIX: i64 = 631_065_600;
+pub(crate) const FIT_EPOCH_UNIX: i64 = 631_065_600;
 /// Degrees per FIT semicircle.
 const DEGREES_PER_SEMICIRCLE: f64 = 180.0 / 2_147_483_648.0;
 
@@ -32,6 +32,43 @@ impl Point {
         Some((self.lat?, self.lon?))
     }
 }
+
+/// The values of one `record` message BAS reads, as finite numbers after the profile's scale
+/// and offset (semicircles for positions); `t` in unix seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct RecordValues {
+    pub t: Option<i64>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// Only ever set by a developer field of that name: fitparser replaces the profile's
+    /// `altitude` and `speed` by the `enhanced_` fields they expand to.
+    pub altitude: Option<f64>,
+    pub enhanced_altitude: Option<f64>,
+    pub speed: Option<f64>,
+    pub enhanced_speed: Option<f64>,
+    pub hr: Option<f64>,
+    pub cadence: Option<f64>,
+    pub power: Option<f64>,
+    pub temperature: Option<f64>,
+    pub distance: Option<f64>,
+}
+
+/// The field names [`FitContent`] reads in a `record` (a developer field of one of these names
+/// would stand in for the profile's field).
+pub(crate) const RECORD_NAMES: [&str; 12] = [
+    "timestamp",
+    "position_lat",
+    "position_long",
+    "altitude",
+    "enhanced_altitude",
+    "speed",
+    "enhanced_speed",
+    "heart_rate",
+    "cadence",
+    "power",
+    "temperature",
+    "distance",
+];
 
 /// The totals of a `session` or `lap` message (both carry the same summary fields).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -98,45 +135,74 @@ impl FitContent {
         }
     }
 
+    /// Takes in a `lap`, `session` or `activity` message whose header carried a compressed
+    /// timestamp, computed by the caller (`at`), as fitparser's conversion would have put it.
+    pub(crate) fn absorb_at(&mut self, record: FitDataRecord, at: Option<i64>) {
+        let Some(at) = at else {
+            return self.absorb(record);
+        };
+        match record.kind() {
+            MesgNum::Lap | MesgNum::Session => {
+                let mut totals = read_totals(&record);
+                totals.end_time = Some(at);
+                if record.kind() == MesgNum::Lap {
+                    self.laps.push(totals);
+                } else {
+                    self.sessions.push(totals);
+                }
+            }
+            MesgNum::Activity => self.absorb_activity_at(&record, Some(at)),
+            _ => self.absorb(record),
+        }
+    }
+
     fn absorb_point(&mut self, record: &FitDataRecord) {
-        let mut point = Point::default();
-        let mut t = None;
-        let mut lat = None;
-        let mut lon = None;
-        let mut altitude = None;
-        let mut enhanced_altitude = None;
-        let mut speed = None;
-        let mut enhanced_speed = None;
+        let mut values = RecordValues::default();
         for field in record.fields() {
             let value = field.value();
             match field.name() {
-                "timestamp" => t = unix_time(value),
-                "position_lat" => lat = semicircles(value, 90.0),
-                "position_long" => lon = semicircles(value, 180.0),
-                "altitude" => altitude = number(value),
-                "enhanced_altitude" => enhanced_altitude = number(value),
-                "speed" => speed = number(value),
-                "enhanced_speed" => enhanced_speed = number(value),
-                "heart_rate" => point.hr_bpm = small_int(value),
-                "cadence" => point.cadence_rpm = small_int(value),
-                "power" => point.power_w = small_int(value),
-                "temperature" => point.temperature_c = number(value),
-                "distance" => point.distance_m = number(value),
+                "timestamp" => values.t = unix_time(value),
+                "position_lat" => values.lat = number(value),
+                "position_long" => values.lon = number(value),
+                "altitude" => values.altitude = number(value),
+                "enhanced_altitude" => values.enhanced_altitude = number(value),
+                "speed" => values.speed = number(value),
+                "enhanced_speed" => values.enhanced_speed = number(value),
+                "heart_rate" => values.hr = number(value),
+                "cadence" => values.cadence = number(value),
+                "power" => values.power = number(value),
+                "temperature" => values.temperature = number(value),
+                "distance" => values.distance = number(value),
                 _ => {}
             }
         }
+        self.push_record(&values);
+    }
+
+    /// Takes in one `record` message's values (see [`RecordValues`]).
+    pub(crate) fn push_record(&mut self, values: &RecordValues) {
         // A record without a timestamp cannot be placed in time: BincioActivity drops it too.
-        let Some(t) = t else { return };
-        point.t = t;
+        let Some(t) = values.t else { return };
+        let mut point = Point {
+            t,
+            hr_bpm: values.hr.and_then(small_int),
+            cadence_rpm: values.cadence.and_then(small_int),
+            power_w: values.power.and_then(small_int),
+            temperature_c: values.temperature,
+            distance_m: values.distance,
+            ..Point::default()
+        };
+        let lat = values.lat.and_then(|v| semicircles(v, 90.0));
+        let lon = values.lon.and_then(|v| semicircles(v, 180.0));
         if let (Some(lat), Some(lon)) = (lat, lon) {
             point.lat = Some(lat);
             point.lon = Some(lon);
         }
-        if enhanced_altitude.is_some() {
+        if values.enhanced_altitude.is_some() {
             self.barometric_altitude = true;
         }
-        point.altitude_m = enhanced_altitude.or(altitude);
-        point.speed_ms = enhanced_speed.or(speed);
+        point.altitude_m = values.enhanced_altitude.or(values.altitude);
+        point.speed_ms = values.enhanced_speed.or(values.speed);
         self.points.push(point);
     }
 
@@ -158,6 +224,10 @@ impl FitContent {
     }
 
     fn absorb_activity(&mut self, record: &FitDataRecord) {
+        self.absorb_activity_at(record, None);
+    }
+
+    fn absorb_activity_at(&mut self, record: &FitDataRecord, at: Option<i64>) {
         let mut utc = None;
         let mut local = None;
         for field in record.fields() {
@@ -169,6 +239,7 @@ impl FitContent {
                 _ => {}
             }
         }
+        utc = at.or(utc);
         if let (Some(utc), Some(local)) = (utc, local) {
             self.local_offset_s = Some(local - utc);
         }
@@ -197,12 +268,12 @@ fn read_totals(record: &FitDataRecord) -> Totals {
             "max_speed" => max_speed = number(value),
             "enhanced_avg_speed" => totals.avg_speed_ms = number(value),
             "enhanced_max_speed" => totals.max_speed_ms = number(value),
-            "avg_heart_rate" => totals.avg_hr_bpm = small_int(value),
-            "max_heart_rate" => totals.max_hr_bpm = small_int(value),
-            "avg_cadence" => totals.avg_cadence_rpm = small_int(value),
-            "avg_running_cadence" => running_cadence = small_int(value),
-            "avg_power" => totals.avg_power_w = small_int(value),
-            "max_power" => totals.max_power_w = small_int(value),
+            "avg_heart_rate" => totals.avg_hr_bpm = number(value).and_then(small_int),
+            "max_heart_rate" => totals.max_hr_bpm = number(value).and_then(small_int),
+            "avg_cadence" => totals.avg_cadence_rpm = number(value).and_then(small_int),
+            "avg_running_cadence" => running_cadence = number(value).and_then(small_int),
+            "avg_power" => totals.avg_power_w = number(value).and_then(small_int),
+            "max_power" => totals.max_power_w = number(value).and_then(small_int),
             _ => {}
         }
     }
@@ -247,15 +318,14 @@ pub(crate) fn number(value: &Value) -> Option<f64> {
     n.is_finite().then_some(n)
 }
 
-fn small_int(value: &Value) -> Option<u16> {
-    let n = number(value)?;
+fn small_int(n: f64) -> Option<u16> {
     (0.0..=f64::from(u16::MAX))
         .contains(&n)
         .then(|| n.round() as u16)
 }
 
-fn semicircles(value: &Value, limit: f64) -> Option<f64> {
-    let degrees = number(value)? * DEGREES_PER_SEMICIRCLE;
+fn semicircles(n: f64, limit: f64) -> Option<f64> {
+    let degrees = n * DEGREES_PER_SEMICIRCLE;
     (degrees.abs() <= limit).then_some(degrees)
 }
 

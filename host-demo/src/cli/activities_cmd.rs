@@ -16,7 +16,7 @@ pub fn run(data_dir: &Path, handle: &str) -> anyhow::Result<()> {
             "{:<16}  {:<8}  {:<28}  {:>8}  {:>8}  {}",
             local_date_time(&entry.started_at),
             serde_plain(&entry.sport),
-            clip(&entry.title, 28),
+            clip(&host_demo::host::printable(&entry.title), 28),
             entry
                 .distance_m
                 .map(|m| format!("{:.2}", m / 1000.0))

@@ -85,7 +85,34 @@ pub fn run(host: &Host, args: ConnectArgs) -> anyhow::Result<()> {
         }
     }
 
-    let mut outcome = host.begin_connect(&args.plugin, inputs)?;
+    // One-time codes given up front (`--stdin mfa_code`) are not part of
+    // the login: they answer the plugin's question when it asks.
+    let (mut held, inputs): (Vec<_>, Vec<_>) = inputs.into_iter().partition(|(key, _)| {
+        descriptor
+            .credential_field(key)
+            .is_some_and(|f| f.kind == Kind::OneTimeCode)
+    });
+    let outcome = host.begin_connect(&args.plugin, inputs)?;
+    let pending = match &outcome {
+        ConnectOutcome::NeedInput { connection, .. } => Some(connection.clone()),
+        ConnectOutcome::Connected { .. } => None,
+    };
+    let finished = follow(host, outcome, &mut held, &mut prompter);
+    if let (Err(_), Some(connection)) = (&finished, &pending) {
+        // Whatever went wrong after the login started (a missing code, a
+        // closed input), the half-made connection and its secrets go.
+        host.abandon_connect(connection)?;
+    }
+    finished
+}
+
+/// Answers the plugin's questions until it is connected.
+fn follow(
+    host: &Host,
+    mut outcome: ConnectOutcome,
+    held: &mut Vec<(String, SecretString)>,
+    prompter: &mut Prompter,
+) -> anyhow::Result<()> {
     loop {
         match outcome {
             ConnectOutcome::Connected {
@@ -119,7 +146,11 @@ pub fn run(host: &Host, args: ConnectArgs) -> anyhow::Result<()> {
                 }
                 let mut answers = Vec::new();
                 for field in &fields {
-                    answers.push((field.key.clone(), prompter.field(field)?));
+                    let value = match held.iter().position(|(k, _)| k == &field.key) {
+                        Some(at) => held.remove(at).1,
+                        None => prompter.field(field)?,
+                    };
+                    answers.push((field.key.clone(), value));
                 }
                 outcome = host.continue_connect(&connection, &flow_id, answers)?;
             }

@@ -29,7 +29,7 @@ pub fn run(config: &Path, data_dir: &Path, handle: &str) -> anyhow::Result<()> {
         std::fs::remove_dir_all(data_dir)
             .with_context(|| format!("cannot clear {}", data_dir.display()))?;
     }
-    std::fs::create_dir_all(data_dir)?;
+    bincio_state::private_fs::private_dir(data_dir)?;
     std::fs::write(data_dir.join(".bincio-demo"), "made by `host-demo demo`\n")?;
 
     let emulator = Emulator::start(EmulatorConfig::default_demo())

@@ -5,7 +5,8 @@
 //! state database unusable) ends it with an error, and then everything
 //! decided before it is already durable.
 
-use host_demo::import::sources::{self, Found};
+use host_demo::import::parallel::{self, Ready};
+use host_demo::import::sources::{self, Amount};
 use host_demo::import::{open_local, ImportError, Item, Outcome, Tally};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -18,54 +19,109 @@ const FLUSH_EVERY: Duration = Duration::from_secs(5);
 pub fn run(data_dir: &Path, handle: &str, paths: &[PathBuf]) -> anyhow::Result<()> {
     let inputs = sources::plan(paths)?;
     let mut pipeline = open_local(data_dir, handle)?;
-    let bar = progress_bar(sources::count_files(&inputs));
+    let mut progress = Progress::new(sources::measure(&inputs));
     let mut tally = Tally::default();
     let mut warned = Vec::new();
     let mut last_flush = Instant::now();
-    for input in &inputs {
-        sources::read_input(input, &mut |found| -> Result<(), ImportError> {
-            match found {
-                Found::File { name, bytes } => {
-                    bar.set_message(name.clone());
-                    let outcome = pipeline.import(&Item::local(&name, &bytes))?;
-                    if let Outcome::Imported { warnings, .. } = &outcome {
-                        if !warnings.is_empty() {
-                            warned.push((name.clone(), warnings.clone()));
-                        }
+    let workers = parallel::default_workers();
+    parallel::for_each_ready(&inputs, workers, workers, &mut |ready| -> Result<
+        (),
+        ImportError,
+    > {
+        match ready {
+            Ready::File {
+                name,
+                bytes,
+                prepared,
+            } => {
+                let outcome = pipeline.import_prepared(&Item::local(&name, &bytes), *prepared)?;
+                if let Outcome::Imported { warnings, .. } = &outcome {
+                    if !warnings.is_empty() {
+                        warned.push((name.clone(), warnings.clone()));
                     }
-                    tally.add(&name, &outcome);
-                    bar.inc(1);
                 }
-                Found::Unreadable { name, reason } => {
-                    tally.reject(&name, &reason);
-                    bar.inc(1);
-                }
-                Found::More(files) => bar.inc_length(files),
+                tally.add(&name, &outcome);
+                progress.file_done(&name, bytes.len() as u64);
             }
-            if last_flush.elapsed() >= FLUSH_EVERY {
-                pipeline.flush()?;
-                last_flush = Instant::now();
+            Ready::Unreadable { name, reason } => {
+                tally.reject(&name, &reason);
+                progress.file_done(&name, 0);
             }
-            Ok(())
-        })?;
-    }
+            Ready::More(more) => progress.more(more),
+        }
+        if last_flush.elapsed() >= FLUSH_EVERY {
+            pipeline.flush()?;
+            last_flush = Instant::now();
+        }
+        Ok(())
+    })?;
     pipeline.flush()?;
-    bar.finish_and_clear();
+    progress.finish();
     print_summary(&tally, &warned);
     Ok(())
 }
 
-fn progress_bar(total: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
+/// The progress line of a long import: files done of the total, files per second, and an
+/// ETA from the bytes still to read (a folder of small files and one of long rides take
+/// very different times per file).
+struct Progress {
+    bar: ProgressBar,
+    total: Amount,
+    done_files: u64,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(total: Amount) -> Self {
+        let bar = if std::io::stderr().is_terminal() {
+            ProgressBar::with_draw_target(Some(total.bytes.max(1)), ProgressDrawTarget::stderr())
+        } else {
+            ProgressBar::hidden()
+        };
+        if let Ok(style) = ProgressStyle::with_template(
+            "{bar:30} {prefix}  {binary_bytes}/{binary_total_bytes}  ETA {eta}  {wide_msg}",
+        ) {
+            bar.set_style(style);
+        }
+        let progress = Self {
+            bar,
+            total,
+            done_files: 0,
+            started: Instant::now(),
+        };
+        progress.show_files();
+        progress
     }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:30} {pos}/{len} files  {elapsed_precise}  {wide_msg}")
-    {
-        bar.set_style(style);
+
+    fn file_done(&mut self, name: &str, bytes: u64) {
+        self.done_files += 1;
+        self.bar.inc(bytes);
+        self.bar.set_message(name.to_owned());
+        self.show_files();
     }
-    bar
+
+    fn more(&mut self, more: Amount) {
+        self.total += more;
+        self.bar.inc_length(more.bytes);
+        self.show_files();
+    }
+
+    fn show_files(&self) {
+        let seconds = self.started.elapsed().as_secs_f64();
+        let rate = if seconds > 0.0 {
+            self.done_files as f64 / seconds
+        } else {
+            0.0
+        };
+        self.bar.set_prefix(format!(
+            "{}/{} files, {rate:.0} files/s",
+            self.done_files, self.total.files
+        ));
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 fn print_summary(tally: &Tally, warned: &[(String, Vec<String>)]) {

@@ -2,6 +2,7 @@
 
 mod activities_cmd;
 mod connect_cmd;
+#[cfg(feature = "demo")]
 mod demo_cmd;
 mod disconnect_cmd;
 mod import_cmd;
@@ -90,7 +91,9 @@ pub enum Command {
     Run,
     /// The whole job on the built-in Garmin emulator: enable the plugin,
     /// connect the demo account, sync, and show the BAS store (in
-    /// ./bincio-demo unless --data-dir is given).
+    /// ./bincio-demo unless --data-dir is given). Built with the default
+    /// `demo` feature only.
+    #[cfg(feature = "demo")]
     Demo,
     /// Manage the server's users.
     Users {
@@ -134,12 +137,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         user,
         command,
     } = args;
-    let default_dir = if matches!(command, Command::Demo) {
+    #[cfg(feature = "demo")]
+    let is_demo = matches!(command, Command::Demo);
+    #[cfg(not(feature = "demo"))]
+    let is_demo = false;
+    let default_dir = if is_demo {
         "./bincio-demo"
     } else {
         "./bincio-data"
     };
     let data_dir = data_dir.unwrap_or_else(|| PathBuf::from(default_dir));
+    // Before any command touches a file: the handle names a directory.
+    if let Some(user) = &user {
+        host_demo::host::validate_handle(user)?;
+    }
     let open_host = || -> anyhow::Result<Host> {
         Ok(Host::open_for(
             &config,
@@ -171,6 +182,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             sync_cmd::run(&open_host()?, id.as_deref(), max_downloads)
         }
         Command::Run => run_cmd::run(open_host()?),
+        #[cfg(feature = "demo")]
         Command::Demo => demo_cmd::run(
             &config,
             &data_dir,
@@ -222,7 +234,7 @@ fn admin_host(config: &Path, data_dir: &Path, user: Option<&str>) -> anyhow::Res
 
 /// Creates the data directory, naming it when that fails.
 pub(crate) fn create_data_dir(data_dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(data_dir).map_err(|e| {
+    bincio_state::private_fs::private_dir(data_dir).map_err(|e| {
         anyhow::anyhow!(
             "cannot create the data directory {}: {e}",
             data_dir.display()

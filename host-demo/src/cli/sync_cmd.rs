@@ -1,7 +1,7 @@
 //! `sync [ID]`: one run now, with a progress bar and a summary.
 
 use anyhow::bail;
-use host_demo::host::{Host, SyncOptions};
+use host_demo::host::{printable, Host, SyncOptions};
 use host_demo::services::{CancelFlag, ProgressEvent, ProgressReporter};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -69,12 +69,20 @@ pub fn run(host: &Host, id: Option<&str>, max_downloads: Option<u32>) -> anyhow:
                         if s.has_more { " (more history remains: run sync again)" } else { "" }
                     );
                     for r in s.rejected.iter() {
-                        println!("    rejected {}: {}", r.external_id, r.reason);
+                        println!(
+                            "    rejected {}: {}",
+                            printable(&r.external_id),
+                            printable(&r.reason)
+                        );
                     }
                 }
                 Err(e) => {
                     failures += 1;
-                    println!("{}: sync failed: {e}", connection.id);
+                    println!(
+                        "{}: sync failed: {}",
+                        connection.id,
+                        printable(&e.to_string())
+                    );
                 }
             },
         }

@@ -2,12 +2,12 @@
 //! plugin's connect step machine, with a pending connection that is removed
 //! again if the login fails.
 
-use super::{format_utc, Host, HostError};
+use super::{format_utc, waits, Host, HostError};
 use crate::plugins::Field;
 use crate::services::CancelFlag;
 use abi_stable::std_types::RVec;
 use bincio_state::{ConnectionId, ConnectionStatus, CooldownScope, SecretString, UserHandle};
-use host_api::{ConnectStep, ErrorKind, FieldValue};
+use host_api::{ConnectStep, ConnectStep_NE, ErrorKind, FieldValue, PluginError};
 use sha2::{Digest, Sha256};
 
 /// Wait after a rate-limited login when the service gave no Retry-After.
@@ -92,13 +92,22 @@ impl Host {
         })
     }
 
-    pub(crate) fn check_cooldown(&self, scope: CooldownScope) -> Result<(), HostError> {
+    pub(crate) fn check_cooldown(
+        &self,
+        plugin_id: &str,
+        scope: CooldownScope,
+    ) -> Result<(), HostError> {
         let now = self.now();
-        if let Some(c) = self.db.cooldown(scope.clone(), now)? {
+        if let Some(c) = self.active_cooldown(&scope)? {
+            let service = match self.manager.loaded(plugin_id) {
+                Ok((_, plugin)) => plugin.descriptor.name.clone(),
+                Err(_) => plugin_id.to_string(),
+            };
             return Err(HostError::CoolingDown {
+                service,
                 scope: scope.to_string(),
                 until_utc: format_utc(c.until),
-                minutes: ((c.until - now) + 59) / 60,
+                minutes: c.until.saturating_sub(now).saturating_add(59) / 60,
             });
         }
         Ok(())
@@ -113,8 +122,10 @@ impl Host {
     ) -> Result<ConnectOutcome, HostError> {
         let user = self.user();
         self.require_disclaimer(&user, plugin_id)?;
-        let account_scope = account_scope(plugin_id, &inputs);
-        self.check_cooldown(account_scope.clone())?;
+        let account_field = self.manager.loaded(plugin_id)?.1.descriptor.account_field();
+        let account_scope =
+            account_scope(plugin_id, account_field.map(|f| f.key.as_str()), &inputs);
+        self.check_cooldown(plugin_id, account_scope.clone())?;
         let instance = self.instance(plugin_id)?;
         let connection = self
             .db
@@ -150,6 +161,21 @@ impl Host {
         )
     }
 
+    /// Drops a connect flow the user did not finish: the pending
+    /// connection and anything the plugin stored for it. A connection that
+    /// is no longer pending (connected meanwhile) is left alone.
+    pub fn abandon_connect(&self, connection: &ConnectionId) -> Result<(), HostError> {
+        match self.db.connection(connection)? {
+            Some(c) if c.status == ConnectionStatus::Pending => {
+                self.vault.delete_all(connection)?;
+                self.db.forget_connection(connection)?;
+                tracing::info!(target: "host::connect", connection = %connection, "unfinished connect flow dropped");
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     fn field_values(&self, inputs: &[(String, SecretString)]) -> RVec<FieldValue> {
         inputs
             .iter()
@@ -165,42 +191,55 @@ impl Host {
         plugin_id: &str,
         connection: ConnectionId,
         account_scope: CooldownScope,
-        step: ConnectStep,
+        step: ConnectStep_NE,
     ) -> Result<ConnectOutcome, HostError> {
-        match step {
+        // A connect flow writes fresh secrets; a stale integrity note
+        // about the values they replace does not outlive it.
+        self.take_integrity_failure(&connection);
+        let step = ConnectStep::from_abi(step).unwrap_or_else(|unknown| {
+            ConnectStep::Failed(PluginError::permanent(format!(
+                "plugin {plugin_id} answered {unknown}; update the host"
+            )))
+        });
+        let error = match step {
             ConnectStep::NeedInput {
                 flow_id,
                 message,
                 fields,
                 errors,
-            } => Ok(ConnectOutcome::NeedInput {
-                connection,
-                flow_id: flow_id.into(),
-                message: message.into(),
-                fields: fields.iter().map(Field::from_abi).collect(),
-                errors: errors
-                    .iter()
-                    .map(|e| (e.key.to_string(), e.message.to_string()))
-                    .collect(),
-            }),
+            } => {
+                return Ok(ConnectOutcome::NeedInput {
+                    connection,
+                    flow_id: flow_id.into(),
+                    message: message.into(),
+                    fields: fields.iter().map(Field::from_abi).collect(),
+                    errors: errors
+                        .iter()
+                        .map(|e| (e.key.to_string(), e.message.to_string()))
+                        .collect(),
+                })
+            }
             ConnectStep::Done {
                 account_id,
                 display_name,
-            } => self.finish_connect(plugin_id, connection, &account_id, &display_name),
-            ConnectStep::Failed(error) => {
-                if error.kind == ErrorKind::RATE_LIMITED {
-                    let wait = error.retry_after().unwrap_or(DEFAULT_LOGIN_COOLDOWN_SECS);
-                    let until = self.now() + wait as i64;
-                    self.db
-                        .set_cooldown(account_scope, until, &error.user_message)?;
-                }
-                // Nothing was connected: drop the pending connection and
-                // anything the plugin stored for it.
-                self.vault.delete_all(&connection)?;
-                self.db.forget_connection(&connection)?;
-                Err(HostError::PluginCall(error))
-            }
+            } => return self.finish_connect(plugin_id, connection, &account_id, &display_name),
+            ConnectStep::Failed(error) => error,
+            other => PluginError::permanent(format!(
+                "plugin {plugin_id} answered a connect step this host does not handle: {other:?}"
+            )),
+        };
+        if error.kind == ErrorKind::RATE_LIMITED {
+            let wait = error.retry_after().unwrap_or(DEFAULT_LOGIN_COOLDOWN_SECS);
+            let wait = waits::clamp_rate_limit_wait(wait, &format!("login to {plugin_id}"));
+            let until = waits::after(self.now(), wait);
+            self.db
+                .set_cooldown(account_scope, until, &error.user_message)?;
         }
+        // Nothing was connected: drop the pending connection and anything the
+        // plugin stored for it.
+        self.vault.delete_all(&connection)?;
+        self.db.forget_connection(&connection)?;
+        Err(HostError::PluginCall(self.scrub_error(error)))
     }
 
     fn finish_connect(
@@ -217,12 +256,23 @@ impl Host {
                 && c.status != ConnectionStatus::Disconnected
         });
         if let Some(existing) = existing {
-            self.vault.delete_all(&connection)?;
+            // The same account again (its login needed the user, or the
+            // user wants fresh credentials): keep its connection, its
+            // history and its cursor; replace its secrets and resume it.
+            self.move_secrets(plugin_id, &connection, &existing.id)?;
             self.db.forget_connection(&connection)?;
-            return Err(HostError::AlreadyConnected {
-                plugin: plugin_id.to_string(),
-                account: display_name.to_string(),
-                existing: existing.id.to_string(),
+            self.db
+                .set_connection_account(&existing.id, account_id, display_name)?;
+            self.db
+                .set_connection_status(&existing.id, ConnectionStatus::Active, None)?;
+            self.db
+                .clear_cooldown(CooldownScope::Connection(existing.id.clone()))?;
+            self.db.set_schedule(&existing.id, self.now(), 0)?;
+            tracing::info!(target: "host::connect", connection = %existing.id, "reconnected: secrets replaced, connection resumed");
+            return Ok(ConnectOutcome::Connected {
+                connection: existing.id,
+                account_id: account_id.to_string(),
+                display_name: display_name.to_string(),
             });
         }
         self.db
@@ -238,15 +288,55 @@ impl Host {
     }
 }
 
-/// Rate limits apply to a login (an e-mail at a service), not to one
-/// connection attempt, so retrying with a fresh connection cannot dodge them.
-fn account_scope(plugin_id: &str, inputs: &[(String, SecretString)]) -> CooldownScope {
-    let email = inputs
-        .iter()
-        .find(|(k, _)| k == "email")
+impl Host {
+    /// Re-seals every secret the plugin stored for `from` under `to` (the
+    /// vault binds each to its connection), drops `to`'s values that the new
+    /// login did not store, and forgets the superseded values for log
+    /// scrubbing. `to` keeps a value at every moment: each field is
+    /// overwritten before anything is deleted.
+    fn move_secrets(
+        &self,
+        plugin_id: &str,
+        from: &ConnectionId,
+        to: &ConnectionId,
+    ) -> Result<(), HostError> {
+        let fresh = self.vault.fields(from)?;
+        for field in self.vault.fields(to)? {
+            // The old value is superseded; unreadable (tampered) ones are
+            // simply overwritten.
+            if let Ok(Some(old)) = self.vault.get(to, plugin_id, &field) {
+                self.redactions().forget(old.expose());
+            }
+        }
+        for field in &fresh {
+            if let Some(value) = self.vault.get(from, plugin_id, field)? {
+                self.vault.put(to, plugin_id, field, &value)?;
+            }
+        }
+        for field in self.vault.fields(to)? {
+            if !fresh.contains(&field) {
+                self.vault.delete(to, &field)?;
+            }
+        }
+        self.vault.delete_all(from)?;
+        Ok(())
+    }
+}
+
+/// Rate limits apply to a login (the account named by the field the plugin
+/// marks `IDENTIFIES_ACCOUNT`, e.g. an e-mail), not to one connection attempt,
+/// so retrying with a fresh connection cannot dodge them. Without a marked
+/// field the scope is the plugin as a whole.
+fn account_scope(
+    plugin_id: &str,
+    account_field: Option<&str>,
+    inputs: &[(String, SecretString)],
+) -> CooldownScope {
+    let account = account_field
+        .and_then(|key| inputs.iter().find(|(k, _)| k == key))
         .map(|(_, v)| v.expose().trim().to_lowercase())
         .unwrap_or_default();
-    let digest = Sha256::digest(format!("{plugin_id}\n{email}").as_bytes());
+    let digest = Sha256::digest(format!("{plugin_id}\n{account}").as_bytes());
     CooldownScope::Account {
         plugin_id: plugin_id.to_string(),
         account_key: digest[..8].iter().map(|b| format!("{b:02x}")).collect(),

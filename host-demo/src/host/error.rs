@@ -11,9 +11,11 @@ pub enum HostError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Plugin(#[from] ManagerError),
-    #[error("state database: {0}")]
+    // Transparent: the CLI prints the error chain (`{:#}`), and a message
+    // that also embeds its source would print it twice.
+    #[error(transparent)]
     State(#[from] StateError),
-    #[error("vault: {0}")]
+    #[error(transparent)]
     Vault(#[from] VaultError),
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
@@ -28,12 +30,16 @@ pub enum HostError {
         version: u32,
         changed: bool,
     },
-    #[error("{scope}: Garmin asked us to slow down; no login is tried before {until_utc} ({minutes} min from now) so the account is not blocked")]
+    #[error("{scope}: {service} asked us to slow down; no login is tried before {until_utc} ({minutes} min from now) so the account is not blocked")]
     CoolingDown {
+        /// The plugin's name (its descriptor's), or its id if it is not loaded.
+        service: String,
         scope: String,
         until_utc: String,
         minutes: i64,
     },
+    #[error("--handle \"{0}\" is not a BincioActivity handle: use 1 to 64 lowercase letters, digits, '-' and '_'")]
+    InvalidHandle(String),
     #[error("no connection {0:?}; `host-demo status` lists them")]
     UnknownConnection(String),
     #[error("connection {id} needs you: {message}. Run `host-demo connect {plugin}` again")]
@@ -41,12 +47,6 @@ pub enum HostError {
         id: String,
         plugin: String,
         message: String,
-    },
-    #[error("{plugin} account {account} is already connected as {existing}")]
-    AlreadyConnected {
-        plugin: String,
-        account: String,
-        existing: String,
     },
     #[error("{0}")]
     PluginCall(PluginError),

@@ -12,6 +12,7 @@ mod instance;
 mod status;
 mod sync;
 pub mod users;
+pub mod waits;
 
 pub use connect::{ConnectOutcome, DisclaimerState};
 pub use error::HostError;
@@ -24,7 +25,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::import::{LazyPipeline, PipelineOpener, SharedPipeline};
 use crate::plugins::PluginManager;
 use crate::services::import_sink::PipelineSink;
-use crate::services::{BudgetGate, CancelFlag, Redactions, VaultSecretStore};
+use crate::services::{BudgetGate, CancelFlag, IntegrityFailures, Redactions, VaultSecretStore};
 use bincio_state::{ConnectionId, StateDb, Vault};
 use host_api::ConnectionContext;
 use std::collections::HashMap;
@@ -41,6 +42,7 @@ pub struct Host {
     pub handle: String,
     pub clock: Arc<dyn Clock>,
     redactions: Redactions,
+    integrity: IntegrityFailures,
     instances: Mutex<HashMap<String, Arc<PluginInstance>>>,
     /// One import pipeline opener per user: each user's store is
     /// `{data_dir}/{handle}/`.
@@ -73,7 +75,12 @@ impl Host {
         user: Option<&str>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, HostError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| HostError::DataDir {
+        if let Some(user) = user {
+            validate_handle(user)?;
+        }
+        // 0700 from the start (it holds the master key and the secrets);
+        // an existing looser directory is tightened with a warning.
+        bincio_state::private_fs::private_dir(data_dir).map_err(|source| HostError::DataDir {
             path: data_dir.display().to_string(),
             source,
         })?;
@@ -86,7 +93,7 @@ impl Host {
         let handle = handle.as_str();
         db.close_interrupted_runs(clock.now())?;
         let vault = Arc::new(Vault::open(data_dir, &db)?);
-        Ok(Self {
+        let mut host = Self {
             manager,
             db,
             vault,
@@ -94,9 +101,45 @@ impl Host {
             handle: handle.to_string(),
             clock,
             redactions: Redactions::default(),
+            integrity: IntegrityFailures::default(),
             instances: Mutex::new(HashMap::new()),
             pipeline_openers: Mutex::new(HashMap::new()),
-        })
+        };
+        host.create_instances();
+        Ok(host)
+    }
+
+    /// Creates every loaded plugin's importer now, so a plugin that refuses
+    /// its settings (out of its own ranges) is reported when `plugin.toml`
+    /// is read, with the setting's line, and not at its first sync. A plugin
+    /// that cannot be created is marked failed; the others go on.
+    fn create_instances(&mut self) {
+        let ids: Vec<String> = self
+            .manager
+            .enabled_and_loaded()
+            .map(|(config, _)| config.id.clone())
+            .collect();
+        for id in ids {
+            let Err(error) = self.instance(&id) else {
+                continue;
+            };
+            let Ok(entry) = self.manager.entry(&id) else {
+                continue;
+            };
+            let message = match error.plugin_error() {
+                Some(e) => crate::plugins::settings_check::locate(&entry.config, &e.user_message)
+                    .map(|located| located.to_string())
+                    .unwrap_or_else(|| error.to_string()),
+                None => error.to_string(),
+            };
+            self.manager.mark_failed(
+                &id,
+                crate::plugins::LoadError::Settings {
+                    id: id.clone(),
+                    message,
+                },
+            );
+        }
     }
 
     pub fn now(&self) -> i64 {
@@ -151,10 +194,17 @@ impl Host {
                 plugin_id,
                 connection.clone(),
                 self.redactions.clone(),
+                self.integrity.clone(),
             )
             .to_service(),
             cancel: cancel.to_service(),
         }
+    }
+
+    /// Why `connection`'s stored secrets cannot be trusted, if a plugin call
+    /// since the last look found out (see [`IntegrityFailures`]).
+    pub(crate) fn take_integrity_failure(&self, connection: &ConnectionId) -> Option<String> {
+        self.integrity.take(connection)
     }
 
     /// The import sink for one run of `connection`, into its owner's store.
@@ -200,11 +250,68 @@ impl Host {
             .clone()
     }
 
+    /// The cooldown of `scope` in force now, if any, as the host honours it:
+    /// one stored further ahead than [`waits::MAX_RATE_LIMIT_WAIT_SECS`] (by
+    /// an older host, from a hostile `Retry-After`) is shortened to that, in
+    /// the database too, with a warning.
+    pub(crate) fn active_cooldown(
+        &self,
+        scope: &bincio_state::CooldownScope,
+    ) -> Result<Option<bincio_state::Cooldown>, HostError> {
+        let now = self.now();
+        let Some(mut cooldown) = self.db.cooldown(scope.clone(), now)? else {
+            return Ok(None);
+        };
+        let honoured = waits::honoured_until(cooldown.until, now);
+        if honoured != cooldown.until {
+            tracing::warn!(
+                target: "host::waits",
+                scope = %scope,
+                stored_until = cooldown.until,
+                honoured_until = honoured,
+                "a stored cooldown lay beyond the host's maximum wait; shortened"
+            );
+            self.db
+                .set_cooldown(scope.clone(), honoured, &cooldown.reason)?;
+            cooldown.until = honoured;
+        }
+        Ok(Some(cooldown))
+    }
+
     pub(crate) fn connection(&self, id: &str) -> Result<bincio_state::Connection, HostError> {
         self.db
             .connection(&ConnectionId::new(id))?
             .ok_or_else(|| HostError::UnknownConnection(id.to_string()))
     }
+}
+
+/// The longest BincioActivity handle accepted.
+pub const MAX_HANDLE_LEN: usize = 64;
+
+/// BincioActivity's handle rules: 1 to [`MAX_HANDLE_LEN`] lowercase ASCII
+/// letters, digits, `-` and `_`. The handle names a directory
+/// (`{data_dir}/{handle}/`) and a lock file, so it is checked before any file
+/// is touched: `x/../../victim` must not create anything anywhere.
+pub fn validate_handle(handle: &str) -> Result<(), HostError> {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+    if handle.is_empty() || handle.len() > MAX_HANDLE_LEN || !handle.chars().all(allowed) {
+        return Err(HostError::InvalidHandle(handle.escape_debug().to_string()));
+    }
+    Ok(())
+}
+
+/// `text` safe to print on a terminal: control characters (newlines, escape
+/// sequences, NUL...) shown escaped, the rest as is.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// "2026-11-25 14:03 UTC" for messages.
@@ -225,4 +332,18 @@ pub(crate) fn format_utc(unix: i64) -> String {
             )
         })
         .unwrap_or_else(|_| unix.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_for_the_terminal() {
+        assert_eq!(
+            printable("run\u{1b}[2J\nx\u{0}.fit"),
+            "run\\u{1b}[2J\\nx\\0.fit"
+        );
+        assert_eq!(printable("Zürich ride.fit"), "Zürich ride.fit");
+    }
 }

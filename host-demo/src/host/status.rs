@@ -49,11 +49,15 @@ impl Host {
         for connection in connections {
             let id = connection.id.clone();
             let last_run = self.db.last_run(&id)?;
-            let next_run_at = self.db.schedule(&id)?.map(|s| s.next_run_at);
             let cooldown_until = self
-                .db
-                .cooldown(CooldownScope::Connection(id.clone()), now)?
+                .active_cooldown(&CooldownScope::Connection(id.clone()))?
                 .map(|c| c.until);
+            // A run is not due before its cooldown ends, whatever the schedule says.
+            let next_run_at = self
+                .db
+                .schedule(&id)?
+                .map(|s| s.next_run_at.max(cooldown_until.unwrap_or(i64::MIN)))
+                .or(cooldown_until);
             let attention = self.attention(&connection, cooldown_until);
             reports.push(ConnectionStatusReport {
                 connection,

@@ -2,7 +2,7 @@
 //! the plugin's `sync` with the host's services, and the bookkeeping after
 //! it (run history, cooldowns, pausing a connection that needs its user).
 
-use super::{Host, HostError};
+use super::{waits, Host, HostError};
 use crate::services::{CancelFlag, ProgressReporter};
 use abi_stable::std_types::ROption;
 use bincio_state::{
@@ -44,6 +44,9 @@ pub struct SyncReport {
     pub connection: ConnectionId,
     pub run: RunId,
     pub result: Result<SyncSummary, PluginError>,
+    /// What the run durably committed (ledger rows, deferrals), counted
+    /// from the state database: a failed run's record says what it stored.
+    pub committed: RunCounts,
 }
 
 impl SyncReport {
@@ -55,7 +58,7 @@ impl SyncReport {
                 rejected: s.rejected.len() as u64,
                 deferred: s.deferred.into(),
             },
-            Err(_) => RunCounts::default(),
+            Err(_) => self.committed,
         }
     }
 }
@@ -70,6 +73,24 @@ impl RunSink for crate::services::import_sink::PipelineSink {
 }
 
 impl Host {
+    /// Registers every stored secret of `connection` for log scrubbing.
+    /// Unreadable values are left to the plugin's read, which reports them.
+    pub(crate) fn register_secrets(&self, plugin_id: &str, connection: &ConnectionId) {
+        for field in self.vault.fields(connection).unwrap_or_default() {
+            if let Ok(Some(value)) = self.vault.get(connection, plugin_id, &field) {
+                self.redactions().add(value.expose());
+            }
+        }
+    }
+
+    /// `e` with every registered secret scrubbed from its texts.
+    pub(crate) fn scrub_error(&self, mut e: PluginError) -> PluginError {
+        let r = self.redactions();
+        e.user_message = r.scrub(&e.user_message).into();
+        e.detail = r.scrub(&e.detail).into();
+        e
+    }
+
     /// Runs one sync of `connection_id` now, on the calling thread.
     pub fn sync_connection(
         &self,
@@ -89,10 +110,14 @@ impl Host {
             });
         }
         self.require_disclaimer(&connection.user, &plugin_id)?;
-        self.check_cooldown(CooldownScope::Connection(id.clone()))?;
+        self.check_cooldown(&plugin_id, CooldownScope::Connection(id.clone()))?;
         let instance = self.instance(&plugin_id)?;
 
+        // Whatever a server echoes back of this connection's secrets is
+        // scrubbed, even those the plugin does not read this run.
+        self.register_secrets(&plugin_id, &id);
         let run = self.db.start_run(&id, self.now())?;
+        let mark = self.db.run_mark()?;
         let sink = self.import_sink(&plugin_id, &id)?;
         let ctx = SyncContext {
             connection: self.connection_context(&plugin_id, &id, &options.cancel),
@@ -107,16 +132,28 @@ impl Host {
         // Whatever the plugin did not commit is still durable in the ledger.
         let flushed = sink.finish();
 
+        let result = match (result, flushed) {
+            (Ok(summary), Err(e)) => Err(PluginError::transient(format!(
+                "the run finished but storing its last imports failed: {e}"
+            ))
+            .with_detail(format!("{summary:?}"))),
+            (result, _) => result,
+        };
+        // A secret that failed its integrity check pauses the connection,
+        // whatever the plugin made of the error it got.
+        let result = match self.take_integrity_failure(&id) {
+            Some(message) => Err(PluginError::needs_user_action(message)),
+            None => result,
+        };
+        // The error carries a server's or plugin's words: no secret in it
+        // reaches the run history, the logs or the terminal.
+        let result = result.map_err(|e| self.scrub_error(e));
+        let committed = self.db.committed_since(&id, mark)?;
         let report = SyncReport {
             connection: id.clone(),
             run,
-            result: match (result, flushed) {
-                (Ok(summary), Err(e)) => Err(PluginError::transient(format!(
-                    "the run finished but storing its last imports failed: {e}"
-                ))
-                .with_detail(format!("{summary:?}"))),
-                (result, _) => result,
-            },
+            result,
+            committed,
         };
         self.record_run(&report)?;
         Ok(report)
@@ -158,9 +195,13 @@ impl Host {
                         ROption::RSome(s) => s,
                         ROption::RNone => DEFAULT_RATE_LIMIT_SECS,
                     };
+                    let wait = waits::clamp_rate_limit_wait(
+                        wait,
+                        &format!("sync of {}", report.connection),
+                    );
                     self.db.set_cooldown(
                         CooldownScope::Connection(report.connection.clone()),
-                        now + wait as i64,
+                        waits::after(now, wait),
                         &e.user_message,
                     )?;
                 }

@@ -7,6 +7,7 @@
 //! - [`pending`]: the batch decided but not yet durable.
 //! - [`outcome`]: what happened to an item ([`Outcome`]) and a run's [`Tally`].
 //! - [`sources`]: the files behind `import PATH...` (folders, zip archives).
+//! - [`parallel`]: reading and converting them on every core, decided in order.
 //! - [`store_lock`]: one writing process per store.
 //! - [`error`]: [`ImportError`], what stops an import.
 //!
@@ -15,6 +16,7 @@
 pub mod error;
 pub mod opener;
 pub mod outcome;
+pub mod parallel;
 pub mod pending;
 pub mod pipeline;
 pub mod sources;
@@ -24,6 +26,6 @@ pub use error::ImportError;
 pub use opener::{LazyPipeline, PipelineOpener};
 pub use outcome::{DuplicateOf, Outcome, Tally};
 pub use pipeline::{
-    open_local, ImportPipeline, Item, SharedPipeline, WeakPipeline, DEFAULT_BATCH_ITEMS,
+    open_local, ImportPipeline, Item, Prepared, SharedPipeline, WeakPipeline, DEFAULT_BATCH_ITEMS,
     STATE_DB_FILE,
 };

@@ -30,7 +30,7 @@ use super::outcome::{DuplicateOf, Outcome};
 use super::pending::{PendingActivity, PendingBatch};
 use super::store_lock::StoreLock;
 use crate::clock::{Clock, SystemClock};
-use bincio_bas::{convert, BasStore, Source, Warning};
+use bincio_bas::{convert, BasStore, Converted, Rejected, Source, Warning};
 use bincio_state::{ConnectionId, LedgerEntry, LedgerOutcome, StateDb, StateError, LOCAL_SOURCE};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -66,6 +66,37 @@ impl<'a> Item<'a> {
             connection: None,
             file_name,
             bytes,
+        }
+    }
+}
+
+/// The work deciding an item needs that depends on its bytes alone: their hash and their
+/// conversion. It can run on any thread, ahead of the decision ([`ImportPipeline::import_prepared`]);
+/// the decision is the same as [`ImportPipeline::import`] would make.
+pub struct Prepared {
+    sha256: String,
+    converted: Result<Converted, Rejected>,
+}
+
+impl Prepared {
+    /// Hashes and converts the bytes of a file named `file_name` (the name as in [`Item`]).
+    pub fn new(file_name: &str, bytes: &[u8]) -> Self {
+        let converted = convert(bytes, base_name(file_name));
+        let sha256 = match &converted {
+            Ok(converted) => converted.sha256.clone(),
+            Err(_) => hex_sha256(bytes),
+        };
+        Self { sha256, converted }
+    }
+
+    /// [`new`](Self::new) with fitparser's full profile conversion, as imports converted
+    /// before the fast path: the baseline of the import benchmark.
+    #[doc(hidden)]
+    pub fn with_profile(file_name: &str, bytes: &[u8]) -> Self {
+        let converted = bincio_bas::convert_with_profile(bytes, base_name(file_name));
+        Self {
+            sha256: hex_sha256(bytes),
+            converted,
         }
     }
 }
@@ -193,12 +224,34 @@ impl ImportPipeline {
     /// the next [`flush`](Self::flush) or [`commit`](Self::commit), which
     /// also happens on its own when the batch is full.
     pub fn import(&mut self, item: &Item<'_>) -> Result<Outcome, ImportError> {
+        let sha256 = hex_sha256(item.bytes);
+        self.decide(item, sha256, || {
+            convert(item.bytes, base_name(item.file_name))
+        })
+    }
+
+    /// [`import`](Self::import) with the hash and conversion done beforehand (on another
+    /// thread): the same decision, in the order items are offered.
+    pub fn import_prepared(
+        &mut self,
+        item: &Item<'_>,
+        prepared: Prepared,
+    ) -> Result<Outcome, ImportError> {
+        let Prepared { sha256, converted } = prepared;
+        self.decide(item, sha256, move || converted)
+    }
+
+    fn decide(
+        &mut self,
+        item: &Item<'_>,
+        sha256: String,
+        convert: impl FnOnce() -> Result<Converted, Rejected>,
+    ) -> Result<Outcome, ImportError> {
         if let Some(external_id) = item.external_id {
             if let Some(entry) = self.known_external_id(item.source, external_id)? {
                 return Ok(answer_from_ledger(&entry, DuplicateOf::SameExternalId));
             }
         }
-        let sha256 = hex_sha256(item.bytes);
         if let Some(entry) = self.known_content(&sha256)? {
             let outcome = answer_from_ledger(&entry, DuplicateOf::SameContent);
             if item.external_id.is_some() {
@@ -207,7 +260,7 @@ impl ImportPipeline {
             }
             return self.settle(outcome);
         }
-        let converted = match convert(item.bytes, base_name(item.file_name)) {
+        let converted = match convert() {
             Ok(converted) => converted,
             Err(rejected) => {
                 let outcome = Outcome::Rejected {

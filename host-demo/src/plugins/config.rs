@@ -3,7 +3,10 @@
 //!
 //! Parsing is strict: an unknown key or a wrong type is an error that names
 //! the file and the line, because a typo silently ignored (`enabeld = false`)
-//! would do the opposite of what the user asked.
+//! would do the opposite of what the user asked. Every value has a range,
+//! checked here when the file is read: the host's own keys against the
+//! ranges below, each plugin setting (with the line kept for it) against the
+//! plugin's descriptor when the plugin is loaded (see `settings_check`).
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -48,10 +51,10 @@ struct RawPlugin {
     library: Spanned<String>,
     #[serde(default)]
     enabled: bool,
-    interval_minutes: Option<Spanned<u64>>,
+    interval_minutes: Option<Spanned<i64>>,
     request_budget: Option<Spanned<BudgetConfig>>,
     #[serde(default)]
-    settings: toml::Table,
+    settings: std::collections::BTreeMap<String, Spanned<toml::Value>>,
 }
 
 /// `[plugins.request_budget]`: overrides the plugin's declared host-wide
@@ -94,12 +97,19 @@ impl BudgetConfig {
     }
 }
 
+/// The shortest and longest `interval_minutes` a user may set: a minute to
+/// 31 days (the scheduler never goes below the plugin's own minimum).
+pub const INTERVAL_MINUTES_RANGE: std::ops::RangeInclusive<i64> = 1..=44_640;
+
 /// One `[[plugins]]` entry, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PluginConfig {
     pub id: String,
-    /// Absolute, resolved against the directory of `plugin.toml`.
+    /// The library to load: the first of [`Self::library_candidates`] that
+    /// exists, else the first candidate (and loading says where it looked).
     pub library: PathBuf,
+    /// Every place tried for `library`, in order (see [`library_candidates`]).
+    pub library_candidates: Vec<PathBuf>,
     pub enabled: bool,
     /// The user's sync interval; the host never goes below the plugin's minimum.
     pub interval_minutes: Option<u64>,
@@ -107,8 +117,12 @@ pub struct PluginConfig {
     pub request_budget: Option<BudgetConfig>,
     /// The `[plugins.settings]` table, handed to the plugin as JSON.
     pub settings: toml::Table,
+    /// The 1-based line of each setting's value, for messages.
+    pub setting_lines: std::collections::BTreeMap<String, usize>,
     /// 1-based line of the entry's `id`, for messages.
     pub line: usize,
+    /// The file this entry was read from, for messages.
+    pub path: PathBuf,
 }
 
 impl PluginConfig {
@@ -183,11 +197,16 @@ impl HostConfig {
                 continue;
             }
             if let Some(interval) = &entry.interval_minutes {
-                if *interval.get_ref() == 0 {
+                let minutes = *interval.get_ref();
+                if !INTERVAL_MINUTES_RANGE.contains(&minutes) {
                     errors.push(ConfigError::Invalid {
                         path: path.to_path_buf(),
                         line: line_of(interval.span().start),
-                        message: format!("plugin {id:?}: `interval_minutes` must be at least 1"),
+                        message: format!(
+                            "plugin {id:?}: `interval_minutes` must be between {} and {} (31 days), not {minutes}",
+                            INTERVAL_MINUTES_RANGE.start(),
+                            INTERVAL_MINUTES_RANGE.end()
+                        ),
                     });
                     continue;
                 }
@@ -202,15 +221,39 @@ impl HostConfig {
                     continue;
                 }
             }
-            let library = base.join(expand_library_name(library_text));
+            let library_candidates = library_candidates(
+                &base,
+                Path::new(&expand_library_name(library_text)),
+                host_executable_dir().as_deref(),
+            );
+            let library = library_candidates
+                .iter()
+                .find(|p| p.is_file())
+                .unwrap_or(&library_candidates[0])
+                .clone();
+            let setting_lines = entry
+                .settings
+                .iter()
+                .map(|(key, value)| (key.clone(), line_of(value.span().start)))
+                .collect();
+            let settings = entry
+                .settings
+                .into_iter()
+                .map(|(key, value)| (key, value.into_inner()))
+                .collect();
             plugins.push(PluginConfig {
                 id,
                 library,
+                library_candidates,
                 enabled: entry.enabled,
-                interval_minutes: entry.interval_minutes.map(Spanned::into_inner),
+                interval_minutes: entry
+                    .interval_minutes
+                    .map(|m| u64::try_from(m.into_inner()).unwrap_or(1)),
                 request_budget: entry.request_budget.map(Spanned::into_inner),
-                settings: entry.settings,
+                settings,
+                setting_lines,
                 line,
+                path: path.to_path_buf(),
             });
         }
         Ok(Self {
@@ -223,6 +266,35 @@ impl HostConfig {
     pub fn plugin(&self, id: &str) -> Option<&PluginConfig> {
         self.plugins.iter().find(|p| p.id == id)
     }
+}
+
+/// Where a `library` value is looked for, in this order:
+/// 1. an absolute path: there, and nowhere else;
+/// 2. a relative path: against the directory of `plugin.toml` first,
+/// 3. then against the directory of the running host executable.
+///
+/// So the repository's `plugin.toml`, which names the bare file
+/// (`{dll_prefix}plugin_garmin{dll_suffix}`), finds `target/debug/...` for a
+/// debug host and `target/release/...` for a release host: each its own build.
+pub fn library_candidates(
+    config_dir: &Path,
+    library: &Path,
+    executable_dir: Option<&Path>,
+) -> Vec<PathBuf> {
+    if library.is_absolute() {
+        return vec![library.to_path_buf()];
+    }
+    let mut candidates = vec![config_dir.join(library)];
+    candidates.extend(executable_dir.map(|dir| dir.join(library)));
+    candidates
+}
+
+/// The directory of the running executable, when it can be found.
+fn host_executable_dir() -> Option<PathBuf> {
+    std::env::current_exe()
+        .ok()?
+        .parent()
+        .map(Path::to_path_buf)
 }
 
 /// `{dll_prefix}` and `{dll_suffix}` let one plugin.toml name a library on
@@ -278,6 +350,44 @@ mod tests {
     }
 
     #[test]
+    fn a_relative_library_is_tried_beside_the_file_then_beside_the_host() {
+        let config_dir = tempfile::tempdir().unwrap();
+        let exe_dir = tempfile::tempdir().unwrap();
+        let name = Path::new("libx.so");
+        let candidates = library_candidates(config_dir.path(), name, Some(exe_dir.path()));
+        assert_eq!(
+            candidates,
+            [config_dir.path().join(name), exe_dir.path().join(name)]
+        );
+        let absolute = exe_dir.path().join("liby.so");
+        assert_eq!(
+            library_candidates(config_dir.path(), &absolute, Some(config_dir.path())),
+            [absolute]
+        );
+    }
+
+    #[test]
+    fn a_library_only_beside_the_host_executable_is_found_there() {
+        // The test binary is the "host executable" here: put a file beside it.
+        let exe_dir = host_executable_dir().unwrap();
+        let name = format!("bincio-config-test-{}.so", std::process::id());
+        let beside = exe_dir.join(&name);
+        std::fs::write(&beside, b"not a library").unwrap();
+        let config_dir = tempfile::tempdir().unwrap();
+        let text = format!("[[plugins]]\nid = \"a\"\nlibrary = {name:?}\n");
+        let parsed = HostConfig::parse(&config_dir.path().join("plugin.toml"), &text);
+        std::fs::remove_file(&beside).unwrap();
+        let plugin = parsed.unwrap().plugins.remove(0);
+        assert_eq!(plugin.library, beside);
+        assert_eq!(plugin.library_candidates[0], config_dir.path().join(&name));
+
+        // Present in both places: the one beside plugin.toml wins.
+        std::fs::write(config_dir.path().join(&name), b"x").unwrap();
+        let parsed = HostConfig::parse(&config_dir.path().join("plugin.toml"), &text).unwrap();
+        assert_eq!(parsed.plugins[0].library, config_dir.path().join(&name));
+    }
+
+    #[test]
     fn a_valid_entry_resolves_its_library_next_to_the_file() {
         let config = parse(
             "[[plugins]]\nid = \"a\"\nlibrary = \"{dll_prefix}a{dll_suffix}\"\nenabled = true\n[plugins.settings]\nx = 1\n",
@@ -324,10 +434,30 @@ mod tests {
     }
 
     #[test]
-    fn a_zero_interval_is_refused() {
+    fn an_interval_out_of_range_is_refused_with_its_line_and_range() {
+        for bad in ["0", "-5", "44641", &i64::MAX.to_string()] {
+            let config = parse(&format!(
+                "[[plugins]]\nid = \"a\"\nlibrary = \"x\"\ninterval_minutes = {bad}\n"
+            ))
+            .unwrap();
+            assert!(config.plugins.is_empty());
+            let text = config.errors[0].to_string();
+            assert!(text.contains(":4:"), "{text}");
+            assert!(text.contains("interval_minutes"), "{text}");
+            assert!(text.contains("between 1 and 44640"), "{text}");
+        }
         let config =
-            parse("[[plugins]]\nid = \"a\"\nlibrary = \"x\"\ninterval_minutes = 0\n").unwrap();
-        assert!(config.plugins.is_empty());
-        assert!(config.errors[0].to_string().contains(":4:"));
+            parse("[[plugins]]\nid = \"a\"\nlibrary = \"x\"\ninterval_minutes = 44640\n").unwrap();
+        assert_eq!(config.plugins[0].interval_minutes, Some(44_640));
+    }
+
+    #[test]
+    fn each_setting_keeps_its_line() {
+        let config = parse(
+            "[[plugins]]\nid = \"a\"\nlibrary = \"x\"\n[plugins.settings]\nx = 1\n\ny = \"z\"\n",
+        )
+        .unwrap();
+        let lines = &config.plugins[0].setting_lines;
+        assert_eq!((lines["x"], lines["y"]), (5, 7));
     }
 }

@@ -62,6 +62,9 @@ pub struct Field {
     pub help: String,
     pub persist: bool,
     pub default_value: Option<String>,
+    /// The value names the account at the service: login cooldowns are
+    /// scoped to it.
+    pub identifies_account: bool,
 }
 
 impl Field {
@@ -78,6 +81,7 @@ impl Field {
                 .as_ref()
                 .map(|v| v.to_string())
                 .into_option(),
+            identifies_account: spec.is_account_identifier(),
         }
     }
 }
@@ -129,6 +133,11 @@ impl Descriptor {
 
     pub fn credential_field(&self, key: &str) -> Option<&Field> {
         self.credential_fields.iter().find(|f| f.key == key)
+    }
+
+    /// The credential field that names the account, if the plugin marked one.
+    pub fn account_field(&self) -> Option<&Field> {
+        self.credential_fields.iter().find(|f| f.identifies_account)
     }
 }
 

@@ -9,14 +9,25 @@
 
 use super::{config::PluginConfig, descriptor::Descriptor};
 use abi_stable::library::{lib_header_from_path, LibraryError};
-use host_api::{PluginError, PluginModule_Ref, API_LEVEL, MIN_API_LEVEL};
+use host_api::{PluginError, PluginRoot, API_LEVEL, MIN_API_LEVEL};
 use std::path::PathBuf;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum LoadError {
-    #[error("plugin {id}: library {path} does not exist; build it (`cargo build`) or fix `library` in plugin.toml")]
-    Missing { id: String, path: PathBuf },
+    #[error("plugin {id}: library {path} does not exist (looked in: {}); build it (`cargo build`) or fix `library` in plugin.toml", tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    Missing {
+        id: String,
+        path: PathBuf,
+        /// Every place tried, in order.
+        tried: Vec<PathBuf>,
+    },
+    #[error("plugin {id}: library {path} is {what}; point `library` in plugin.toml at the plugin's .so/.dylib/.dll file")]
+    NotAFile {
+        id: String,
+        path: PathBuf,
+        what: &'static str,
+    },
     #[error("plugin {id}: {path} is not a BincioActivity plugin ({reason})")]
     NotAPlugin {
         id: String,
@@ -43,6 +54,10 @@ pub enum LoadError {
         actual: String,
         path: PathBuf,
     },
+    /// Its `[plugins.settings]` are refused (by kind and range, or by the
+    /// plugin itself when the host created it); the message names the line.
+    #[error("{message}")]
+    Settings { id: String, message: String },
     #[error("plugin {id}: speaks API level {level}, this host supports {MIN_API_LEVEL}..={API_LEVEL}; update the {}", if *level > API_LEVEL { "host" } else { "plugin" })]
     ApiLevel { id: String, level: u32 },
 }
@@ -50,7 +65,8 @@ pub enum LoadError {
 /// A plugin whose library is loaded and whose descriptor passed the checks.
 #[derive(Clone)]
 pub struct LoadedPlugin {
-    pub module: PluginModule_Ref,
+    /// The root module at the layout level the plugin was built against.
+    pub module: PluginRoot,
     pub descriptor: Descriptor,
     pub library: PathBuf,
 }
@@ -67,11 +83,30 @@ impl std::fmt::Debug for LoadedPlugin {
 pub fn load(config: &PluginConfig) -> Result<LoadedPlugin, LoadError> {
     let id = config.id.clone();
     let path = config.library.clone();
-    if !path.is_file() {
-        return Err(LoadError::Missing { id, path });
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(meta) => {
+            let what = if meta.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file (a device, FIFO or socket)"
+            };
+            return Err(LoadError::NotAFile { id, path, what });
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let tried = config.library_candidates.clone();
+            return Err(LoadError::Missing { id, path, tried });
+        }
+        Err(e) => {
+            return Err(LoadError::Open {
+                id,
+                path,
+                reason: e.to_string(),
+            })
+        }
     }
     let module = lib_header_from_path(&path)
-        .and_then(|header| header.init_root_module::<PluginModule_Ref>())
+        .and_then(PluginRoot::load)
         .map_err(|e| classify(&id, &path, e))?;
 
     let descriptor = match module.descriptor()() {
@@ -91,6 +126,10 @@ pub fn load(config: &PluginConfig) -> Result<LoadedPlugin, LoadError> {
             level: descriptor.api_level,
         });
     }
+    super::settings_check::check(config, &descriptor).map_err(|e| LoadError::Settings {
+        id,
+        message: e.to_string(),
+    })?;
     Ok(LoadedPlugin {
         module,
         descriptor,

@@ -112,6 +112,14 @@ impl PluginManager {
         }
     }
 
+    /// Marks a loaded plugin as failed (its importer refused to be created).
+    pub(crate) fn mark_failed(&mut self, id: &str, error: LoadError) {
+        if let Some(entry) = self.entries.iter_mut().find(|e| e.config.id == id) {
+            tracing::warn!(target: "host::plugins", "{error}");
+            entry.status = PluginStatus::Failed(error);
+        }
+    }
+
     pub fn enabled_and_loaded(&self) -> impl Iterator<Item = (&PluginConfig, &LoadedPlugin)> {
         self.entries.iter().filter_map(|e| match &e.status {
             PluginStatus::Loaded(p) => Some((&e.config, p)),
@@ -123,6 +131,12 @@ impl PluginManager {
 /// Load errors hold non-Clone sources; re-running the load gives the caller
 /// its own copy with the same message.
 fn clone_error(error: &LoadError, config: &PluginConfig) -> LoadError {
+    if let LoadError::Settings { id, message } = error {
+        return LoadError::Settings {
+            id: id.clone(),
+            message: message.clone(),
+        };
+    }
     loader::load(config)
         .err()
         .unwrap_or_else(|| LoadError::Open {

@@ -6,6 +6,7 @@ pub mod descriptor;
 pub mod edit;
 pub mod loader;
 pub mod manager;
+pub mod settings_check;
 
 pub use config::{BudgetConfig, ConfigError, HostConfig, PluginConfig};
 pub use descriptor::{Descriptor, DisclaimerText, Field, Kind};

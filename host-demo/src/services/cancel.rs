@@ -1,8 +1,8 @@
 //! `Cancel`: a flag the host raises (Ctrl-C, shutdown) and plugins poll
 //! between requests and items.
 
-use abi_stable::{sabi_trait::TD_Opaque, std_types::RArc};
-use host_api::{Cancel, CancelBox, Cancel_TO};
+use super::Guarded;
+use host_api::{Cancel, CancelBox};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -20,13 +20,12 @@ impl CancelFlag {
         self.0.load(Ordering::SeqCst)
     }
     pub fn to_service(&self) -> CancelBox {
-        Cancel_TO::from_ptr(RArc::new(self.clone()), TD_Opaque)
+        Guarded::cancel(self.clone())
     }
 }
 
 impl Cancel for CancelFlag {
     fn is_cancelled(&self) -> bool {
-        // An atomic load cannot panic; no guard needed.
         CancelFlag::is_cancelled(self)
     }
 }

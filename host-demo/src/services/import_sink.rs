@@ -8,20 +8,19 @@
 //! stored. After `sync` returns the host calls [`PipelineSink::finish`], which
 //! makes anything still pending durable without touching the cursor.
 //!
-//! Every trait method runs inside the kit's panic guard and answers host
-//! trouble as a `PluginError` (transient for I/O and database failures).
+//! Every trait method answers host trouble as a `PluginError` (transient for
+//! I/O and database failures); [`import_sink_service`] wraps the sink in
+//! [`Guarded`], so a panic in it becomes an `internal` error.
 
+use super::Guarded;
 use crate::clock::Clock;
 use crate::import::{ImportError, Item, LazyPipeline, Outcome, SharedPipeline};
-use abi_stable::{
-    sabi_trait::TD_Opaque,
-    std_types::{RArc, RResult, RStr, RString, RVec},
-};
+use abi_stable::std_types::{RResult, RStr, RString, RVec};
 use bincio_bas::StoreError;
-use bincio_plugin_kit::guard;
 use bincio_state::{ConnectionId, StateDb, StateError};
 use host_api::{
-    ImportItem, ImportOutcome, ImportSink, ImportSinkBox, ImportSink_TO, PendingRetry, PluginError,
+    ImportItem, ImportOutcome, ImportOutcome_NE, ImportSink, ImportSinkBox, PendingRetry,
+    PluginError,
 };
 use std::sync::Arc;
 
@@ -40,7 +39,7 @@ pub struct PipelineSink {
 
 /// The service handed to the plugin, backed by `sink`.
 pub fn import_sink_service(sink: PipelineSink) -> ImportSinkBox {
-    ImportSink_TO::from_ptr(RArc::new(sink), TD_Opaque)
+    Guarded::import_sink(sink)
 }
 
 impl PipelineSink {
@@ -145,57 +144,47 @@ impl PipelineSink {
 
 impl ImportSink for PipelineSink {
     fn contains(&self, external_id: RStr<'_>) -> RResult<bool, PluginError> {
-        guard(|| {
-            self.contains_item(external_id.as_str())
-                .map_err(|e| to_plugin_error("look up the import ledger", e))
-                .into()
-        })
+        self.contains_item(external_id.as_str())
+            .map_err(|e| to_plugin_error("look up the import ledger", e))
+            .into()
     }
 
-    fn import(&self, item: ImportItem) -> RResult<ImportOutcome, PluginError> {
-        guard(|| {
-            self.import_item(&item)
-                .map(to_import_outcome)
-                .map_err(|e| to_plugin_error(&format!("import {}", item.file_name), e))
-                .into()
-        })
+    fn import(&self, item: ImportItem) -> RResult<ImportOutcome_NE, PluginError> {
+        self.import_item(&item)
+            .map(|outcome| to_import_outcome(outcome).into())
+            .map_err(|e| to_plugin_error(&format!("import {}", item.file_name), e))
+            .into()
     }
 
     fn defer(&self, external_id: RStr<'_>, error: RStr<'_>) -> RResult<(), PluginError> {
-        guard(|| {
-            self.db
-                .defer(
-                    &self.connection,
-                    external_id.as_str(),
-                    error.as_str(),
-                    self.clock.now(),
+        self.db
+            .defer(
+                &self.connection,
+                external_id.as_str(),
+                error.as_str(),
+                self.clock.now(),
+            )
+            .map(|_| ())
+            .map_err(|e| {
+                to_plugin_error(
+                    &format!("record the failed download of {}", external_id.as_str()),
+                    e.into(),
                 )
-                .map(|_| ())
-                .map_err(|e| {
-                    to_plugin_error(
-                        &format!("record the failed download of {}", external_id.as_str()),
-                        e.into(),
-                    )
-                })
-                .into()
-        })
+            })
+            .into()
     }
 
     fn due_retries(&self) -> RResult<RVec<PendingRetry>, PluginError> {
-        guard(|| {
-            self.due()
-                .map(RVec::from)
-                .map_err(|e| to_plugin_error("read the retry list", e))
-                .into()
-        })
+        self.due()
+            .map(RVec::from)
+            .map_err(|e| to_plugin_error("read the retry list", e))
+            .into()
     }
 
     fn commit(&self, cursor: RStr<'_>) -> RResult<(), PluginError> {
-        guard(|| {
-            self.commit_cursor(cursor.as_str())
-                .map_err(|e| to_plugin_error("store the imported batch and its cursor", e))
-                .into()
-        })
+        self.commit_cursor(cursor.as_str())
+            .map_err(|e| to_plugin_error("store the imported batch and its cursor", e))
+            .into()
     }
 }
 

@@ -3,11 +3,13 @@
 //! to one plugin and connection, and `RequestGate`, shared by all of a
 //! plugin's connections.
 //!
-//! Plugins call these from their own threads. Every body runs inside the
-//! panic guard: a panic here would otherwise cross back into the plugin and
-//! end the process.
+//! Plugins call these from their own threads. Each service is plain code;
+//! its `to_service` constructor wraps it in [`Guarded`], which runs every
+//! call inside the panic guard (a panic here would otherwise cross back into
+//! the plugin and end the process).
 
 pub mod cancel;
+pub mod guarded;
 pub mod import_sink;
 pub mod logger;
 pub mod progress;
@@ -15,7 +17,8 @@ pub mod request_gate;
 pub mod secret_store;
 
 pub use cancel::CancelFlag;
+pub use guarded::Guarded;
 pub use logger::{HostLogger, Redactions};
 pub use progress::{ProgressEvent, ProgressReporter};
 pub use request_gate::BudgetGate;
-pub use secret_store::VaultSecretStore;
+pub use secret_store::{IntegrityFailures, VaultSecretStore};

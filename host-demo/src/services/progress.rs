@@ -1,11 +1,9 @@
 //! `Progress`: a plugin's progress reports, passed to whatever shows them
 //! (the CLI's progress bar, the scheduler's log).
 
-use abi_stable::{
-    sabi_trait::TD_Opaque,
-    std_types::{RArc, RStr},
-};
-use host_api::{Progress, ProgressBox, Progress_TO};
+use super::Guarded;
+use abi_stable::std_types::RStr;
+use host_api::{Progress, ProgressBox};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -27,11 +25,10 @@ impl ProgressReporter {
         Self::new(|_| {})
     }
     pub fn to_service(&self) -> ProgressBox {
-        Progress_TO::from_ptr(RArc::new(self.clone()), TD_Opaque)
+        Guarded::progress(self.clone())
     }
     fn emit(&self, event: ProgressEvent) {
-        // A display problem must never cross into the plugin.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.0)(event)));
+        (self.0)(event)
     }
 }
 

@@ -10,7 +10,7 @@ use abi_stable::std_types::{RArc, ROption, RResult};
 use bincio_plugin_kit::guard;
 use bincio_state::{BudgetLimits, StateDb};
 use host_api::{
-    PluginError, PluginModule_Ref, RequestBudget, RequestGate, RequestGateBox, RequestGate_TO,
+    PluginError, PluginRoot, RequestBudget, RequestGate, RequestGateBox, RequestGate_TO,
     RequestSlot,
 };
 
@@ -22,7 +22,7 @@ pub const DEFAULT_COOLDOWN_SECS: u64 = 300;
 /// root-module field; plugins built before it have none), with the
 /// operator's `plugin.toml` values on top; `None` when there is none or it
 /// is turned off.
-pub fn effective_budget(config: &PluginConfig, module: &PluginModule_Ref) -> Option<BudgetLimits> {
+pub fn effective_budget(config: &PluginConfig, module: &PluginRoot) -> Option<BudgetLimits> {
     let declared = module
         .request_budget()
         .and_then(|f| Option::<RequestBudget>::from(f()));

@@ -56,6 +56,12 @@ impl StateDb {
             path: path.to_owned(),
             source,
         };
+        // Created 0600 before SQLite opens it (its WAL and shm files take
+        // the database's mode); an existing looser file is tightened.
+        crate::private_fs::private_file(path).map_err(|source| StateError::Permissions {
+            path: path.to_owned(),
+            source,
+        })?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;

@@ -25,6 +25,24 @@ pub enum StateError {
     #[error("{path} is not a BincioActivity state database (application id {application_id:#x})")]
     NotStateDb { path: PathBuf, application_id: i64 },
 
+    #[error(
+        "{path} is not a BincioActivity state database: it already holds {tables} schema \
+         object(s) of another program (first: {sample:?}) and no BincioActivity schema; it was left untouched. Move \
+         it away or pass another --data-dir"
+    )]
+    ForeignDb {
+        path: PathBuf,
+        tables: i64,
+        sample: String,
+    },
+
+    #[error("cannot make the state database {path} private (mode 0600): {source}")]
+    Permissions {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("state database migration to schema version {version} failed: {source}")]
     Migration {
         version: i64,

@@ -9,11 +9,15 @@
 //!   [`schedule`] (scheduler state).
 //! - Importing: [`ledger`] (what was imported, from where, by content hash)
 //!   and [`import_tx`] (ledger rows + cursor in one transaction).
-//! - [`users`]: who owns connections, acceptances, runs and stores.
+//! - [`users`]: who owns connections, acceptances, runs and stores;
+//!   [`budgets`]: each plugin's persisted host-wide request budget.
 //! - [`disclaimers`]: which disclaimer text each user accepted.
-//! - [`error`]: the database's error type.
+//! - [`error`]: the database's error type; [`private_fs`]: owner-only modes
+//!   for the data directory and the database.
 //! - Secrets: [`vault`] (AES-256-SIV under a master key, ciphertexts in the
 //!   `secrets` table) and [`secret`] (the redacted, zeroized string type).
+
+#![forbid(unsafe_code)]
 
 pub mod budgets;
 pub mod connections;
@@ -25,6 +29,7 @@ pub mod error;
 pub mod import_tx;
 pub mod ledger;
 pub mod migrations;
+pub mod private_fs;
 pub mod retries;
 pub mod runs;
 pub mod schedule;
@@ -42,7 +47,7 @@ pub use import_tx::ImportTx;
 pub use ledger::{LedgerEntry, LedgerOutcome, LOCAL_SOURCE};
 pub use migrations::SCHEMA_VERSION;
 pub use retries::{Backoff, RetryState};
-pub use runs::{RunCounts, RunError, RunFinish, RunId, RunOutcome, SyncRun};
+pub use runs::{RunCounts, RunError, RunFinish, RunId, RunMark, RunOutcome, SyncRun};
 pub use schedule::Schedule;
 pub use secret::SecretString;
 pub use users::{hash_password, verify_password, Role, User, UserHandle, DEFAULT_HANDLE};

@@ -204,6 +204,9 @@ fn migrate_to(
             application_id: app_id,
         });
     }
+    if app_id == 0 && found == 0 {
+        refuse_foreign(conn, path)?;
+    }
     if found > SCHEMA_VERSION {
         return Err(StateError::SchemaTooNew {
             path: path.to_owned(),
@@ -240,6 +243,31 @@ fn migrate_to(
             .map_err(fail)?;
         tx.commit().map_err(fail)?;
         tracing::info!(version, "state database migrated");
+    }
+    Ok(())
+}
+
+/// A database without our application id and version must be empty: one
+/// holding anything (another program's tables, views, indexes) is refused,
+/// never migrated in place.
+fn refuse_foreign(conn: &Connection, path: &Path) -> Result<(), StateError> {
+    let read = |source| StateError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let (tables, sample): (i64, Option<String>) = conn
+        .query_row(
+            "SELECT COUNT(*), MIN(name) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(read)?;
+    if tables > 0 {
+        return Err(StateError::ForeignDb {
+            path: path.to_owned(),
+            tables,
+            sample: sample.unwrap_or_default(),
+        });
     }
     Ok(())
 }

@@ -132,7 +132,76 @@ fn finish((mut run, outcome): (SyncRun, Option<String>)) -> Result<SyncRun, Stat
     Ok(run)
 }
 
+/// Where the import ledger and the retry list stood when a run started, so
+/// that what the run committed can be counted even when it failed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunMark {
+    ledger: i64,
+    retries: i64,
+}
+
 impl StateDb {
+    /// The current ends of the ledger and the retry list.
+    pub fn run_mark(&self) -> Result<RunMark, StateError> {
+        self.with_conn(|conn| {
+            let max = |table: &str| {
+                conn.query_row(
+                    &format!("SELECT COALESCE(MAX(rowid), 0) FROM {table}"),
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(sql("read the run mark"))
+            };
+            Ok(RunMark {
+                ledger: max("import_ledger")?,
+                retries: max("retries")?,
+            })
+        })
+    }
+
+    /// What `connection` durably committed since `mark`: ledger rows by
+    /// outcome, and downloads newly deferred to a later run.
+    pub fn committed_since(
+        &self,
+        connection: &ConnectionId,
+        mark: RunMark,
+    ) -> Result<RunCounts, StateError> {
+        self.with_conn(|conn| {
+            let op = "count what a run committed";
+            let mut counts = RunCounts::default();
+            let mut stmt = conn
+                .prepare(
+                    "SELECT outcome, COUNT(*) FROM import_ledger
+                     WHERE connection_id = ?1 AND rowid > ?2 GROUP BY outcome",
+                )
+                .map_err(sql(op))?;
+            let rows = stmt
+                .query_map(params![connection.as_str(), mark.ledger], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })
+                .map_err(sql(op))?;
+            for row in rows {
+                let (outcome, n) = row.map_err(sql(op))?;
+                let n = n.max(0) as u64;
+                match outcome.as_str() {
+                    "imported" => counts.imported = n,
+                    "duplicate" => counts.duplicates = n,
+                    "rejected" => counts.rejected = n,
+                    _ => {}
+                }
+            }
+            counts.deferred = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM retries WHERE connection_id = ?1 AND rowid > ?2",
+                    params![connection.as_str(), mark.retries],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(sql(op))?
+                .max(0) as u64;
+            Ok(counts)
+        })
+    }
+
     /// Opens a run record.
     pub fn start_run(
         &self,

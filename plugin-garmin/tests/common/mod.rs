@@ -128,29 +128,38 @@ impl ImportSink for Ledger {
     fn contains(&self, external_id: RStr<'_>) -> RResult<bool, PluginError> {
         RResult::ROk(self.state().held.contains_key(external_id.as_str()))
     }
-    fn import(&self, item: ImportItem) -> RResult<ImportOutcome, PluginError> {
+    fn import(&self, item: ImportItem) -> RResult<ImportOutcome_NE, PluginError> {
         let mut s = self.state();
         let id = item.external_id.to_string();
         *s.import_calls.entry(id.clone()).or_default() += 1;
         s.deferred.remove(&id);
         if s.held.contains_key(&id) {
-            return RResult::ROk(ImportOutcome::Duplicate {
-                activity_id: id.into(),
-            });
+            return RResult::ROk(
+                ImportOutcome::Duplicate {
+                    activity_id: id.into(),
+                }
+                .into(),
+            );
         }
         let bytes = item.bytes.as_slice();
         let is_fit = bytes.len() >= 12 && &bytes[8..12] == b".FIT";
         s.file_names.insert(id.clone(), item.file_name.to_string());
         if is_fit {
             s.held.insert(id.clone(), "imported".into());
-            RResult::ROk(ImportOutcome::Imported {
-                activity_id: id.into(),
-            })
+            RResult::ROk(
+                ImportOutcome::Imported {
+                    activity_id: id.into(),
+                }
+                .into(),
+            )
         } else {
             s.held.insert(id, "rejected: not a FIT file".into());
-            RResult::ROk(ImportOutcome::Rejected {
-                reason: "not a FIT file".into(),
-            })
+            RResult::ROk(
+                ImportOutcome::Rejected {
+                    reason: "not a FIT file".into(),
+                }
+                .into(),
+            )
         }
     }
     fn defer(&self, external_id: RStr<'_>, error: RStr<'_>) -> RResult<(), PluginError> {
@@ -234,9 +243,29 @@ impl Progress for Counter {
 
 // ---------------------------------------------------------------- harness
 
+/// The importer as the host drives it (through the kit's adapter), with a
+/// handle on the plugin behind it.
+pub struct TestImporter {
+    boxed: ImporterBox,
+    plugin: Arc<GarminImporter>,
+}
+
+impl std::ops::Deref for TestImporter {
+    type Target = ImporterBox;
+    fn deref(&self) -> &ImporterBox {
+        &self.boxed
+    }
+}
+
+impl TestImporter {
+    pub fn pending_flows(&self) -> usize {
+        self.plugin.pending_flows()
+    }
+}
+
 pub struct Harness {
     pub emulator: Arc<Emulator>,
-    pub importer: GarminImporter,
+    pub importer: TestImporter,
     pub secrets: Secrets,
     pub logs: Captured,
     pub cancel: Flag,
@@ -280,7 +309,10 @@ impl Harness {
         };
         let clock_source = emulator.clone();
         let clock = Clock::from_fn(move || clock_source.now().unix_timestamp());
-        let importer = GarminImporter::with_clock(init, clock).expect("importer builds");
+        let (boxed, plugin) = plugin_garmin::create_with_clock(init, clock)
+            .into_result()
+            .expect("importer builds");
+        let importer = TestImporter { boxed, plugin };
         Self {
             emulator,
             importer,
@@ -309,13 +341,17 @@ impl Harness {
 
     pub fn begin(&self, fields: &[(&str, &str)]) -> ConnectStep {
         let inputs: RVec<FieldValue> = fields.iter().map(|(k, v)| FieldValue::new(k, v)).collect();
-        self.importer.begin_connect(self.ctx(), inputs)
+        ConnectStep::from_abi(self.importer.begin_connect(self.ctx(), inputs))
+            .expect("a step this build knows")
     }
 
     pub fn resume(&self, flow_id: &str, code: &str) -> ConnectStep {
         let inputs: RVec<FieldValue> = vec![FieldValue::new("mfa_code", code)].into();
-        self.importer
-            .continue_connect(self.ctx(), flow_id.into(), inputs)
+        ConnectStep::from_abi(
+            self.importer
+                .continue_connect(self.ctx(), flow_id.into(), inputs),
+        )
+        .expect("a step this build knows")
     }
 
     pub fn connect(&self, email: &str, password: &str) -> ConnectStep {

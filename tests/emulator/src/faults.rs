@@ -25,6 +25,11 @@ pub enum Fault {
         retry_after: Option<u64>,
         json: bool,
     },
+    /// 429 (JSON body) whose `Retry-After` header is this text, verbatim: huge
+    /// delta-seconds, a far-future HTTP date, garbage. What a hostile server may send.
+    RetryAfterHeader(String),
+    /// This HTTP status with this body, verbatim (a server echoing what it was sent).
+    StatusWithBody(u16, String),
     /// 403 Cloudflare challenge page ("Just a moment...", `__cf_chl`).
     CloudflareChallenge,
     /// 200 with an HTML page where JSON is expected.
@@ -45,6 +50,12 @@ pub enum Fault {
     TokenNotActive,
     /// DI token endpoint: 400 `{"error":"invalid_grant"}` (dead refresh token, refused ticket).
     InvalidGrant,
+    /// A 200 JSON answer of `bytes` bytes, streamed in chunks without a `Content-Length` and
+    /// generated as it is sent (the emulator never holds it): a hostile server's endless body.
+    HugeBody { bytes: u64 },
+    /// This status with this body (as `text/plain`): what a server that echoes its request, or
+    /// anything else, would send.
+    Answer { status: u16, body: String },
 }
 
 /// Which requests a fault hits.
@@ -102,14 +113,20 @@ impl Fault {
             | Fault::CaptchaRequired
             | Fault::MfaRequired
             | Fault::TooManyRequests { .. }
+            | Fault::RetryAfterHeader(_)
             | Fault::CloudflareChallenge => Target::Login,
             Fault::WrongMfaCode => Target::Mfa,
-            Fault::HtmlInsteadOfJson | Fault::Status(_) | Fault::TokenNotActive => Target::Api,
+            Fault::HtmlInsteadOfJson
+            | Fault::Status(_)
+            | Fault::StatusWithBody(..)
+            | Fault::TokenNotActive => Target::Api,
             Fault::ResetMidBody | Fault::TruncatedZip | Fault::ZipWithoutFit => {
                 Target::Download(None)
             }
             Fault::Delay(_) => Target::Any,
             Fault::InvalidGrant => Target::Refresh,
+            Fault::HugeBody { .. } => Target::Token,
+            Fault::Answer { .. } => Target::Api,
         }
     }
 
@@ -132,13 +149,46 @@ impl Fault {
         matches!(
             self,
             Fault::TooManyRequests { .. }
+                | Fault::RetryAfterHeader(_)
+                | Fault::StatusWithBody(..)
                 | Fault::CloudflareChallenge
                 | Fault::HtmlInsteadOfJson
                 | Fault::Status(_)
                 | Fault::TokenNotActive
                 | Fault::InvalidGrant
+                | Fault::HugeBody { .. }
+                | Fault::Answer { .. }
         )
     }
+}
+
+/// The answer of [`Fault::HugeBody`]: `{"access_token":"aaaa…` for `bytes` bytes in 64 KiB
+/// chunks, each made when the client reads it.
+pub(crate) fn huge_body(bytes: u64) -> axum::response::Response {
+    use axum::body::{Body, Bytes};
+    use axum::http::{header, StatusCode};
+    const CHUNK: u64 = 64 << 10;
+    const OPENING: &[u8] = b"{\"access_token\":\"";
+    let chunks = futures_util::stream::unfold(0u64, move |sent| async move {
+        if sent >= bytes {
+            return None;
+        }
+        let len = CHUNK.min(bytes - sent) as usize;
+        let mut chunk = vec![b'a'; len];
+        if sent == 0 {
+            let n = OPENING.len().min(len);
+            chunk[..n].copy_from_slice(&OPENING[..n]);
+        }
+        Some((
+            Ok::<Bytes, std::io::Error>(Bytes::from(chunk)),
+            sent + len as u64,
+        ))
+    });
+    axum::response::Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(chunks))
+        .expect("a valid response")
 }
 
 impl FaultRule {

@@ -14,6 +14,8 @@
 //!   `sso_session`, `di_oauth`, `api`, `listing`, `download`, `responses`; state in `state`,
 //!   time in `clock`.
 
+#![forbid(unsafe_code)]
+
 pub mod accounts_file;
 pub mod activity;
 mod api;

@@ -92,6 +92,20 @@ pub fn pre_handler_fault(fault: &Fault) -> Option<Response> {
             }
             resp
         }
+        Fault::RetryAfterHeader(value) => {
+            let mut resp = json(
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({ "error": { "status-code": "429", "message": "Too Many Requests" } }),
+            );
+            if let Ok(value) = HeaderValue::from_str(value) {
+                resp.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            resp
+        }
+        Fault::StatusWithBody(code, body) => {
+            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, body.clone()).into_response()
+        }
         Fault::CloudflareChallenge => cloudflare_challenge(),
         Fault::HtmlInsteadOfJson => html(
             StatusCode::OK,
@@ -117,6 +131,12 @@ pub fn pre_handler_fault(fault: &Fault) -> Option<Response> {
             "invalid_grant",
             "Invalid refresh token or service ticket",
         ),
+        Fault::HugeBody { bytes } => crate::faults::huge_body(*bytes),
+        Fault::Answer { status, body } => (
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST),
+            body.clone(),
+        )
+            .into_response(),
         _ => return None,
     };
     Some(resp)

@@ -1,6 +1,8 @@
 //! `garmin-emulator`: runs the Garmin Connect emulator on 127.0.0.1 until killed. Its first
 //! stdout line is `listening on http://127.0.0.1:PORT`.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::path::PathBuf;
 

@@ -1,16 +1,11 @@
 //! A test plugin whose descriptor is fine and whose every method panics, to
-//! prove the panic guard turns each panic into an `internal` error.
+//! prove the kit's adapter turns each panic into an `internal` error.
 
-use abi_stable::{
-    sabi_trait::TD_Opaque,
-    std_types::{RResult, RString, RVec},
+use abi_stable::std_types::RVec;
+use bincio_plugin_kit::{
+    Account, Connection, ImporterPlugin, Init, Inputs, Request, Step, Summary, SyncRun,
 };
-use bincio_plugin_kit::{guard, guard_step};
-use host_api::{
-    AccountInfo, Capabilities, ConnectStep, ConnectionContext, Disclaimer, FieldValue, HostInit,
-    Importer, ImporterBox, Importer_TO, PluginDescriptor, PluginError, SyncContext, SyncRequest,
-    SyncSummary, API_LEVEL,
-};
+use host_api::{Capabilities, Disclaimer, PluginDescriptor, PluginError, API_LEVEL};
 
 fn descriptor() -> PluginDescriptor {
     PluginDescriptor {
@@ -33,31 +28,27 @@ fn descriptor() -> PluginDescriptor {
 
 struct Faulty;
 
-impl Importer for Faulty {
-    fn begin_connect(&self, _: ConnectionContext, _: RVec<FieldValue>) -> ConnectStep {
-        guard_step(|| panic!("begin_connect exploded"))
+impl ImporterPlugin for Faulty {
+    const WORKER_THREADS: usize = 1;
+
+    fn new(_: Init) -> Result<Self, PluginError> {
+        Ok(Faulty)
     }
-    fn continue_connect(
-        &self,
-        _: ConnectionContext,
-        _: RString,
-        _: RVec<FieldValue>,
-    ) -> ConnectStep {
-        guard_step(|| panic!("continue_connect exploded"))
+    async fn begin_connect(&self, _: &Connection, _: &Inputs) -> Step {
+        panic!("begin_connect exploded")
     }
-    fn check(&self, _: ConnectionContext) -> RResult<AccountInfo, PluginError> {
-        guard(|| panic!("check exploded"))
+    async fn continue_connect(&self, _: &Connection, _: &str, _: &Inputs) -> Step {
+        panic!("continue_connect exploded")
     }
-    fn sync(&self, _: SyncContext, _: SyncRequest) -> RResult<SyncSummary, PluginError> {
-        guard(|| panic!("sync exploded"))
+    async fn check(&self, _: &Connection) -> Result<Account, PluginError> {
+        panic!("check exploded")
     }
-    fn disconnect(&self, _: ConnectionContext) -> RResult<(), PluginError> {
-        guard(|| panic!("disconnect exploded"))
+    async fn sync(&self, _: &SyncRun, _: &Request) -> Result<Summary, PluginError> {
+        panic!("sync exploded")
+    }
+    async fn disconnect(&self, _: &Connection) -> Result<(), PluginError> {
+        panic!("disconnect exploded")
     }
 }
 
-fn create(_init: HostInit) -> Result<ImporterBox, PluginError> {
-    Ok(Importer_TO::from_value(Faulty, TD_Opaque))
-}
-
-bincio_plugin_kit::export_plugin!(descriptor: descriptor, create: create);
+bincio_plugin_kit::export_plugin!(descriptor: descriptor, importer: Faulty);

@@ -1,0 +1,210 @@
+//! Importing on every core decides exactly as importing on one: the same store files, the
+//! same activity ids, the same ledger rows and the same dedupe decisions, whatever the number
+//! of workers and slots; and the pool never holds more files than it has slots.
+
+mod import_support;
+
+use host_demo::clock::ManualClock;
+use host_demo::import::parallel::{self, Ready};
+use host_demo::import::sources;
+use host_demo::import::{open_local, Item, Outcome};
+use import_support::*;
+use std::fs;
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use zip::write::SimpleFileOptions;
+
+/// A Garmin-style export: every fixture, some twice under other names (content duplicates),
+/// near-duplicates of synthetic rides, and a nested zip.
+fn export(dir: &Path) -> PathBuf {
+    let mut names: Vec<String> = fs::read_dir(fixtures_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".fit"))
+        .collect();
+    names.sort();
+    let mut inner = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let mut outer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = SimpleFileOptions::default();
+    for (i, name) in names.iter().enumerate() {
+        let bytes = fixture(name);
+        outer
+            .start_file(format!("DI_CONNECT/{name}"), options)
+            .unwrap();
+        outer.write_all(&bytes).unwrap();
+        if i % 3 == 0 {
+            inner.start_file(format!("again/{name}"), options).unwrap();
+            inner.write_all(&bytes).unwrap();
+        }
+    }
+    for n in 0..12u32 {
+        let start = 1_600_000_000 + i64::from(n / 2) * 7200;
+        // Pairs 30 s apart with distances within 1 %: near-duplicates of each other.
+        let bytes = synthetic_at(
+            start + i64::from(n % 2) * 30,
+            10_000.0 + f64::from(n % 2) * 50.0,
+            60,
+            u64::from(n),
+        );
+        inner.start_file(format!("rides/{n}.fit"), options).unwrap();
+        inner.write_all(&bytes).unwrap();
+    }
+    let inner = inner.finish().unwrap().into_inner();
+    outer.start_file("DI_CONNECT/uploads.zip", options).unwrap();
+    outer.write_all(&inner).unwrap();
+    let path = dir.join("export.zip");
+    fs::write(&path, outer.finish().unwrap().into_inner()).unwrap();
+    path
+}
+
+/// What an import left: store files (index without its `generated_at`), outcomes in order,
+/// and ledger rows (timed by the same manual clock).
+struct Result {
+    files: Vec<(String, Vec<u8>)>,
+    outcomes: Vec<(String, Outcome)>,
+    ledger: Vec<String>,
+}
+
+fn snapshot(data: &Path, outcomes: Vec<(String, Outcome)>) -> Result {
+    let mut files = Vec::new();
+    let mut stack = vec![data.join(HANDLE)];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let rel = path.strip_prefix(data).unwrap().display().to_string();
+            if rel.ends_with(".lock") {
+                continue;
+            }
+            let mut bytes = fs::read(&path).unwrap();
+            if rel.ends_with("index.json") {
+                let mut index: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                index.as_object_mut().unwrap().remove("generated_at");
+                bytes = index.to_string().into_bytes();
+            }
+            files.push((rel, bytes));
+        }
+    }
+    files.sort();
+    let db = open_local(data, HANDLE).unwrap();
+    let ledger = db
+        .db()
+        .ledger_entries(bincio_state::LOCAL_SOURCE)
+        .unwrap()
+        .into_iter()
+        .map(|row| format!("{row:?}"))
+        .collect();
+    Result {
+        files,
+        outcomes,
+        ledger,
+    }
+}
+
+fn import_one_thread(data: &Path, paths: &[PathBuf]) -> Result {
+    let mut pipeline = open(data).with_clock(Arc::new(ManualClock::new(1_700_000_000)));
+    let (outcomes, _) = import_paths(&mut pipeline, paths);
+    drop(pipeline);
+    snapshot(data, outcomes)
+}
+
+fn import_pool(data: &Path, paths: &[PathBuf], workers: usize, slots: usize) -> Result {
+    let mut pipeline = open(data).with_clock(Arc::new(ManualClock::new(1_700_000_000)));
+    let inputs = sources::plan(paths).unwrap();
+    let mut outcomes = Vec::new();
+    let stats = parallel::for_each_ready(
+        &inputs,
+        workers,
+        slots,
+        &mut |ready| -> std::result::Result<(), String> {
+            if let Ready::File {
+                name,
+                bytes,
+                prepared,
+            } = ready
+            {
+                let outcome = pipeline
+                    .import_prepared(&Item::local(&name, &bytes), *prepared)
+                    .map_err(|e| e.to_string())?;
+                outcomes.push((name, outcome));
+            }
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert!(
+        (1..=slots).contains(&stats.most_in_pool),
+        "{} files in a pool of {slots} slots",
+        stats.most_in_pool
+    );
+    assert_eq!(stats.files, outcomes.len() as u64);
+    pipeline.flush().unwrap();
+    drop(pipeline);
+    snapshot(data, outcomes)
+}
+
+#[test]
+fn the_pool_decides_exactly_as_one_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = vec![export(dir.path()), fixtures_dir()];
+    let one = import_one_thread(&dir.path().join("one"), &paths);
+    let kinds = |r: &Result| {
+        let mut k = [0usize; 3];
+        for (_, o) in &r.outcomes {
+            k[match o {
+                Outcome::Imported { .. } => 0,
+                Outcome::Duplicate { .. } => 1,
+                Outcome::Rejected { .. } => 2,
+            }] += 1;
+        }
+        k
+    };
+    let [imported, duplicate, rejected] = kinds(&one);
+    assert!(
+        imported >= 15 && duplicate >= 20 && rejected >= 3,
+        "{:?}",
+        kinds(&one)
+    );
+    for (workers, slots) in [(2, 2), (4, 1), (3, 5)] {
+        let pool = import_pool(
+            &dir.path().join(format!("pool-{workers}-{slots}")),
+            &paths,
+            workers,
+            slots,
+        );
+        assert_eq!(
+            pool.outcomes, one.outcomes,
+            "{workers} workers, {slots} slots"
+        );
+        assert_eq!(pool.ledger, one.ledger, "{workers} workers, {slots} slots");
+        assert_eq!(
+            pool.files.iter().map(|f| &f.0).collect::<Vec<_>>(),
+            one.files.iter().map(|f| &f.0).collect::<Vec<_>>()
+        );
+        for (a, b) in pool.files.iter().zip(&one.files) {
+            assert!(a.1 == b.1, "{} differs with {workers} workers", a.0);
+        }
+    }
+}
+
+#[test]
+fn an_error_from_the_caller_stops_the_pool() {
+    let paths = vec![fixtures_dir()];
+    let inputs = sources::plan(&paths).unwrap();
+    let mut seen = 0;
+    let result = parallel::for_each_ready(&inputs, 2, 2, &mut |ready| {
+        if matches!(ready, Ready::File { .. }) {
+            seen += 1;
+        }
+        if seen == 3 {
+            return Err("stop");
+        }
+        Ok(())
+    });
+    assert_eq!(result, Err("stop"));
+    assert_eq!(seen, 3);
+}
