@@ -11,7 +11,9 @@ use abi_stable::std_types::RVec;
 use bincio_plugin_kit::{
     Account, Connection, ImporterPlugin, Init, Inputs, Request, Step, Summary, SyncRun,
 };
-use host_api::{Capabilities, Disclaimer, PluginDescriptor, PluginError, API_LEVEL};
+use host_api::{
+    Capabilities, Disclaimer, FieldKind, FieldSpec, PluginDescriptor, PluginError, API_LEVEL,
+};
 
 /// A log line a test's subscriber may answer by panicking (the host's
 /// `Logger` service then panics inside the call).
@@ -25,7 +27,12 @@ fn descriptor() -> PluginDescriptor {
         api_level: API_LEVEL,
         capabilities: Capabilities::default(),
         credential_fields: RVec::new(),
-        settings_fields: RVec::new(),
+        settings_fields: vec![FieldSpec::new(
+            "panic_in_create",
+            "Panic while the instance is created",
+            FieldKind::BOOL,
+        )]
+        .into(),
         disclaimer: Disclaimer {
             version: 1,
             title: "Test".into(),
