@@ -5,8 +5,8 @@
 //! many accounts sync from it, so the budget is the plugin's, not a
 //! connection's: the host shares it between every connection of the plugin
 //! and persists it across restarts. A plugin declares its budget through the
-//! optional root-module field `request_budget`; the operator may override it
-//! in `plugin.toml`. The gate reaches the plugin through the optional
+//! level-2 root-module field `request_budget`; the operator may override it
+//! in `plugin.toml`. The gate reaches the plugin through the level-2
 //! root-module field `create_with_services` (an [`InstanceServices`] prefix
 //! type): plugins built before either existed still load, unbudgeted.
 
