@@ -285,19 +285,18 @@ impl Host {
     }
 }
 
-/// The longest BincioActivity handle accepted.
-pub const MAX_HANDLE_LEN: usize = 64;
+/// The longest BincioActivity handle accepted (the users table's rule).
+pub use bincio_state::users::MAX_HANDLE_LEN;
 
-/// BincioActivity's handle rules: 1 to [`MAX_HANDLE_LEN`] lowercase ASCII
-/// letters, digits, `-` and `_`. The handle names a directory
-/// (`{data_dir}/{handle}/`) and a lock file, so it is checked before any file
-/// is touched: `x/../../victim` must not create anything anywhere.
+/// BincioActivity's handle rules ([`bincio_state::UserHandle::parse`]): 1 to
+/// [`MAX_HANDLE_LEN`] lowercase ASCII letters, digits, `-` and `_`. The
+/// handle names a directory (`{data_dir}/{handle}/`) and a lock file, so it
+/// is checked before any file is touched: `x/../../victim` must not create
+/// anything anywhere.
 pub fn validate_handle(handle: &str) -> Result<(), HostError> {
-    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
-    if handle.is_empty() || handle.len() > MAX_HANDLE_LEN || !handle.chars().all(allowed) {
-        return Err(HostError::InvalidHandle(handle.escape_debug().to_string()));
-    }
-    Ok(())
+    bincio_state::UserHandle::parse(handle)
+        .map(|_| ())
+        .map_err(|_| HostError::InvalidHandle(handle.escape_debug().to_string()))
 }
 
 /// `text` safe to print on a terminal: control characters (newlines, escape
