@@ -24,6 +24,7 @@
 #![allow(non_local_definitions, non_camel_case_types)]
 #![warn(missing_docs)]
 
+pub mod budget;
 pub mod connect;
 pub mod descriptor;
 pub mod error;
@@ -32,6 +33,10 @@ pub mod importer;
 pub mod root;
 pub mod services;
 
+pub use budget::{
+    InstanceServices, InstanceServices_Ref, RequestBudget, RequestGate, RequestGateBox,
+    RequestGate_TO, RequestSlot,
+};
 pub use connect::{ConnectStep, ConnectStep_NE, FieldError, FieldValue};
 pub use descriptor::{
     Capabilities, Disclaimer, FieldFlags, FieldKind, FieldSpec, PluginDescriptor,
@@ -41,7 +46,7 @@ pub use grow::UnknownVariant;
 pub use importer::{
     AccountInfo, Importer, ImporterBox, Importer_TO, Rejection, SyncRequest, SyncSummary,
 };
-pub use root::{HostInit, PluginModule, PluginModule_Ref, API_LEVEL, MIN_API_LEVEL};
+pub use root::{HostInit, PluginModule, PluginModule_Ref, PluginRoot, API_LEVEL, MIN_API_LEVEL};
 pub use services::{
     Cancel, CancelBox, Cancel_TO, ConnectionContext, ImportItem, ImportOutcome, ImportOutcome_NE,
     ImportSink, ImportSinkBox, ImportSink_TO, LogLevel, Logger, LoggerBox, Logger_TO, PendingRetry,

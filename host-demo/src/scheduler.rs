@@ -1,7 +1,11 @@
-//! The scheduler: every active connection synced on its interval, with
-//! jitter, one run at a time per connection, backoff after failures, a
-//! service's `retry_after` honoured, and connections that need their user
-//! left alone (and shown by `status`).
+//! The scheduler: every user's active connections synced on their
+//! interval, with jitter, one run at a time per connection, at most
+//! `max_concurrent` at once in fair turn order (first runs first, then
+//! round-robin by connection), backoff after failures, a service's
+//! `retry_after` honoured, and connections that need their user (or whose
+//! user is disabled) left alone (and shown by `status`). Each run's failure
+//! stays its own: another user's error, cooldown or broken store never
+//! stops a run.
 //!
 //! It is driven by [`Scheduler::tick`], which starts every due sync on its
 //! own thread and returns; `run` calls it in a loop, tests call it with a
@@ -24,6 +28,8 @@ use std::thread::JoinHandle;
 pub const JITTER_FRACTION: f64 = 0.1;
 /// The longest wait after repeated failures.
 pub const MAX_BACKOFF_SECS: i64 = 24 * 3600;
+/// How many syncs run at once by default, across every user.
+pub const DEFAULT_MAX_CONCURRENT: usize = 8;
 
 /// What one finished run led to, for logs and tests.
 #[derive(Debug)]
@@ -39,6 +45,7 @@ pub struct Scheduler {
     cancel: CancelFlag,
     running: Arc<Mutex<HashMap<ConnectionId, JoinHandle<()>>>>,
     finished: Arc<Mutex<Vec<RunRecord>>>,
+    max_concurrent: usize,
 }
 
 impl Scheduler {
@@ -48,7 +55,14 @@ impl Scheduler {
             cancel,
             running: Arc::default(),
             finished: Arc::default(),
+            max_concurrent: DEFAULT_MAX_CONCURRENT,
         }
+    }
+
+    /// At most `n` syncs at once (at least 1); the rest wait their turn.
+    pub fn with_max_concurrent(mut self, n: usize) -> Self {
+        self.max_concurrent = n.max(1);
+        self
     }
 
     /// The sync interval of a connection's plugin: the user's setting, never
@@ -75,13 +89,25 @@ impl Scheduler {
             .collect())
     }
 
-    /// [`Scheduler::due`], each with its plugin id.
+    /// [`Scheduler::due`], each with its plugin id: every user's, in turn
+    /// order (see [`fair_order`]).
     fn due_with_plugins(&self) -> Result<Vec<(ConnectionId, String)>, HostError> {
         let now = self.host.now();
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let disabled: std::collections::HashSet<_> = self
+            .host
+            .db
+            .users()?
+            .into_iter()
+            .filter(|u| u.is_disabled())
+            .map(|u| u.handle)
+            .collect();
         let mut due = Vec::new();
         for c in self.host.db.connections()? {
-            if c.status != ConnectionStatus::Active || running.contains_key(&c.id) {
+            if c.status != ConnectionStatus::Active
+                || running.contains_key(&c.id)
+                || disabled.contains(&c.user)
+            {
                 continue;
             }
             if self.host.manager.loaded(&c.plugin_id).is_err() {
@@ -89,10 +115,11 @@ impl Scheduler {
             }
             let next = self.host.db.schedule(&c.id)?.map(|s| s.next_run_at);
             if next.is_none_or(|at| at <= now) {
-                due.push((c.id, c.plugin_id));
+                let last = self.host.db.last_run(&c.id)?.map(|r| r.started_at);
+                due.push((c.id, c.plugin_id, last));
             }
         }
-        Ok(due)
+        Ok(fair_order(due))
     }
 
     /// Starts every due sync on its own thread; returns the ones started.
@@ -101,8 +128,9 @@ impl Scheduler {
         if self.cancel.is_cancelled() {
             return Ok(Vec::new());
         }
-        let due = self.due_with_plugins()?;
+        let mut due = self.due_with_plugins()?;
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        due.truncate(self.max_concurrent.saturating_sub(running.len()));
         for (id, plugin_id) in &due {
             let host = self.host.clone();
             let cancel = self.cancel.clone();
@@ -181,6 +209,20 @@ impl Scheduler {
             .map(|s| s.next_run_at)
             .min()
     }
+}
+
+/// Turn order among due connections: first runs before anything (a new
+/// connection is not queued behind other users' backfills), then the one
+/// whose last run started longest ago (round-robin by connection: a long
+/// backfill yields to the others between its runs).
+fn fair_order(mut due: Vec<(ConnectionId, String, Option<i64>)>) -> Vec<(ConnectionId, String)> {
+    due.sort_by_key(|(_, _, last)| match last {
+        None => (0, 0),
+        Some(at) => (1, *at),
+    });
+    due.into_iter()
+        .map(|(id, plugin, _)| (id, plugin))
+        .collect()
 }
 
 /// The sync interval in seconds for `config`'s plugin: the user's
@@ -364,6 +406,21 @@ mod tests {
         let limited = report(Err(PluginError::rate_limited("slow down", Some(50_000))));
         let (next, _) = next_run(&limited, 0, 0, POLICY, &mut rng);
         assert!(next.unwrap() >= 50_000);
+    }
+
+    #[test]
+    fn first_runs_go_first_then_the_longest_waiting() {
+        let due = vec![
+            (ConnectionId::new("garmin-1"), "p".to_string(), Some(50)),
+            (ConnectionId::new("garmin-2"), "p".to_string(), Some(10)),
+            (ConnectionId::new("garmin-3"), "p".to_string(), None),
+            (ConnectionId::new("garmin-4"), "p".to_string(), Some(30)),
+        ];
+        let order: Vec<String> = fair_order(due)
+            .into_iter()
+            .map(|(id, _)| id.to_string())
+            .collect();
+        assert_eq!(order, ["garmin-3", "garmin-2", "garmin-4", "garmin-1"]);
     }
 
     #[test]

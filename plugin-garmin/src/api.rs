@@ -5,9 +5,11 @@
 //! refreshed before it expires; a 401 gets one renewal and one retry; 5xx
 //! and broken connections are retried with exponential backoff (a short
 //! `Retry-After` is waited out); a 429 ends the call as a rate limit.
-//! Requests are paced `request_pacing_ms` apart (jittered).
+//! Requests are paced `request_pacing_ms` apart (jittered), and each waits
+//! for the host's plugin-wide request budget; a 429 slows every account.
 
 use crate::auth::Session;
+use crate::budget::Budget;
 use crate::errors::{GarminError, Result};
 use crate::excerpt::excerpt;
 use crate::http::{self, transport_error};
@@ -37,6 +39,7 @@ pub struct ListedActivity {
 pub struct Api {
     pub session: Session,
     requests: u64,
+    budget: Budget,
 }
 
 impl Api {
@@ -44,7 +47,15 @@ impl Api {
         Self {
             session,
             requests: 0,
+            budget: Budget::default(),
         }
+    }
+
+    /// Asks `budget` (the host's plugin-wide budget) before each request and
+    /// tells it about every 429.
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// GET `path` under connectapi; the body of the 2xx answer (empty for 204).
@@ -70,6 +81,9 @@ impl Api {
             }
             self.requests += 1;
             let token = self.session.access_token().await?;
+            self.budget
+                .wait_for_slot(&settings, &self.session.cancelled)
+                .await?;
             let sent = self
                 .session
                 .client
@@ -112,6 +126,7 @@ impl Api {
                         self.session.clock.now(),
                         settings.api_rate_limit_wait_secs,
                     ) {
+                        self.budget.rate_limited(error.wait_secs());
                         return Err(error);
                     } else if status == StatusCode::NOT_FOUND {
                         return Err(GarminError::NotFound {

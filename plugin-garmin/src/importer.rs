@@ -4,6 +4,7 @@
 //! to and from the host-api types.
 
 use crate::api::Api;
+use crate::budget::Budget;
 use crate::clock::Clock;
 use crate::connect::{self, PendingFlows};
 use crate::settings::Settings;
@@ -13,7 +14,7 @@ use crate::tokens::Vault;
 use bincio_plugin_kit::{
     Account, Connection, ImporterPlugin, Init, Inputs, Request, Step, Summary, SyncRun,
 };
-use host_api::{PluginError, SyncRequest};
+use host_api::{PluginError, RequestBudget, SyncRequest};
 
 pub struct GarminImporter {
     shared: Shared,
@@ -26,7 +27,8 @@ impl GarminImporter {
     /// (the kit's adapter guarantees it), where reqwest's client is built.
     pub fn with_clock(init: &Init, clock: Clock) -> Result<Self, PluginError> {
         let settings = Settings::from_json(&init.settings_json)?;
-        let shared = Shared::new(settings, clock).map_err(|e| e.into_plugin_error())?;
+        let mut shared = Shared::new(settings, clock).map_err(|e| e.into_plugin_error())?;
+        shared.budget = Budget::new(init.request_gate.clone());
         Ok(Self {
             shared,
             flows: PendingFlows::default(),
@@ -40,6 +42,8 @@ impl GarminImporter {
 }
 
 impl ImporterPlugin for GarminImporter {
+    const REQUEST_BUDGET: Option<RequestBudget> = Some(crate::budget::REQUEST_BUDGET);
+
     fn new(init: Init) -> Result<Self, PluginError> {
         Self::with_clock(&init, Clock::system())
     }
@@ -58,7 +62,10 @@ impl ImporterPlugin for GarminImporter {
             let session = self
                 .shared
                 .open_session(ctx.id(), vault, ctx.cancel_service())?;
-            Api::new(session).profile().await
+            Api::new(session)
+                .with_budget(self.shared.budget.clone())
+                .profile()
+                .await
         }
         .await;
         match profile {

@@ -29,6 +29,7 @@
 pub mod api;
 pub mod auth;
 pub mod browser;
+pub mod budget;
 pub mod clock;
 pub mod connect;
 pub mod cursor;
@@ -52,6 +53,7 @@ pub mod sso_widget;
 pub mod sync;
 pub mod tokens;
 
+pub use budget::REQUEST_BUDGET;
 pub use clock::Clock;
 pub use importer::GarminImporter;
 

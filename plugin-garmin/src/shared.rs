@@ -1,9 +1,10 @@
 //! What every call of one importer instance shares: the settings, the
-//! clock, the API client and the DI client (their connection pools) and one
-//! refresh lock per connection.
+//! clock, the API client and the DI client (their connection pools), the
+//! host's request budget and one refresh lock per connection.
 
 use crate::auth::{self, CancelFn, Session};
 use crate::browser;
+use crate::budget::Budget;
 use crate::clock::Clock;
 use crate::errors::Result;
 use crate::http;
@@ -20,6 +21,9 @@ pub struct Shared {
     pub client: Client,
     /// The browser-like client of the DI token endpoint.
     pub di_client: browser::Client,
+    /// The host's plugin-wide request budget, asked before each connectapi
+    /// request (never waits on a host that lends none).
+    pub budget: Budget,
     refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -32,6 +36,7 @@ impl Shared {
             clock,
             client,
             di_client,
+            budget: Budget::default(),
             refresh_locks: Mutex::new(HashMap::new()),
         })
     }

@@ -39,7 +39,7 @@ pub async fn run(
         .into_option()
         .unwrap_or(shared.settings.max_downloads_per_run);
     let mut run = Run {
-        api: Api::new(session),
+        api: Api::new(session).with_budget(shared.budget.clone()),
         ctx,
         settings: shared.settings.clone(),
         cursor: Cursor::parse(request.cursor.as_ref().map(|c| c.as_str()).into_option()),

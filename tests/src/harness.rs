@@ -33,7 +33,8 @@ impl TestHost {
         let url = emulator.base_url();
         let settings = format!(
             "sso_base_url = {url:?}\nconnectapi_base_url = {url:?}\ndiauth_base_url = {url:?}\n\
-login_pause_ms = 0\nrequest_pacing_ms = 0\nrequest_timeout_secs = 10\n{extra_settings}"
+login_pause_ms = 0\nrequest_pacing_ms = 0\nrequest_timeout_secs = 10\n{extra_settings}{}",
+            crate::NO_BUDGET
         );
         let clock = ManualClock::new(time::OffsetDateTime::now_utc().unix_timestamp());
         let host = open_host(dir.path(), &settings, &clock);

@@ -6,6 +6,7 @@
 
 pub mod harness;
 pub mod logs;
+pub mod multi_user;
 pub mod store_check;
 
 use std::path::{Path, PathBuf};
@@ -115,6 +116,11 @@ fn target_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"))
 }
+
+/// The `[plugins.request_budget]` table that turns a plugin's host-wide
+/// request budget off: the suites talk to an emulator, not a shared Garmin,
+/// and only the multi-user suite tests the budget. Goes after the settings.
+pub const NO_BUDGET: &str = "\n[plugins.request_budget]\nenabled = false\n";
 
 /// One `[[plugins]]` entry of a test's plugin.toml.
 pub struct Entry<'a> {

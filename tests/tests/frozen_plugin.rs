@@ -44,6 +44,11 @@ fn the_frozen_api_level_1_plugin_loads_connects_and_syncs_into_the_store() {
     let host = open_host(dir.path());
     let (_, plugin) = host.manager.loaded(ID).expect("the frozen plugin loads");
     assert_eq!(plugin.descriptor.api_level, 1);
+    // A host whose newest root is level 2 refuses it at that level and loads
+    // it at level 1, driven without a request budget or instance services.
+    assert_eq!(plugin.module.level(), 1);
+    assert!(plugin.module.request_budget().is_none());
+    assert!(plugin.module.create_with_services().is_none());
     assert_eq!(
         plugin.descriptor.account_field().map(|f| f.key.as_str()),
         Some("account")

@@ -38,6 +38,18 @@ fn the_garmin_plugin_loads_and_describes_itself() {
     let (_, plugin) = manager.loaded("dev.bincio.garmin").unwrap();
     let d = &plugin.descriptor;
     assert_eq!(d.api_level, host_api::API_LEVEL);
+    // Built by the kit at root layout level 2: it declares its request budget
+    // and takes the host's gate at creation.
+    assert_eq!(plugin.module.level(), 2);
+    let budget = plugin
+        .module
+        .request_budget()
+        .expect("level 2 has a budget")();
+    assert_eq!(
+        budget.into_option(),
+        Some(host_api::RequestBudget::per_minute(30, 5))
+    );
+    assert!(plugin.module.create_with_services().is_some());
     let keys: Vec<&str> = d.credential_fields.iter().map(|f| f.key.as_str()).collect();
     assert_eq!(keys, ["email", "password", "mfa_code", "garmin_tokens"]);
     let password = d.credential_field("password").unwrap();

@@ -13,12 +13,12 @@ use crate::plugin::{Account, ImporterPlugin, Init, Inputs, Rejected, Request, St
 use crate::runtime::PluginRuntime;
 use abi_stable::{
     sabi_trait::TD_Opaque,
-    std_types::{RErr, ROk, RResult, RString, RVec},
+    std_types::{RErr, ROk, ROption, RResult, RString, RVec},
 };
 use host_api::{
     AccountInfo, ConnectStep, ConnectStep_NE, ConnectionContext, FieldError, FieldValue, HostInit,
-    Importer, ImporterBox, Importer_TO, PluginError, Rejection, SyncContext, SyncRequest,
-    SyncSummary,
+    Importer, ImporterBox, Importer_TO, InstanceServices_Ref, PluginError, Rejection,
+    RequestBudget, RequestGateBox, SyncContext, SyncRequest, SyncSummary,
 };
 use std::future::Future;
 use std::path::PathBuf;
@@ -40,6 +40,33 @@ pub fn create<P: ImporterPlugin>(init: HostInit) -> RResult<ImporterBox, PluginE
 /// or keep a handle on the instance with `Arc<P>`).
 pub fn create_with<P: ImporterPlugin>(
     init: HostInit,
+    new: impl FnOnce(Init) -> Result<P, PluginError>,
+) -> RResult<ImporterBox, PluginError> {
+    create_inner(init, None, new)
+}
+
+/// The root module's `create_with_services` for `P`: as [`create`], with
+/// the services a level-2 host lends the instance (the request gate, in
+/// [`Init::request_gate`]).
+pub fn create_with_services<P: ImporterPlugin>(
+    init: HostInit,
+    services: InstanceServices_Ref,
+) -> RResult<ImporterBox, PluginError> {
+    let gate = match catch(|| services.request_gate().into_option().cloned()) {
+        Ok(gate) => gate,
+        Err(message) => return RErr(panic_error(&message)),
+    };
+    create_inner(init, gate, P::new)
+}
+
+/// The root module's `request_budget` for `P`.
+pub fn request_budget<P: ImporterPlugin>() -> ROption<RequestBudget> {
+    P::REQUEST_BUDGET.into()
+}
+
+fn create_inner<P: ImporterPlugin>(
+    init: HostInit,
+    request_gate: Option<RequestGateBox>,
     new: impl FnOnce(Init) -> Result<P, PluginError>,
 ) -> RResult<ImporterBox, PluginError> {
     let HostInit {
@@ -64,6 +91,7 @@ pub fn create_with<P: ImporterPlugin>(
         host_version: host_version.into(),
         settings_json: settings_json.into(),
         data_dir: PathBuf::from(data_dir.as_str()),
+        request_gate,
     };
     let created = runtime.with_logs(|| match catch(|| runtime.in_context(|| new(init))) {
         Ok(created) => created,

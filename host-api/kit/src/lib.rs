@@ -43,21 +43,28 @@ pub mod __private {
     pub use host_api;
 }
 
-/// Exports a plugin's root module.
+/// Exports a plugin's root module, at layout level 2
+/// (`host_api::root::level2`).
 ///
 /// `descriptor` is a `fn() -> host_api::PluginDescriptor`; `importer` is a
 /// type implementing [`ImporterPlugin`], driven through the kit's
-/// [`adapter`]. Both entry points run inside [`guard`]. The calling crate
-/// must depend on `abi_stable` (its `export_root_module` attribute names it).
+/// [`adapter`] (its [`ImporterPlugin::REQUEST_BUDGET`] is the root's
+/// `request_budget`; `create_with_services` hands the host's request gate to
+/// it in [`Init::request_gate`]). Every entry point runs inside [`guard`].
+/// The calling crate must depend on `abi_stable` (its `export_root_module`
+/// attribute names it).
 #[macro_export]
 macro_rules! export_plugin {
     (descriptor: $descriptor:path, importer: $importer:ty $(,)?) => {
         #[::abi_stable::export_root_module]
-        pub fn bincio_plugin_root_module() -> $crate::__private::host_api::PluginModule_Ref {
+        pub fn bincio_plugin_root_module(
+        ) -> $crate::__private::host_api::root::level2::PluginModule_Ref {
             use $crate::__private::abi_stable::prefix_type::PrefixTypeTrait;
-            use $crate::__private::abi_stable::std_types::{ROk, RResult};
+            use $crate::__private::abi_stable::std_types::{ROk, ROption, RResult};
+            use $crate::__private::host_api::root::level2::PluginModule;
             use $crate::__private::host_api::{
-                HostInit, ImporterBox, PluginDescriptor, PluginError, PluginModule,
+                HostInit, ImporterBox, InstanceServices_Ref, PluginDescriptor, PluginError,
+                RequestBudget,
             };
 
             extern "C" fn guarded_descriptor() -> RResult<PluginDescriptor, PluginError> {
@@ -66,9 +73,22 @@ macro_rules! export_plugin {
             extern "C" fn guarded_create(init: HostInit) -> RResult<ImporterBox, PluginError> {
                 $crate::guard(|| $crate::adapter::create::<$importer>(init))
             }
+            extern "C" fn guarded_request_budget() -> ROption<RequestBudget> {
+                // A panic here means "no budget" rather than a dead host.
+                $crate::catch($crate::adapter::request_budget::<$importer>)
+                    .unwrap_or(ROption::RNone)
+            }
+            extern "C" fn guarded_create_with_services(
+                init: HostInit,
+                services: InstanceServices_Ref,
+            ) -> RResult<ImporterBox, PluginError> {
+                $crate::guard(|| $crate::adapter::create_with_services::<$importer>(init, services))
+            }
             PluginModule {
                 descriptor: guarded_descriptor,
                 create: guarded_create,
+                request_budget: guarded_request_budget,
+                create_with_services: guarded_create_with_services,
             }
             .leak_into_prefix()
         }

@@ -8,14 +8,15 @@
 //! and cannot forget a guard.
 
 use crate::context::{Connection, SyncRun};
-use host_api::{FieldSpec, FieldValue, PluginError};
+use host_api::{FieldSpec, FieldValue, PluginError, RequestBudget, RequestGateBox};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What the host gives a new plugin instance (`HostInit` without the logger,
-/// which the adapter wires into tracing).
-#[derive(Debug, Clone)]
+/// which the adapter wires into tracing), and the services a level-2 host
+/// lends the whole instance.
+#[derive(Clone)]
 pub struct Init {
     pub api_level: u32,
     pub host_version: String,
@@ -23,6 +24,22 @@ pub struct Init {
     pub settings_json: String,
     /// A directory the plugin may use for caches; nothing in it is secret.
     pub data_dir: PathBuf,
+    /// The host's plugin-wide request budget, to ask before each request to
+    /// the remote service; `None` when the host applies none (or lends no
+    /// instance services).
+    pub request_gate: Option<RequestGateBox>,
+}
+
+impl std::fmt::Debug for Init {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Init")
+            .field("api_level", &self.api_level)
+            .field("host_version", &self.host_version)
+            .field("settings_json", &self.settings_json)
+            .field("data_dir", &self.data_dir)
+            .field("request_gate", &self.request_gate.is_some())
+            .finish()
+    }
 }
 
 /// The values the user entered at connect, by key, trimmed; empty ones are
@@ -139,6 +156,11 @@ pub trait ImporterPlugin: Send + Sync + Sized + 'static {
     /// Worker threads of the instance's runtime.
     const WORKER_THREADS: usize = 2;
 
+    /// The plugin's host-wide request budget for its remote service, shared
+    /// by every connection (the operator may override it); `None`: none.
+    /// A host that applies it lends the gate in [`Init::request_gate`].
+    const REQUEST_BUDGET: Option<RequestBudget> = None;
+
     /// A new instance. Runs inside the instance's runtime context, so async
     /// clients may be built here.
     fn new(init: Init) -> Result<Self, PluginError>;
@@ -174,6 +196,7 @@ pub trait ImporterPlugin: Send + Sync + Sized + 'static {
 /// plugin the adapter drives.
 impl<P: ImporterPlugin> ImporterPlugin for Arc<P> {
     const WORKER_THREADS: usize = P::WORKER_THREADS;
+    const REQUEST_BUDGET: Option<RequestBudget> = P::REQUEST_BUDGET;
 
     fn new(init: Init) -> Result<Self, PluginError> {
         P::new(init).map(Arc::new)

@@ -128,7 +128,11 @@ diauth_base_url = \"{url}\"\n\
 # The emulator needs no anti-WAF pauses or pacing.\n\
 login_pause_ms = 0\n\
 request_pacing_ms = 0\n\
-max_downloads_per_run = 50\n",
+max_downloads_per_run = 50\n\
+\n\
+# The emulator is no shared Garmin: no host-wide request budget.\n\
+[plugins.request_budget]\n\
+enabled = false\n",
         library = library.display().to_string()
     )
 }

@@ -13,10 +13,14 @@ mod run_cmd;
 mod secrets_cmd;
 mod status_cmd;
 mod sync_cmd;
+mod users_cmd;
 
+use bincio_state::{StateDb, DEFAULT_HANDLE};
 use clap::{Parser, Subcommand};
-use host_demo::host::Host;
-use std::path::PathBuf;
+use host_demo::clock::{Clock, SystemClock};
+use host_demo::host::{resolve_user, Host};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,10 +41,17 @@ pub struct Args {
     /// [default: ./bincio-data, or ./bincio-demo for `demo`]
     #[arg(long, global = true, env = "BINCIO_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// The BincioActivity user whose BAS store activities go into
-    /// (`{data-dir}/{handle}/`).
-    #[arg(long, global = true, default_value = "me", env = "BINCIO_HANDLE")]
-    pub handle: String,
+    /// The BincioActivity user a per-user command acts for (their
+    /// connections, acceptances and BAS store `{data-dir}/{handle}/`).
+    /// Default: the server's only user (`me` on a new server); required when
+    /// there are several.
+    #[arg(
+        long = "user",
+        visible_alias = "handle",
+        global = true,
+        env = "BINCIO_HANDLE"
+    )]
+    pub user: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -71,6 +82,7 @@ pub enum Command {
         max_downloads: Option<u32>,
     },
     /// Each connection: account, last and next run, what needs attention.
+    /// Without --user on a server with several users: everyone's, by user.
     Status,
     /// Delete a connection's stored credentials and tokens; keep its activities.
     Disconnect { connection: String },
@@ -83,6 +95,11 @@ pub enum Command {
     /// `demo` feature only.
     #[cfg(feature = "demo")]
     Demo,
+    /// Manage the server's users.
+    Users {
+        #[command(subcommand)]
+        command: users_cmd::UsersCommand,
+    },
     /// Manage the encrypted secret vault.
     Secrets {
         #[command(subcommand)]
@@ -117,7 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let Args {
         config,
         data_dir,
-        handle,
+        user,
         command,
     } = args;
     #[cfg(feature = "demo")]
@@ -131,12 +148,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let data_dir = data_dir.unwrap_or_else(|| PathBuf::from(default_dir));
     // Before any command touches a file: the handle names a directory.
-    host_demo::host::validate_handle(&handle)?;
-    let open_host = || -> anyhow::Result<Host> { Ok(Host::open(&config, &data_dir, &handle)?) };
+    if let Some(user) = &user {
+        host_demo::host::validate_handle(user)?;
+    }
+    let open_host = || -> anyhow::Result<Host> {
+        Ok(Host::open_for(
+            &config,
+            &data_dir,
+            user.as_deref(),
+            Arc::new(SystemClock),
+        )?)
+    };
+    // The store commands need no plugins: the user is resolved on the
+    // state database alone.
+    let store_user = || -> anyhow::Result<String> {
+        create_data_dir(&data_dir)?;
+        let db = StateDb::open_as(
+            &data_dir.join("state.sqlite3"),
+            user.as_deref().unwrap_or(DEFAULT_HANDLE),
+        )?;
+        Ok(resolve_user(&db, user.as_deref(), SystemClock.now())?.to_string())
+    };
     match command {
         Command::Plugins { command } => plugins_cmd::run(&config, command),
-        Command::Import { paths } => import_cmd::run(&data_dir, &handle, &paths),
-        Command::Activities => activities_cmd::run(&data_dir, &handle),
+        Command::Import { paths } => import_cmd::run(&data_dir, &store_user()?, &paths),
+        Command::Activities => activities_cmd::run(&data_dir, &store_user()?),
+        Command::Users { command } => users_cmd::run(&data_dir, user.as_deref(), command),
         Command::Secrets {
             command: SecretsCommand::RotateKey { new_key_file },
         } => secrets_cmd::rotate_key(&data_dir, new_key_file.as_deref()),
@@ -146,8 +183,61 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         Command::Run => run_cmd::run(open_host()?),
         #[cfg(feature = "demo")]
-        Command::Demo => demo_cmd::run(&config, &data_dir, &handle),
+        Command::Demo => demo_cmd::run(
+            &config,
+            &data_dir,
+            user.as_deref().unwrap_or(DEFAULT_HANDLE),
+        ),
+        Command::Status if user.is_none() => {
+            let host = admin_host(&config, &data_dir, None)?;
+            if host.db.users()?.len() > 1 {
+                status_cmd::run_all(&host)
+            } else {
+                status_cmd::run(&host)
+            }
+        }
         Command::Status => status_cmd::run(&open_host()?),
         Command::Disconnect { connection } => disconnect_cmd::run(&open_host()?, &connection),
     }
+}
+
+/// A host for the server-wide commands (`users`, `status` of everyone): as
+/// `--user` when given, else as the only user, else as the first admin.
+fn admin_host(config: &Path, data_dir: &Path, user: Option<&str>) -> anyhow::Result<Host> {
+    if user.is_none() {
+        create_data_dir(data_dir)?;
+        let db = StateDb::open_as(&data_dir.join("state.sqlite3"), DEFAULT_HANDLE)?;
+        let users = db.users()?;
+        if users.len() > 1 {
+            let admin = users
+                .iter()
+                .find(|u| u.role == bincio_state::Role::Admin && !u.is_disabled())
+                .or_else(|| users.iter().find(|u| !u.is_disabled()))
+                .unwrap_or(&users[0]);
+            let handle = admin.handle.to_string();
+            drop(db);
+            return Ok(Host::open_for(
+                config,
+                data_dir,
+                Some(&handle),
+                Arc::new(SystemClock),
+            )?);
+        }
+    }
+    Ok(Host::open_for(
+        config,
+        data_dir,
+        user,
+        Arc::new(SystemClock),
+    )?)
+}
+
+/// Creates the data directory, naming it when that fails.
+pub(crate) fn create_data_dir(data_dir: &Path) -> anyhow::Result<()> {
+    bincio_state::private_fs::private_dir(data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create the data directory {}: {e}",
+            data_dir.display()
+        )
+    })
 }

@@ -9,7 +9,7 @@ use host_demo::plugins::Field;
 use std::io::{BufRead, Write};
 
 /// The next line of standard input, without its line ending.
-fn next_line() -> anyhow::Result<Option<String>> {
+pub fn next_line() -> anyhow::Result<Option<String>> {
     let mut line = String::new();
     let n = std::io::stdin().lock().read_line(&mut line)?;
     Ok((n > 0).then(|| line.trim_end_matches(['\r', '\n']).to_string()))

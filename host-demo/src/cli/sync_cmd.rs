@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub fn run(host: &Host, id: Option<&str>, max_downloads: Option<u32>) -> anyhow::Result<()> {
     let connections: Vec<_> = host
         .db
-        .connections()?
+        .connections_of(&host.user())?
         .into_iter()
         .filter(|c| match id {
             None => c.status == bincio_state::ConnectionStatus::Active,

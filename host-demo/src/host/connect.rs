@@ -6,7 +6,7 @@ use super::{format_utc, waits, Host, HostError};
 use crate::plugins::Field;
 use crate::services::CancelFlag;
 use abi_stable::std_types::RVec;
-use bincio_state::{ConnectionId, ConnectionStatus, CooldownScope, SecretString};
+use bincio_state::{ConnectionId, ConnectionStatus, CooldownScope, SecretString, UserHandle};
 use host_api::{ConnectStep, ConnectStep_NE, ErrorKind, FieldValue, PluginError};
 use sha2::{Digest, Sha256};
 
@@ -40,27 +40,47 @@ pub enum ConnectOutcome {
 }
 
 impl Host {
+    /// Where this host's user stands with the plugin's disclaimer.
     pub fn disclaimer_state(&self, plugin_id: &str) -> Result<DisclaimerState, HostError> {
+        self.disclaimer_state_for(&self.user(), plugin_id)
+    }
+
+    /// Where `user` stands with the plugin's disclaimer: each user accepts
+    /// for themselves.
+    pub fn disclaimer_state_for(
+        &self,
+        user: &UserHandle,
+        plugin_id: &str,
+    ) -> Result<DisclaimerState, HostError> {
         let (_, plugin) = self.manager.loaded(plugin_id)?;
         let d = &plugin.descriptor.disclaimer;
-        Ok(match self.db.acceptance(plugin_id)? {
+        Ok(match self.db.acceptance_for(user, plugin_id)? {
             None => DisclaimerState::NeverAccepted,
             Some(a) if a.covers(&d.version.to_string(), &d.sha256) => DisclaimerState::Accepted,
             Some(_) => DisclaimerState::Changed,
         })
     }
 
-    /// Records that the user accepted the plugin's current disclaimer.
+    /// Records that this host's user accepted the plugin's current disclaimer.
     pub fn accept_disclaimer(&self, plugin_id: &str) -> Result<(), HostError> {
         let (_, plugin) = self.manager.loaded(plugin_id)?;
         let d = &plugin.descriptor.disclaimer;
-        self.db
-            .record_acceptance(plugin_id, &d.version.to_string(), &d.sha256, self.now())?;
+        self.db.record_acceptance_for(
+            &self.user(),
+            plugin_id,
+            &d.version.to_string(),
+            &d.sha256,
+            self.now(),
+        )?;
         Ok(())
     }
 
-    pub(crate) fn require_disclaimer(&self, plugin_id: &str) -> Result<(), HostError> {
-        let state = self.disclaimer_state(plugin_id)?;
+    pub(crate) fn require_disclaimer(
+        &self,
+        user: &UserHandle,
+        plugin_id: &str,
+    ) -> Result<(), HostError> {
+        let state = self.disclaimer_state_for(user, plugin_id)?;
         if state == DisclaimerState::Accepted {
             return Ok(());
         }
@@ -100,13 +120,16 @@ impl Host {
         plugin_id: &str,
         inputs: Vec<(String, SecretString)>,
     ) -> Result<ConnectOutcome, HostError> {
-        self.require_disclaimer(plugin_id)?;
+        let user = self.user();
+        self.require_disclaimer(&user, plugin_id)?;
         let account_field = self.manager.loaded(plugin_id)?.1.descriptor.account_field();
         let account_scope =
             account_scope(plugin_id, account_field.map(|f| f.key.as_str()), &inputs);
         self.check_cooldown(plugin_id, account_scope.clone())?;
         let instance = self.instance(plugin_id)?;
-        let connection = self.db.create_connection(plugin_id, self.now())?;
+        let connection = self
+            .db
+            .create_connection_for(&user, plugin_id, self.now())?;
         let ctx = self.connection_context(plugin_id, &connection, &CancelFlag::new());
         let step = instance
             .importer
@@ -121,9 +144,9 @@ impl Host {
         flow_id: &str,
         inputs: Vec<(String, SecretString)>,
     ) -> Result<ConnectOutcome, HostError> {
-        let record = self.connection(connection.as_str())?;
+        let record = self.own_connection(connection.as_str())?;
         let plugin_id = record.plugin_id.clone();
-        self.require_disclaimer(&plugin_id)?;
+        self.require_disclaimer(&record.user, &plugin_id)?;
         let instance = self.instance(&plugin_id)?;
         let ctx = self.connection_context(&plugin_id, connection, &CancelFlag::new());
         let step =

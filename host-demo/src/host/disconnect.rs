@@ -19,7 +19,7 @@ pub struct Disconnected {
 
 impl Host {
     pub fn disconnect(&self, connection_id: &str) -> Result<Disconnected, HostError> {
-        let connection = self.connection(connection_id)?;
+        let connection = self.own_connection(connection_id)?;
         let id = connection.id.clone();
         // Counted first: the plugin deletes what it stored itself.
         let stored = self.vault.fields(&id)?.len();

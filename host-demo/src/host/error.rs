@@ -56,6 +56,12 @@ pub enum HostError {
     UnknownFlow(String),
     #[error("import: {0}")]
     Import(#[from] crate::import::ImportError),
+    #[error("no user {handle:?} on this server; its users: {}", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+    UnknownUser { handle: String, known: Vec<String> },
+    #[error("user {0:?} is disabled; `host-demo users list` shows the users")]
+    UserDisabled(String),
+    #[error("connection {id} belongs to user {owner}; pass `--user {owner}`")]
+    NotYourConnection { id: String, owner: String },
     #[error("cannot start a sync thread: {0}")]
     Thread(std::io::Error),
 }

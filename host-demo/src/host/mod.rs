@@ -11,6 +11,7 @@ mod error;
 mod instance;
 mod status;
 mod sync;
+pub mod users;
 pub mod waits;
 
 pub use connect::{ConnectOutcome, DisclaimerState};
@@ -18,12 +19,13 @@ pub use error::HostError;
 pub use instance::PluginInstance;
 pub use status::ConnectionStatusReport;
 pub use sync::{SyncOptions, SyncReport};
+pub use users::{resolve_user, RemovedUser};
 
 use crate::clock::{Clock, SystemClock};
 use crate::import::{LazyPipeline, PipelineOpener, SharedPipeline};
 use crate::plugins::PluginManager;
 use crate::services::import_sink::PipelineSink;
-use crate::services::{CancelFlag, IntegrityFailures, Redactions, VaultSecretStore};
+use crate::services::{BudgetGate, CancelFlag, IntegrityFailures, Redactions, VaultSecretStore};
 use bincio_state::{ConnectionId, StateDb, Vault};
 use host_api::ConnectionContext;
 use std::collections::HashMap;
@@ -35,17 +37,22 @@ pub struct Host {
     pub db: StateDb,
     pub vault: Arc<Vault>,
     pub data_dir: PathBuf,
+    /// The user this host acts for in per-user commands (connect, sync,
+    /// status); the scheduler serves every user.
     pub handle: String,
     pub clock: Arc<dyn Clock>,
     redactions: Redactions,
     integrity: IntegrityFailures,
     instances: Mutex<HashMap<String, Arc<PluginInstance>>>,
-    pipeline_opener: Arc<PipelineOpener>,
+    /// One import pipeline opener per user: each user's store is
+    /// `{data_dir}/{handle}/`.
+    pipeline_openers: Mutex<HashMap<String, Arc<PipelineOpener>>>,
 }
 
 impl Host {
     /// Reads plugin.toml, loads the enabled plugins, opens (creating if
-    /// needed) the data directory, the state database and the vault.
+    /// needed) the data directory, the state database and the vault, acting
+    /// for user `handle` (created when the server has no user yet).
     pub fn open(config: &Path, data_dir: &Path, handle: &str) -> Result<Self, HostError> {
         Self::open_with_clock(config, data_dir, handle, Arc::new(SystemClock))
     }
@@ -56,7 +63,21 @@ impl Host {
         handle: &str,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, HostError> {
-        validate_handle(handle)?;
+        Self::open_for(config, data_dir, Some(handle), clock)
+    }
+
+    /// As [`Host::open`] for `user`, or, when `None`, the server's only user
+    /// (an error listing them when there are several; `me` on a server
+    /// without users).
+    pub fn open_for(
+        config: &Path,
+        data_dir: &Path,
+        user: Option<&str>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, HostError> {
+        if let Some(user) = user {
+            validate_handle(user)?;
+        }
         // 0700 from the start (it holds the master key and the secrets);
         // an existing looser directory is tightened with a warning.
         bincio_state::private_fs::private_dir(data_dir).map_err(|source| HostError::DataDir {
@@ -64,15 +85,14 @@ impl Host {
             source,
         })?;
         let manager = PluginManager::load(config)?;
-        let db = StateDb::open(&data_dir.join("state.sqlite3"))?;
+        let db = StateDb::open_as(
+            &data_dir.join("state.sqlite3"),
+            user.unwrap_or(bincio_state::DEFAULT_HANDLE),
+        )?;
+        let handle = users::resolve_user(&db, user, clock.now())?;
+        let handle = handle.as_str();
         db.close_interrupted_runs(clock.now())?;
         let vault = Arc::new(Vault::open(data_dir, &db)?);
-        let pipeline_opener = Arc::new(PipelineOpener::new(
-            data_dir.to_path_buf(),
-            handle.to_string(),
-            db.clone(),
-            clock.clone(),
-        ));
         let mut host = Self {
             manager,
             db,
@@ -83,7 +103,7 @@ impl Host {
             redactions: Redactions::default(),
             integrity: IntegrityFailures::default(),
             instances: Mutex::new(HashMap::new()),
-            pipeline_opener,
+            pipeline_openers: Mutex::new(HashMap::new()),
         };
         host.create_instances();
         Ok(host)
@@ -91,8 +111,8 @@ impl Host {
 
     /// Creates every loaded plugin's importer now, so a plugin that refuses
     /// its settings (out of its own ranges) is reported when `plugin.toml`
-    /// is read, with the setting's line, and not at its first sync. The
-    /// others go on either way.
+    /// is read, with the setting's line, and not at its first sync. A plugin
+    /// that cannot be created is marked failed; the others go on.
     fn create_instances(&mut self) {
         let ids: Vec<String> = self
             .manager
@@ -106,23 +126,19 @@ impl Host {
             let Ok(entry) = self.manager.entry(&id) else {
                 continue;
             };
-            // A refusal that names one of its settings is a configuration
-            // error: the plugin is marked failed with the setting's line. Any
-            // other failure (a crash in the plugin's constructor, say) is
-            // left to surface, as a `Create` error, where the plugin is used.
-            let located = error.plugin_error().and_then(|e| {
-                crate::plugins::settings_check::locate(&entry.config, &e.user_message)
-            });
-            match located {
-                Some(located) => self.manager.mark_failed(
-                    &id,
-                    crate::plugins::LoadError::Settings {
-                        id: id.clone(),
-                        message: located.to_string(),
-                    },
-                ),
-                None => tracing::error!(target: "host::plugins", plugin = %id, "{error}"),
-            }
+            let message = match error.plugin_error() {
+                Some(e) => crate::plugins::settings_check::locate(&entry.config, &e.user_message)
+                    .map(|located| located.to_string())
+                    .unwrap_or_else(|| error.to_string()),
+                None => error.to_string(),
+            };
+            self.manager.mark_failed(
+                &id,
+                crate::plugins::LoadError::Settings {
+                    id: id.clone(),
+                    message,
+                },
+            );
         }
     }
 
@@ -142,11 +158,23 @@ impl Host {
             return Ok(instance.clone());
         }
         let (config, plugin) = self.manager.loaded(plugin_id)?;
-        let instance = PluginInstance::create(plugin, config, &self.data_dir, &self.redactions)
-            .map_err(|error| HostError::Create {
-                plugin: plugin_id.to_string(),
-                error,
-            })?;
+        let gate = crate::services::request_gate::effective_budget(config, &plugin.module)
+            .map(|limits| BudgetGate::new(plugin_id, limits, self.db.clone()));
+        if let Some(gate) = &gate {
+            let l = gate.limits();
+            tracing::info!(target: "host::budget", plugin = plugin_id, requests = l.requests, window_ms = l.window_ms, burst = l.burst, "request budget");
+        }
+        let instance = PluginInstance::create(
+            plugin,
+            config,
+            &self.data_dir,
+            &self.redactions,
+            gate.as_ref(),
+        )
+        .map_err(|error| HostError::Create {
+            plugin: plugin_id.to_string(),
+            error,
+        })?;
         let instance = Arc::new(instance);
         instances.insert(plugin_id.to_string(), instance.clone());
         Ok(instance)
@@ -179,14 +207,15 @@ impl Host {
         self.integrity.take(connection)
     }
 
-    /// The import sink for one run of `connection`.
+    /// The import sink for one run of `connection`, into its owner's store.
     pub(crate) fn import_sink(
         &self,
         plugin_id: &str,
         connection: &ConnectionId,
     ) -> Result<Box<dyn sync::RunSink>, HostError> {
+        let owner = self.db.connection_owner(connection)?;
         Ok(Box::new(PipelineSink::lazy(
-            LazyPipeline::new(self.pipeline_opener.clone()),
+            LazyPipeline::new(self.opener(owner.as_str())),
             plugin_id,
             connection.clone(),
             self.clock.clone(),
@@ -199,7 +228,26 @@ impl Host {
     /// is held only while this host writes (a `host-demo import` beside
     /// `host-demo run` waits for a sync, not for the scheduler to stop).
     pub fn pipeline(&self) -> Result<SharedPipeline, HostError> {
-        Ok(self.pipeline_opener.get()?)
+        Ok(self.opener(&self.handle).get()?)
+    }
+
+    /// The pipeline opener of `handle`'s store.
+    fn opener(&self, handle: &str) -> Arc<PipelineOpener> {
+        let mut openers = self
+            .pipeline_openers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        openers
+            .entry(handle.to_string())
+            .or_insert_with(|| {
+                Arc::new(PipelineOpener::new(
+                    self.data_dir.clone(),
+                    handle.to_string(),
+                    self.db.clone(),
+                    self.clock.clone(),
+                ))
+            })
+            .clone()
     }
 
     /// The cooldown of `scope` in force now, if any, as the host honours it:
@@ -237,19 +285,18 @@ impl Host {
     }
 }
 
-/// The longest BincioActivity handle accepted.
-pub const MAX_HANDLE_LEN: usize = 64;
+/// The longest BincioActivity handle accepted (the users table's rule).
+pub use bincio_state::users::MAX_HANDLE_LEN;
 
-/// BincioActivity's handle rules: 1 to [`MAX_HANDLE_LEN`] lowercase ASCII
-/// letters, digits, `-` and `_`. The handle names a directory
-/// (`{data_dir}/{handle}/`) and a lock file, so it is checked before any file
-/// is touched: `x/../../victim` must not create anything anywhere.
+/// BincioActivity's handle rules ([`bincio_state::UserHandle::parse`]): 1 to
+/// [`MAX_HANDLE_LEN`] lowercase ASCII letters, digits, `-` and `_`. The
+/// handle names a directory (`{data_dir}/{handle}/`) and a lock file, so it
+/// is checked before any file is touched: `x/../../victim` must not create
+/// anything anywhere.
 pub fn validate_handle(handle: &str) -> Result<(), HostError> {
-    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
-    if handle.is_empty() || handle.len() > MAX_HANDLE_LEN || !handle.chars().all(allowed) {
-        return Err(HostError::InvalidHandle(handle.escape_debug().to_string()));
-    }
-    Ok(())
+    bincio_state::UserHandle::parse(handle)
+        .map(|_| ())
+        .map_err(|_| HostError::InvalidHandle(handle.escape_debug().to_string()))
 }
 
 /// `text` safe to print on a terminal: control characters (newlines, escape

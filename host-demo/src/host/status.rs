@@ -28,10 +28,25 @@ impl ConnectionStatusReport {
 }
 
 impl Host {
+    /// This host's user's connections.
     pub fn status(&self) -> Result<Vec<ConnectionStatusReport>, HostError> {
+        self.reports(self.db.connections_of(&self.user())?)
+    }
+
+    /// Every user's connections (the admin view), in user order.
+    pub fn status_all(&self) -> Result<Vec<ConnectionStatusReport>, HostError> {
+        let mut all = self.db.connections()?;
+        all.sort_by(|a, b| a.user.cmp(&b.user));
+        self.reports(all)
+    }
+
+    fn reports(
+        &self,
+        connections: Vec<Connection>,
+    ) -> Result<Vec<ConnectionStatusReport>, HostError> {
         let now = self.now();
         let mut reports = Vec::new();
-        for connection in self.db.connections()? {
+        for connection in connections {
             let id = connection.id.clone();
             let last_run = self.db.last_run(&id)?;
             let cooldown_until = self
@@ -69,7 +84,7 @@ impl Host {
                 if let Err(e) = self.manager.loaded(&c.plugin_id) {
                     return Some(e.to_string());
                 }
-                if let Err(e) = self.require_disclaimer(&c.plugin_id) {
+                if let Err(e) = self.require_disclaimer(&c.user, &c.plugin_id) {
                     return Some(e.to_string());
                 }
                 cooldown_until.map(|until| {

@@ -109,7 +109,7 @@ impl Host {
                     .unwrap_or_else(|| format!("the connection is {}", connection.status)),
             });
         }
-        self.require_disclaimer(&plugin_id)?;
+        self.require_disclaimer(&connection.user, &plugin_id)?;
         self.check_cooldown(&plugin_id, CooldownScope::Connection(id.clone()))?;
         let instance = self.instance(&plugin_id)?;
 

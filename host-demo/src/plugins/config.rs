@@ -52,8 +52,49 @@ struct RawPlugin {
     #[serde(default)]
     enabled: bool,
     interval_minutes: Option<Spanned<i64>>,
+    request_budget: Option<Spanned<BudgetConfig>>,
     #[serde(default)]
     settings: std::collections::BTreeMap<String, Spanned<toml::Value>>,
+}
+
+/// `[plugins.request_budget]`: overrides the plugin's declared host-wide
+/// request budget, or (`enabled = false`) turns it off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// At most this many requests in any `window_secs` (all accounts).
+    pub requests: Option<u32>,
+    pub window_secs: Option<u32>,
+    /// At most this many back to back; below `requests`.
+    pub burst: Option<u32>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl BudgetConfig {
+    fn check(&self) -> Result<(), String> {
+        for (name, value) in [
+            ("requests", self.requests),
+            ("window_secs", self.window_secs),
+            ("burst", self.burst),
+        ] {
+            if value == Some(0) {
+                return Err(format!("`request_budget.{name}` must be at least 1"));
+            }
+        }
+        if let (Some(requests), Some(burst)) = (self.requests, self.burst) {
+            if requests > 1 && burst >= requests {
+                return Err(format!(
+                    "`request_budget.burst` ({burst}) must be below `requests` ({requests})"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The shortest and longest `interval_minutes` a user may set: a minute to
@@ -72,6 +113,8 @@ pub struct PluginConfig {
     pub enabled: bool,
     /// The user's sync interval; the host never goes below the plugin's minimum.
     pub interval_minutes: Option<u64>,
+    /// The operator's override of the plugin's request budget.
+    pub request_budget: Option<BudgetConfig>,
     /// The `[plugins.settings]` table, handed to the plugin as JSON.
     pub settings: toml::Table,
     /// The 1-based line of each setting's value, for messages.
@@ -168,6 +211,16 @@ impl HostConfig {
                     continue;
                 }
             }
+            if let Some(budget) = &entry.request_budget {
+                if let Err(message) = budget.get_ref().check() {
+                    errors.push(ConfigError::Invalid {
+                        path: path.to_path_buf(),
+                        line: line_of(budget.span().start),
+                        message: format!("plugin {id:?}: {message}"),
+                    });
+                    continue;
+                }
+            }
             let library_candidates = library_candidates(
                 &base,
                 Path::new(&expand_library_name(library_text)),
@@ -196,6 +249,7 @@ impl HostConfig {
                 interval_minutes: entry
                     .interval_minutes
                     .map(|m| u64::try_from(m.into_inner()).unwrap_or(1)),
+                request_budget: entry.request_budget.map(Spanned::into_inner),
                 settings,
                 setting_lines,
                 line,
@@ -256,6 +310,43 @@ mod tests {
 
     fn parse(text: &str) -> Result<HostConfig, ConfigError> {
         HostConfig::parse(Path::new("/etc/bincio/plugin.toml"), text)
+    }
+
+    #[test]
+    fn a_request_budget_is_read_and_checked() {
+        let config = parse(
+            "[[plugins]]\nid = \"a\"\nlibrary = \"a\"\n[plugins.request_budget]\nrequests = 20\nwindow_secs = 2\nburst = 4\n",
+        )
+        .unwrap();
+        let budget = config.plugins[0].request_budget.unwrap();
+        assert_eq!(
+            (
+                budget.enabled,
+                budget.requests,
+                budget.window_secs,
+                budget.burst
+            ),
+            (true, Some(20), Some(2), Some(4))
+        );
+        let off = parse(
+            "[[plugins]]\nid = \"a\"\nlibrary = \"a\"\nrequest_budget = { enabled = false }\n",
+        )
+        .unwrap();
+        assert!(!off.plugins[0].request_budget.unwrap().enabled);
+        for (bad, says) in [
+            ("requests = 0", "requests` must be at least 1"),
+            ("requests = 5\nburst = 5", "must be below"),
+            ("rate = 5", "unknown field"),
+        ] {
+            let text = format!(
+                "[[plugins]]\nid = \"a\"\nlibrary = \"a\"\n[plugins.request_budget]\n{bad}\n"
+            );
+            let message = match parse(&text) {
+                Ok(c) => c.errors[0].to_string(),
+                Err(e) => e.to_string(),
+            };
+            assert!(message.contains(says), "{bad}: {message}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use super::{config::PluginConfig, descriptor::Descriptor};
 use abi_stable::library::{lib_header_from_path, LibraryError};
-use host_api::{PluginError, PluginModule_Ref, API_LEVEL, MIN_API_LEVEL};
+use host_api::{PluginError, PluginRoot, API_LEVEL, MIN_API_LEVEL};
 use std::path::PathBuf;
 use thiserror::Error;
 
@@ -65,7 +65,8 @@ pub enum LoadError {
 /// A plugin whose library is loaded and whose descriptor passed the checks.
 #[derive(Clone)]
 pub struct LoadedPlugin {
-    pub module: PluginModule_Ref,
+    /// The root module at the layout level the plugin was built against.
+    pub module: PluginRoot,
     pub descriptor: Descriptor,
     pub library: PathBuf,
 }
@@ -105,7 +106,7 @@ pub fn load(config: &PluginConfig) -> Result<LoadedPlugin, LoadError> {
         }
     }
     let module = lib_header_from_path(&path)
-        .and_then(|header| header.init_root_module::<PluginModule_Ref>())
+        .and_then(PluginRoot::load)
         .map_err(|e| classify(&id, &path, e))?;
 
     let descriptor = match module.descriptor()() {

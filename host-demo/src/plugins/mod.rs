@@ -8,7 +8,7 @@ pub mod loader;
 pub mod manager;
 pub mod settings_check;
 
-pub use config::{ConfigError, HostConfig, PluginConfig};
+pub use config::{BudgetConfig, ConfigError, HostConfig, PluginConfig};
 pub use descriptor::{Descriptor, DisclaimerText, Field, Kind};
 pub use loader::{LoadError, LoadedPlugin};
 pub use manager::{ManagerError, PluginEntry, PluginManager, PluginStatus};

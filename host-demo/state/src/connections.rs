@@ -3,6 +3,7 @@
 
 use crate::db::{StateDb, UnixSeconds};
 use crate::error::{sql, StateError};
+use crate::users::{UserHandle, DEFAULT_HANDLE};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 use std::fmt;
@@ -104,6 +105,8 @@ pub struct Connection {
     /// Why the status is what it is ("MFA code needed"); never a secret.
     pub status_message: Option<String>,
     pub created_at: UnixSeconds,
+    /// The user the connection belongs to.
+    pub user: UserHandle,
 }
 
 /// The short name a connection id starts with: the last dot-separated part
@@ -127,7 +130,7 @@ pub fn connection_prefix(plugin_id: &str) -> Result<String, StateError> {
 }
 
 const SELECT: &str = "SELECT id, plugin_id, account_id, display_name, status, status_message, \
-                      created_at FROM connections";
+                      created_at, user_handle FROM connections";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<(Connection, String)> {
     let status: String = row.get(4)?;
@@ -141,6 +144,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<(Connection, String)> {
             status: ConnectionStatus::Pending,
             status_message: row.get(5)?,
             created_at: row.get(6)?,
+            user: UserHandle::trusted(row.get::<_, Option<String>>(7)?.unwrap_or_default()),
         },
         status,
     ))
@@ -173,12 +177,30 @@ fn changed(rows: usize, id: &ConnectionId) -> Result<(), StateError> {
 
 impl StateDb {
     /// Creates a `pending` connection for `plugin_id` with the next free id
-    /// (`garmin-1`, `garmin-2`, ...). Ids are never reused.
+    /// (`garmin-1`, `garmin-2`, ...), owned by the default user
+    /// ([`StateDb::default_user`]). Ids are never reused.
     pub fn create_connection(
         &self,
         plugin_id: &str,
         now: UnixSeconds,
     ) -> Result<ConnectionId, StateError> {
+        let owner = self.default_user(&UserHandle::parse(DEFAULT_HANDLE)?, now)?;
+        self.create_connection_for(&owner.handle, plugin_id, now)
+    }
+
+    /// As [`StateDb::create_connection`], owned by `user` (who must exist and
+    /// not be disabled).
+    pub fn create_connection_for(
+        &self,
+        user: &UserHandle,
+        plugin_id: &str,
+        now: UnixSeconds,
+    ) -> Result<ConnectionId, StateError> {
+        if self.require_user(user)?.is_disabled() {
+            return Err(StateError::UserDisabled {
+                handle: user.to_string(),
+            });
+        }
         let prefix = connection_prefix(plugin_id)?;
         let id = self.write("create connection", |tx| {
             let last: i64 = tx
@@ -192,19 +214,20 @@ impl StateDb {
                 .map_err(sql("allocate connection id"))?;
             let id = ConnectionId(format!("{prefix}-{last}"));
             tx.execute(
-                "INSERT INTO connections (id, plugin_id, status, created_at)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO connections (id, plugin_id, status, created_at, user_handle)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     id.as_str(),
                     plugin_id,
                     ConnectionStatus::Pending.as_str(),
-                    now
+                    now,
+                    user.as_str()
                 ],
             )
             .map_err(sql("insert connection"))?;
             Ok::<_, StateError>(id)
         })?;
-        tracing::info!(connection = %id, plugin_id, "connection created");
+        tracing::info!(connection = %id, plugin_id, user = %user, "connection created");
         Ok(id)
     }
 
@@ -255,12 +278,27 @@ impl StateDb {
 
     /// Every connection, oldest first.
     pub fn connections(&self) -> Result<Vec<Connection>, StateError> {
+        self.connections_where("", None)
+    }
+
+    /// The user's connections, oldest first.
+    pub fn connections_of(&self, user: &UserHandle) -> Result<Vec<Connection>, StateError> {
+        self.connections_where("WHERE user_handle = ?1", Some(user.as_str()))
+    }
+
+    fn connections_where(
+        &self,
+        filter: &str,
+        value: Option<&str>,
+    ) -> Result<Vec<Connection>, StateError> {
         let rows = self.with_conn(|conn| {
             let mut stmt = conn
-                .prepare(&format!("{SELECT} ORDER BY created_at, rowid"))
+                .prepare(&format!("{SELECT} {filter} ORDER BY created_at, rowid"))
                 .map_err(sql("list connections"))?;
+            let params: Vec<&dyn rusqlite::ToSql> =
+                value.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
             let rows = stmt
-                .query_map([], from_row)
+                .query_map(params.as_slice(), from_row)
                 .map_err(sql("list connections"))?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .map_err(sql("list connections"))?;

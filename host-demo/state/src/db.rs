@@ -10,6 +10,7 @@
 
 use crate::error::{sql, StateError};
 use crate::migrations;
+use crate::users::DEFAULT_HANDLE;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,7 +44,14 @@ impl std::fmt::Debug for StateDb {
 impl StateDb {
     /// Opens (creating if missing) the database at `path` and brings its
     /// schema up to date. A database written by a newer program is refused.
+    /// The rows of a version-1 database go to the user [`DEFAULT_HANDLE`].
     pub fn open(path: &Path) -> Result<StateDb, StateError> {
+        Self::open_as(path, DEFAULT_HANDLE)
+    }
+
+    /// As [`StateDb::open`]; the rows of a version-1 database (which had no
+    /// users) go to a new admin user `legacy_owner`.
+    pub fn open_as(path: &Path, legacy_owner: &str) -> Result<StateDb, StateError> {
         let open_err = |source| StateError::Open {
             path: path.to_owned(),
             source,
@@ -73,7 +81,7 @@ impl StateDb {
         // ahead of stored activities). The state sees few writes; cheap enough.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open_err)?;
-        migrations::migrate(&mut conn, path)?;
+        migrations::migrate(&mut conn, path, legacy_owner)?;
         tracing::debug!(path = %path.display(), "state database open");
         Ok(StateDb {
             inner: Arc::new(Inner {

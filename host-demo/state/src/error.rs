@@ -78,6 +78,30 @@ pub enum StateError {
     #[error("content hash {value:?} is not 64 lowercase hex digits (sha256)")]
     InvalidSha256 { value: String },
 
+    #[error(
+        "user handle {handle:?} is not valid: {reason} (lowercase letters, digits, '-' and '_', \
+         1 to 32 characters)"
+    )]
+    InvalidHandle {
+        handle: String,
+        reason: &'static str,
+    },
+
+    #[error("no user with handle {handle:?}")]
+    UnknownUser { handle: String },
+
+    #[error("a user with handle {handle:?} already exists")]
+    UserExists { handle: String },
+
+    #[error("user {handle:?} is disabled")]
+    UserDisabled { handle: String },
+
+    #[error("this server has several users ({}); say which one with --user", handles.join(", "))]
+    UserAmbiguous { handles: Vec<String> },
+
+    #[error("cannot hash the password: {reason}")]
+    PasswordHash { reason: String },
+
     /// A stored value this program cannot read back (hand-edited or corrupt).
     #[error("state database: stored {what} {value:?} is not valid")]
     CorruptValue { what: &'static str, value: String },

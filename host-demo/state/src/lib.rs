@@ -9,7 +9,9 @@
 //!   [`schedule`] (scheduler state).
 //! - Importing: [`ledger`] (what was imported, from where, by content hash)
 //!   and [`import_tx`] (ledger rows + cursor in one transaction).
-//! - [`disclaimers`]: which disclaimer text the user accepted.
+//! - [`users`]: who owns connections, acceptances, runs and stores;
+//!   [`budgets`]: each plugin's persisted host-wide request budget.
+//! - [`disclaimers`]: which disclaimer text each user accepted.
 //! - [`error`]: the database's error type; [`private_fs`]: owner-only modes
 //!   for the data directory and the database.
 //! - Secrets: [`vault`] (AES-256-SIV under a master key, ciphertexts in the
@@ -17,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod budgets;
 pub mod connections;
 pub mod cooldowns;
 pub mod cursors;
@@ -31,8 +34,10 @@ pub mod retries;
 pub mod runs;
 pub mod schedule;
 pub mod secret;
+pub mod users;
 pub mod vault;
 
+pub use budgets::{BudgetLimits, Reservation};
 pub use connections::{Connection, ConnectionId, ConnectionStatus};
 pub use cooldowns::{Cooldown, CooldownScope};
 pub use db::{StateDb, UnixSeconds};
@@ -45,4 +50,5 @@ pub use retries::{Backoff, RetryState};
 pub use runs::{RunCounts, RunError, RunFinish, RunId, RunMark, RunOutcome, SyncRun};
 pub use schedule::Schedule;
 pub use secret::SecretString;
+pub use users::{hash_password, verify_password, Role, User, UserHandle, DEFAULT_HANDLE};
 pub use vault::{KeyOrigin, MasterKey, Vault, VaultError, MASTER_KEY_ENV};

@@ -120,6 +120,44 @@ const STEPS: &[&str] = &[
         consecutive_failures INTEGER NOT NULL
     );
     "#,
+    // 2: users. Connections and disclaimer acceptances belong to one user
+    // (runs, cursors, retries, schedules and connection cooldowns through
+    // their connection); the plugin-wide request budgets. The v1 rows are
+    // given to the legacy owner by `adopt_v1_rows` in the same transaction.
+    r#"
+    CREATE TABLE users (
+        handle        TEXT PRIMARY KEY,
+        display_name  TEXT NOT NULL,
+        password_hash TEXT,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+        created_at    INTEGER NOT NULL,
+        disabled_at   INTEGER
+    );
+
+    ALTER TABLE connections ADD COLUMN user_handle TEXT REFERENCES users(handle);
+    CREATE INDEX connections_by_user ON connections(user_handle);
+    ALTER TABLE disclaimer_acceptances ADD COLUMN user_handle TEXT REFERENCES users(handle);
+    CREATE INDEX disclaimer_acceptances_by_user
+        ON disclaimer_acceptances(user_handle, plugin_id);
+
+    -- ADD COLUMN cannot add NOT NULL with a reference; these triggers refuse
+    -- an owner-less row instead.
+    CREATE TRIGGER connections_need_a_user BEFORE INSERT ON connections
+        WHEN NEW.user_handle IS NULL
+        BEGIN SELECT RAISE(ABORT, 'a connection needs a user'); END;
+    CREATE TRIGGER acceptances_need_a_user BEFORE INSERT ON disclaimer_acceptances
+        WHEN NEW.user_handle IS NULL
+        BEGIN SELECT RAISE(ABORT, 'a disclaimer acceptance needs a user'); END;
+
+    -- One request budget per plugin, shared by all its connections: the
+    -- GCRA's theoretical arrival time and the server-wide 429 cooldown, in
+    -- milliseconds since the epoch.
+    CREATE TABLE request_budgets (
+        plugin_id         TEXT PRIMARY KEY,
+        tat_ms            INTEGER NOT NULL,
+        cooldown_until_ms INTEGER NOT NULL DEFAULT 0
+    );
+    "#,
 ];
 
 /// The schema version this program writes.
@@ -127,7 +165,32 @@ pub const SCHEMA_VERSION: i64 = STEPS.len() as i64;
 
 /// Brings the database to [`SCHEMA_VERSION`]; a no-op when it is already
 /// there. Refuses a database from a newer program rather than guess.
-pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StateError> {
+/// `legacy_owner` receives the rows of a version-1 database (it had no users).
+pub(crate) fn migrate(
+    conn: &mut Connection,
+    path: &Path,
+    legacy_owner: &str,
+) -> Result<(), StateError> {
+    migrate_to(conn, path, legacy_owner, SCHEMA_VERSION)
+}
+
+/// Creates a database at an older schema `version`, exactly as the program
+/// that wrote that version made it: for migration tests only.
+#[doc(hidden)]
+pub fn create_at_version(path: &Path, version: i64) -> Result<(), StateError> {
+    let mut conn = Connection::open(path).map_err(|source| StateError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    migrate_to(&mut conn, path, crate::users::DEFAULT_HANDLE, version)
+}
+
+fn migrate_to(
+    conn: &mut Connection,
+    path: &Path,
+    legacy_owner: &str,
+    target: i64,
+) -> Result<(), StateError> {
     let app_id: i64 = conn
         .pragma_query_value(None, "application_id", |r| r.get(0))
         .map_err(|source| StateError::Open {
@@ -151,7 +214,12 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StateErr
             supported: SCHEMA_VERSION,
         });
     }
-    for (index, step) in STEPS.iter().enumerate().skip(found as usize) {
+    for (index, step) in STEPS
+        .iter()
+        .enumerate()
+        .take(target as usize)
+        .skip(found as usize)
+    {
         let version = index as i64 + 1;
         let fail = |source| StateError::Migration { version, source };
         // IMMEDIATE: two processes opening a fresh file must not both migrate.
@@ -166,6 +234,9 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StateErr
             continue;
         }
         tx.execute_batch(step).map_err(fail)?;
+        if version == 2 && found >= 1 {
+            crate::users::adopt_v1_rows(&tx, legacy_owner)?;
+        }
         tx.pragma_update(None, "user_version", version)
             .map_err(fail)?;
         tx.pragma_update(None, "application_id", APPLICATION_ID)

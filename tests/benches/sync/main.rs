@@ -152,6 +152,7 @@ fn plugin_settings(url: &str, cap: u32, lookback_days: Option<u32>) -> String {
     if let Some(days) = lookback_days {
         settings.push_str(&format!("lookback_days = {days}\n"));
     }
+    settings.push_str(bincio_tests::NO_BUDGET);
     settings
 }
 

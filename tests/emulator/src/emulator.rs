@@ -202,6 +202,21 @@ impl Emulator {
     }
 
     /// Zeroes the counts and empties the request log.
+    /// Every request so far with its arrival time and account.
+    pub fn request_log(&self) -> Vec<crate::request_log::LoggedRequest> {
+        self.shared.lock().request_log.entries.clone()
+    }
+
+    /// Answers the next `times` connectapi requests of `email`'s tokens with
+    /// 429 and `Retry-After: retry_after_secs` (other accounts are served).
+    pub fn rate_limit_account(&self, email: &str, times: u32, retry_after_secs: u64) {
+        self.shared
+            .lock()
+            .request_log
+            .account_limits
+            .insert(email.to_ascii_lowercase(), (times, retry_after_secs));
+    }
+
     pub fn reset_stats(&self) {
         self.shared.lock().stats = Stats::default();
     }

@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::faults::{Fault, RequestKind};
+use crate::request_log::{now_ms, LoggedRequest};
 use crate::responses::{json, pre_handler_fault};
 use crate::sso_mobile::{Mobile, Portal};
 use crate::sso_widget::form;
@@ -117,13 +118,36 @@ async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Re
         shared.lock().stats.record(kind, &method, &path);
         return refused;
     }
-    let (delay, early) = {
+    let account = if kind.is_api() {
+        crate::api::authenticate(&shared, &parts.headers).ok()
+    } else {
+        None
+    };
+    let (delay, early, account_limit) = {
         let mut state = shared.lock();
         state.stats.record(kind, &method, &path);
+        let account_limit = account
+            .as_deref()
+            .and_then(|a| state.request_log.take_account_limit(a));
+        state.request_log.entries.push(LoggedRequest {
+            at_ms: now_ms(),
+            method: method.clone(),
+            path: path.clone(),
+            account,
+            rate_limited: account_limit.is_some(),
+        });
         let delay = state.take_fault(kind, |f| matches!(f, Fault::Delay(_)));
         let early = state.take_fault(kind, Fault::is_pre_handler);
-        (delay, early)
+        (delay, early, account_limit)
     };
+    if let Some(retry_after) = account_limit {
+        return pre_handler_fault(&Fault::TooManyRequests {
+            status: 429,
+            retry_after: Some(retry_after),
+            json: true,
+        })
+        .unwrap_or_else(|| StatusCode::TOO_MANY_REQUESTS.into_response());
+    }
     if let Some(Fault::Delay(d)) = delay {
         tokio::time::sleep(d).await;
     }

@@ -129,6 +129,8 @@ pub struct State {
     pub stats: Stats,
     /// Edge mode: how often each non-browser JA4 was turned away.
     pub edge_blocks: HashMap<String, u32>,
+    /// The timed log and per-account 429s ([`crate::request_log`]).
+    pub request_log: crate::request_log::RequestLog,
     ticket_serial: u64,
 }
 
