@@ -74,11 +74,27 @@ fn idle_round(users: usize) -> (f64, f64) {
     assert!(failures.is_empty(), "{failures:?}");
     let cpu = cpu_secs() - cpu;
     let requests = server.emulator.request_log().len() - requests;
+    let db = bincio_state::StateDb::open(&server.data().join("state.sqlite3")).unwrap();
+    let runs: usize = db
+        .connections()
+        .unwrap()
+        .iter()
+        .map(|c| db.runs(&c.id, 10).unwrap().len())
+        .sum();
+    eprintln!("{users} users: {runs} runs in both rounds, {requests} requests in the measured one");
     (cpu * 1000.0 / users as f64, requests as f64 / users as f64)
 }
 
 fn main() {
     let q = quick();
+    if std::env::var_os("MULTI_BENCH_IDLE_ONLY").is_some() {
+        let n = std::env::var("MULTI_BENCH_IDLE_USERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100);
+        println!("{:?}", idle_round(n));
+        return;
+    }
     let multi = throughput(20, 200 / q);
     let single = throughput(1, 4000 / q);
     println!(

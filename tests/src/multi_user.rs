@@ -160,7 +160,9 @@ pub fn run_until_idle(server: &Server, s: &Scheduler, max_rounds: usize) -> Vec<
         loop {
             let now_started = s.tick().unwrap().len();
             started += now_started;
-            if now_started == 0 && s.running().is_empty() {
+            // A run may end between the tick and this check: stop only when
+            // nothing runs and nothing is due.
+            if now_started == 0 && s.running().is_empty() && s.due().unwrap().is_empty() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(20));
