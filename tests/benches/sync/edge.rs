@@ -88,8 +88,12 @@ fn round_trip(
     expected: usize,
 ) -> (Duration, Duration) {
     std::fs::create_dir_all(dir).expect("data dir");
-    let mut settings = plugin_settings(&emulator.base_url(), LARGE_CAP, None);
-    settings.push_str(extra_settings);
+    // Plugin settings must come before the `[plugins.request_budget]` table
+    // that `plugin_settings` ends with.
+    let settings = format!(
+        "{extra_settings}{}",
+        plugin_settings(&emulator.base_url(), LARGE_CAP, None)
+    );
     let host = open_host(dir, HANDLE, plugin, &settings);
     let started = Instant::now();
     let connection = connect(&host, EMAIL);
