@@ -14,6 +14,7 @@
 //! The plugin-facing side is [`crate::services::import_sink`].
 
 pub mod error;
+pub mod item;
 pub mod opener;
 pub mod outcome;
 pub mod parallel;

@@ -26,13 +26,15 @@
 //! step 4 adopts when the same bytes come again.
 
 use super::error::ImportError;
+use super::item::base_name;
+pub(crate) use super::item::hex_sha256;
+pub use super::item::{Item, Prepared};
 use super::outcome::{DuplicateOf, Outcome};
 use super::pending::{PendingActivity, PendingBatch};
 use super::store_lock::StoreLock;
 use crate::clock::{Clock, SystemClock};
 use bincio_bas::{convert, BasStore, Converted, Rejected, Source, Warning};
-use bincio_state::{ConnectionId, LedgerEntry, LedgerOutcome, StateDb, StateError, LOCAL_SOURCE};
-use sha2::{Digest, Sha256};
+use bincio_state::{ConnectionId, LedgerEntry, LedgerOutcome, StateDb, StateError};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -41,65 +43,6 @@ pub const DEFAULT_BATCH_ITEMS: usize = 200;
 /// Timeseries samples held in memory before the batch is flushed on its own
 /// (about 100 MB of converted activities).
 const MAX_BATCH_SAMPLES: usize = 1_000_000;
-
-/// One file offered to the pipeline.
-#[derive(Clone, Copy, Debug)]
-pub struct Item<'a> {
-    /// The plugin id, or [`LOCAL_SOURCE`] for local files.
-    pub source: &'a str,
-    /// The source's id for the item; `None` for local files.
-    pub external_id: Option<&'a str>,
-    /// The connection it came through, if any.
-    pub connection: Option<&'a ConnectionId>,
-    /// Where it came from, as the user would recognise it (a path for local
-    /// files); named in rejections, its last part kept as `source_file`.
-    pub file_name: &'a str,
-    pub bytes: &'a [u8],
-}
-
-impl<'a> Item<'a> {
-    /// A local file: deduplicated by content only.
-    pub fn local(file_name: &'a str, bytes: &'a [u8]) -> Self {
-        Self {
-            source: LOCAL_SOURCE,
-            external_id: None,
-            connection: None,
-            file_name,
-            bytes,
-        }
-    }
-}
-
-/// The work deciding an item needs that depends on its bytes alone: their hash and their
-/// conversion. It can run on any thread, ahead of the decision ([`ImportPipeline::import_prepared`]);
-/// the decision is the same as [`ImportPipeline::import`] would make.
-pub struct Prepared {
-    sha256: String,
-    converted: Result<Converted, Rejected>,
-}
-
-impl Prepared {
-    /// Hashes and converts the bytes of a file named `file_name` (the name as in [`Item`]).
-    pub fn new(file_name: &str, bytes: &[u8]) -> Self {
-        let converted = convert(bytes, base_name(file_name));
-        let sha256 = match &converted {
-            Ok(converted) => converted.sha256.clone(),
-            Err(_) => hex_sha256(bytes),
-        };
-        Self { sha256, converted }
-    }
-
-    /// [`new`](Self::new) with fitparser's full profile conversion, as imports converted
-    /// before the fast path: the baseline of the import benchmark.
-    #[doc(hidden)]
-    pub fn with_profile(file_name: &str, bytes: &[u8]) -> Self {
-        let converted = bincio_bas::convert_with_profile(bytes, base_name(file_name));
-        Self {
-            sha256: hex_sha256(bytes),
-            converted,
-        }
-    }
-}
 
 /// The pipeline of one BAS store (`{data_dir}/{handle}/`), recording its
 /// decisions in the shared state database.
@@ -512,21 +455,6 @@ fn bas_source(source: &str) -> Source {
         s if s.starts_with("karoo") => Source::Karoo,
         _ => Source::FitFile,
     }
-}
-
-fn base_name(file_name: &str) -> &str {
-    file_name.rsplit(['/', '\\']).next().unwrap_or(file_name)
-}
-
-pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(digest.len() * 2);
-    for b in digest {
-        hex.push(HEX[usize::from(b >> 4)] as char);
-        hex.push(HEX[usize::from(b & 0xf)] as char);
-    }
-    hex
 }
 
 /// The state database's file in the data folder.

@@ -1,0 +1,80 @@
+//! What the pipeline is offered (an [`Item`]) and the work on its bytes that
+//! can run ahead of the decision on any thread (a [`Prepared`] item).
+
+use bincio_bas::{convert, Converted, Rejected};
+use bincio_state::{ConnectionId, LOCAL_SOURCE};
+use sha2::{Digest, Sha256};
+
+/// One file offered to the pipeline.
+#[derive(Clone, Copy, Debug)]
+pub struct Item<'a> {
+    /// The plugin id, or [`LOCAL_SOURCE`] for local files.
+    pub source: &'a str,
+    /// The source's id for the item; `None` for local files.
+    pub external_id: Option<&'a str>,
+    /// The connection it came through, if any.
+    pub connection: Option<&'a ConnectionId>,
+    /// Where it came from, as the user would recognise it (a path for local
+    /// files); named in rejections, its last part kept as `source_file`.
+    pub file_name: &'a str,
+    pub bytes: &'a [u8],
+}
+
+impl<'a> Item<'a> {
+    /// A local file: deduplicated by content only.
+    pub fn local(file_name: &'a str, bytes: &'a [u8]) -> Self {
+        Self {
+            source: LOCAL_SOURCE,
+            external_id: None,
+            connection: None,
+            file_name,
+            bytes,
+        }
+    }
+}
+
+/// The work deciding an item needs that depends on its bytes alone: their hash and their
+/// conversion. It can run on any thread, ahead of the decision ([`ImportPipeline::import_prepared`]);
+/// the decision is the same as [`ImportPipeline::import`] would make.
+pub struct Prepared {
+    pub(super) sha256: String,
+    pub(super) converted: Result<Converted, Rejected>,
+}
+
+impl Prepared {
+    /// Hashes and converts the bytes of a file named `file_name` (the name as in [`Item`]).
+    pub fn new(file_name: &str, bytes: &[u8]) -> Self {
+        let converted = convert(bytes, base_name(file_name));
+        let sha256 = match &converted {
+            Ok(converted) => converted.sha256.clone(),
+            Err(_) => hex_sha256(bytes),
+        };
+        Self { sha256, converted }
+    }
+
+    /// [`new`](Self::new) with fitparser's full profile conversion, as imports converted
+    /// before the fast path: the baseline of the import benchmark.
+    #[doc(hidden)]
+    pub fn with_profile(file_name: &str, bytes: &[u8]) -> Self {
+        let converted = bincio_bas::convert_with_profile(bytes, base_name(file_name));
+        Self {
+            sha256: hex_sha256(bytes),
+            converted,
+        }
+    }
+}
+
+pub(super) fn base_name(file_name: &str) -> &str {
+    file_name.rsplit(['/', '\\']).next().unwrap_or(file_name)
+}
+
+pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(bytes);
+    let mut hex = String::with_capacity(digest.len() * 2);
+    for b in digest {
+        hex.push(HEX[usize::from(b >> 4)] as char);
+        hex.push(HEX[usize::from(b & 0xf)] as char);
+    }
+    hex
+}
