@@ -99,6 +99,9 @@ pub enum StateError {
     #[error("this server has several users ({}); say which one with --user", handles.join(", "))]
     UserAmbiguous { handles: Vec<String> },
 
+    #[error("this invite link is unknown, used or expired; ask an admin for a new one")]
+    InviteInvalid,
+
     #[error("cannot hash the password: {reason}")]
     PasswordHash { reason: String },
 

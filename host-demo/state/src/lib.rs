@@ -12,6 +12,7 @@
 //! - [`users`]: who owns connections, acceptances, runs and stores;
 //!   [`budgets`]: each plugin's persisted host-wide request budget.
 //! - [`disclaimers`]: which disclaimer text each user accepted.
+//! - [`sessions`], [`invites`]: the web page's sign-in sessions and invite links.
 //! - [`error`]: the database's error type; [`private_fs`]: owner-only modes
 //!   for the data directory and the database.
 //! - Secrets: [`vault`] (AES-256-SIV under a master key, ciphertexts in the
@@ -27,6 +28,7 @@ pub mod db;
 pub mod disclaimers;
 pub mod error;
 pub mod import_tx;
+pub mod invites;
 pub mod ledger;
 pub mod migrations;
 pub mod private_fs;
@@ -34,6 +36,7 @@ pub mod retries;
 pub mod runs;
 pub mod schedule;
 pub mod secret;
+pub mod sessions;
 pub mod users;
 pub mod vault;
 
@@ -44,11 +47,13 @@ pub use db::{StateDb, UnixSeconds};
 pub use disclaimers::Acceptance;
 pub use error::StateError;
 pub use import_tx::ImportTx;
+pub use invites::Invite;
 pub use ledger::{LedgerEntry, LedgerOutcome, LOCAL_SOURCE};
 pub use migrations::SCHEMA_VERSION;
 pub use retries::{Backoff, RetryState};
 pub use runs::{RunCounts, RunError, RunFinish, RunId, RunMark, RunOutcome, SyncRun};
 pub use schedule::Schedule;
 pub use secret::SecretString;
+pub use sessions::{NewSession, WebSession};
 pub use users::{hash_password, verify_password, Role, User, UserHandle, DEFAULT_HANDLE};
 pub use vault::{KeyOrigin, MasterKey, Vault, VaultError, MASTER_KEY_ENV};

@@ -158,6 +158,32 @@ const STEPS: &[&str] = &[
         cooldown_until_ms INTEGER NOT NULL DEFAULT 0
     );
     "#,
+    // 3: the web settings page. Sessions are stored by the sha256 of their
+    // id (the cookie's value never reaches the database), each with its
+    // CSRF token; invites by the sha256 of their token. Both go with their
+    // user.
+    r#"
+    CREATE TABLE web_sessions (
+        id_sha256    TEXT PRIMARY KEY,
+        user_handle  TEXT NOT NULL REFERENCES users(handle) ON DELETE CASCADE,
+        csrf_token   TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+    );
+    CREATE INDEX web_sessions_by_user ON web_sessions(user_handle);
+    CREATE INDEX web_sessions_by_expiry ON web_sessions(expires_at);
+
+    CREATE TABLE web_invites (
+        token_sha256 TEXT PRIMARY KEY,
+        role         TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+        created_by   TEXT REFERENCES users(handle) ON DELETE SET NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        used_at      INTEGER,
+        used_by      TEXT
+    );
+    "#,
 ];
 
 /// The schema version this program writes.

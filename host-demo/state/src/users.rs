@@ -78,7 +78,7 @@ impl Role {
         }
     }
 
-    fn parse(text: &str) -> Result<Self, StateError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, StateError> {
         match text {
             "admin" => Ok(Self::Admin),
             "user" => Ok(Self::User),

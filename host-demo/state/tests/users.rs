@@ -305,10 +305,10 @@ fn a_version_1_data_dir_is_migrated_keeping_every_row_and_secret() {
     let fx = Fixture::new();
     make_v1_data_dir(fx.data_dir());
     let before = dump(&fx.db_path());
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3);
 
     let db = StateDb::open_as(&fx.db_path(), "ada").unwrap();
-    assert_eq!(db.schema_version().unwrap(), 2);
+    assert_eq!(db.schema_version().unwrap(), SCHEMA_VERSION);
     let users = db.users().unwrap();
     assert_eq!(users.len(), 1);
     assert_eq!(
@@ -367,7 +367,7 @@ fn a_version_1_data_dir_is_migrated_keeping_every_row_and_secret() {
     // A second open is a no-op, whatever owner it names.
     let settled = dump(&fx.db_path());
     let db = StateDb::open_as(&fx.db_path(), "someone-else").unwrap();
-    assert_eq!(db.schema_version().unwrap(), 2);
+    assert_eq!(db.schema_version().unwrap(), SCHEMA_VERSION);
     drop(db);
     assert_eq!(dump(&fx.db_path()), settled);
 }
