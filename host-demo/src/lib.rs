@@ -8,6 +8,7 @@
 //!   the import sink, progress, logger, cancel).
 //! - [`clock`]: system time, or a manual clock for tests.
 //! - [`atomic_file`]: crash-safe small-file replacement.
+//! - [`web`]: the web settings page and its JSON API (`host-demo serve`).
 
 #![forbid(unsafe_code)]
 
@@ -18,3 +19,4 @@ pub mod import;
 pub mod plugins;
 pub mod scheduler;
 pub mod services;
+pub mod web;

@@ -10,12 +10,14 @@
 //! It is driven by [`Scheduler::tick`], which starts every due sync on its
 //! own thread and returns; `run` calls it in a loop, tests call it with a
 //! manual clock. Cancelling asks running syncs to stop after the item in
-//! hand; [`Scheduler::wait`] then joins them.
+//! hand; [`Scheduler::wait`] then joins them. [`Scheduler::run_now`] starts
+//! one connection's run out of turn (the web page's "Sync now") with the
+//! same bookkeeping, and a [`RunWatcher`] sees every run as it goes.
 
 use crate::host::waits::{after, clamp_interval, clamp_rate_limit_wait};
 use crate::host::{Host, HostError, SyncOptions, SyncReport};
 use crate::plugins::{Descriptor, PluginConfig};
-use crate::services::{CancelFlag, ProgressReporter};
+use crate::services::{CancelFlag, ItemObserver, ProgressReporter};
 use bincio_state::{ConnectionId, ConnectionStatus};
 use host_api::ErrorKind;
 use rand::Rng;
@@ -40,12 +42,37 @@ pub struct RunRecord {
     pub next_run_at: Option<i64>,
 }
 
+/// Sees every run the scheduler starts, from its start to its end (the web
+/// server's live runs). Called on the run's own thread.
+pub trait RunWatcher: Send + Sync {
+    fn run_started(&self, connection: &ConnectionId) -> RunHooks;
+}
+
+/// One run's hooks, from [`RunWatcher::run_started`].
+pub struct RunHooks {
+    pub progress: ProgressReporter,
+    pub items: ItemObserver,
+    /// Called once the run has returned (and its schedule is stored).
+    pub finished: Box<dyn FnOnce(&Result<SyncReport, HostError>) + Send>,
+}
+
+/// What [`Scheduler::run_now`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunNow {
+    Started,
+    /// A run of that connection was already going: one at a time.
+    AlreadyRunning,
+    /// The scheduler is stopping.
+    Stopping,
+}
+
 pub struct Scheduler {
     host: Arc<Host>,
     cancel: CancelFlag,
     running: Arc<Mutex<HashMap<ConnectionId, JoinHandle<()>>>>,
     finished: Arc<Mutex<Vec<RunRecord>>>,
     max_concurrent: usize,
+    watcher: Option<Arc<dyn RunWatcher>>,
 }
 
 impl Scheduler {
@@ -56,7 +83,14 @@ impl Scheduler {
             running: Arc::default(),
             finished: Arc::default(),
             max_concurrent: DEFAULT_MAX_CONCURRENT,
+            watcher: None,
         }
+    }
+
+    /// Every run started from now on is shown to `watcher`.
+    pub fn with_watcher(mut self, watcher: Arc<dyn RunWatcher>) -> Self {
+        self.watcher = Some(watcher);
+        self
     }
 
     /// At most `n` syncs at once (at least 1); the rest wait their turn.
@@ -132,27 +166,67 @@ impl Scheduler {
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         due.truncate(self.max_concurrent.saturating_sub(running.len()));
         for (id, plugin_id) in &due {
-            let host = self.host.clone();
-            let cancel = self.cancel.clone();
-            let finished = self.finished.clone();
-            let policy = Policy {
-                interval: self.interval_secs(plugin_id)?,
-                min_interval: self.min_interval_secs(plugin_id),
-            };
-            let connection = id.clone();
-            let handle = std::thread::Builder::new()
-                .name(format!("sync-{id}"))
-                .spawn(move || {
-                    let record = run_one(&host, &connection, cancel, policy);
-                    finished
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(record);
-                })
-                .map_err(HostError::Thread)?;
-            running.insert(id.clone(), handle);
+            self.spawn(&mut running, id, plugin_id)?;
         }
         Ok(due.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// Starts a run of `id` now, out of turn, unless one is going (it is
+    /// not queued: the running one is the run). The caller checks that the
+    /// connection may sync; a gate that refuses ends the run as it would a
+    /// scheduled one.
+    pub fn run_now(&self, id: &ConnectionId) -> Result<RunNow, HostError> {
+        self.reap();
+        if self.cancel.is_cancelled() {
+            return Ok(RunNow::Stopping);
+        }
+        let plugin_id = self.host.connection(id.as_str())?.plugin_id;
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if running.contains_key(id) {
+            return Ok(RunNow::AlreadyRunning);
+        }
+        self.spawn(&mut running, id, &plugin_id)?;
+        Ok(RunNow::Started)
+    }
+
+    /// Whether a run of `id` is going.
+    pub fn is_running(&self, id: &ConnectionId) -> bool {
+        self.reap();
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(id)
+    }
+
+    /// Starts `id`'s run on its own thread and records it in `running`.
+    fn spawn(
+        &self,
+        running: &mut HashMap<ConnectionId, JoinHandle<()>>,
+        id: &ConnectionId,
+        plugin_id: &str,
+    ) -> Result<(), HostError> {
+        let host = self.host.clone();
+        let cancel = self.cancel.clone();
+        let finished = self.finished.clone();
+        let watcher = self.watcher.clone();
+        let policy = Policy {
+            interval: self.interval_secs(plugin_id)?,
+            min_interval: self.min_interval_secs(plugin_id),
+        };
+        let connection = id.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("sync-{id}"))
+            .spawn(move || {
+                let hooks = watcher.map(|w| w.run_started(&connection));
+                let record = run_one(&host, &connection, cancel, policy, hooks);
+                finished
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(record);
+            })
+            .map_err(HostError::Thread)?;
+        running.insert(id.clone(), handle);
+        Ok(())
     }
 
     /// Forgets threads that have finished.
@@ -243,15 +317,27 @@ struct Policy {
     min_interval: i64,
 }
 
-fn run_one(host: &Host, id: &ConnectionId, cancel: CancelFlag, policy: Policy) -> RunRecord {
+fn run_one(
+    host: &Host,
+    id: &ConnectionId,
+    cancel: CancelFlag,
+    policy: Policy,
+    hooks: Option<RunHooks>,
+) -> RunRecord {
     let started_at = host.now();
+    let logged = ProgressReporter::new({
+        let id = id.clone();
+        move |event| tracing::debug!(target: "host::scheduler", connection = %id, ?event, "progress")
+    });
+    let (progress, items, on_finish) = match hooks {
+        Some(h) => (h.progress, h.items, Some(h.finished)),
+        None => (logged, ItemObserver::silent(), None),
+    };
     let options = SyncOptions {
         max_downloads: None,
         cancel,
-        progress: ProgressReporter::new({
-            let id = id.clone();
-            move |event| tracing::debug!(target: "host::scheduler", connection = %id, ?event, "progress")
-        }),
+        progress,
+        items,
     };
     let outcome = host.sync_connection(id.as_str(), options);
     let failures = host
@@ -275,6 +361,9 @@ fn run_one(host: &Host, id: &ConnectionId, cancel: CancelFlag, policy: Policy) -
         }
     }
     log_outcome(id, &outcome);
+    if let Some(on_finish) = on_finish {
+        on_finish(&outcome);
+    }
     RunRecord {
         connection: id.clone(),
         started_at,

@@ -11,6 +11,7 @@ mod plugins_cmd;
 mod prompt;
 mod run_cmd;
 mod secrets_cmd;
+mod serve_cmd;
 mod status_cmd;
 mod sync_cmd;
 mod users_cmd;
@@ -89,6 +90,9 @@ pub enum Command {
     /// Run the scheduler: every connected account syncs on its interval
     /// until Ctrl-C.
     Run,
+    /// The web settings page (sign-in, importers, uploads, admin) and the
+    /// scheduler, until Ctrl-C. Put a reverse proxy in front for TLS.
+    Serve(serve_cmd::ServeArgs),
     /// The whole job on the built-in Garmin emulator: enable the plugin,
     /// connect the demo account, sync, and show the BAS store (in
     /// ./bincio-demo unless --data-dir is given). Built with the default
@@ -182,6 +186,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             sync_cmd::run(&open_host()?, id.as_deref(), max_downloads)
         }
         Command::Run => run_cmd::run(open_host()?),
+        Command::Serve(serve) => {
+            serve_cmd::run(admin_host(&config, &data_dir, user.as_deref())?, &serve)
+        }
         #[cfg(feature = "demo")]
         Command::Demo => demo_cmd::run(
             &config,

@@ -48,6 +48,7 @@ pub fn run(host: &Host, id: Option<&str>, max_downloads: Option<u32>) -> anyhow:
             max_downloads,
             cancel: cancel.clone(),
             progress,
+            ..SyncOptions::default()
         };
         let outcome = host.sync_connection(connection.id.as_str(), options);
         bar.finish_and_clear();

@@ -63,10 +63,19 @@ impl Host {
 
     /// Records that this host's user accepted the plugin's current disclaimer.
     pub fn accept_disclaimer(&self, plugin_id: &str) -> Result<(), HostError> {
+        self.accept_disclaimer_for(&self.user(), plugin_id)
+    }
+
+    /// Records that `user` accepted the plugin's current disclaimer.
+    pub fn accept_disclaimer_for(
+        &self,
+        user: &UserHandle,
+        plugin_id: &str,
+    ) -> Result<(), HostError> {
         let (_, plugin) = self.manager.loaded(plugin_id)?;
         let d = &plugin.descriptor.disclaimer;
         self.db.record_acceptance_for(
-            &self.user(),
+            user,
             plugin_id,
             &d.version.to_string(),
             &d.sha256,
@@ -120,16 +129,23 @@ impl Host {
         plugin_id: &str,
         inputs: Vec<(String, SecretString)>,
     ) -> Result<ConnectOutcome, HostError> {
-        let user = self.user();
-        self.require_disclaimer(&user, plugin_id)?;
+        self.begin_connect_for(&self.user(), plugin_id, inputs)
+    }
+
+    /// As [`Host::begin_connect`], for `user`: the connection is theirs.
+    pub fn begin_connect_for(
+        &self,
+        user: &UserHandle,
+        plugin_id: &str,
+        inputs: Vec<(String, SecretString)>,
+    ) -> Result<ConnectOutcome, HostError> {
+        self.require_disclaimer(user, plugin_id)?;
         let account_field = self.manager.loaded(plugin_id)?.1.descriptor.account_field();
         let account_scope =
             account_scope(plugin_id, account_field.map(|f| f.key.as_str()), &inputs);
         self.check_cooldown(plugin_id, account_scope.clone())?;
         let instance = self.instance(plugin_id)?;
-        let connection = self
-            .db
-            .create_connection_for(&user, plugin_id, self.now())?;
+        let connection = self.db.create_connection_for(user, plugin_id, self.now())?;
         let ctx = self.connection_context(plugin_id, &connection, &CancelFlag::new());
         let step = instance
             .importer
@@ -144,7 +160,19 @@ impl Host {
         flow_id: &str,
         inputs: Vec<(String, SecretString)>,
     ) -> Result<ConnectOutcome, HostError> {
-        let record = self.own_connection(connection.as_str())?;
+        self.continue_connect_for(&self.user(), connection, flow_id, inputs)
+    }
+
+    /// As [`Host::continue_connect`], for `user`: another user's connection
+    /// is refused.
+    pub fn continue_connect_for(
+        &self,
+        user: &UserHandle,
+        connection: &ConnectionId,
+        flow_id: &str,
+        inputs: Vec<(String, SecretString)>,
+    ) -> Result<ConnectOutcome, HostError> {
+        let record = self.owned_connection(user, connection.as_str())?;
         let plugin_id = record.plugin_id.clone();
         self.require_disclaimer(&record.user, &plugin_id)?;
         let instance = self.instance(&plugin_id)?;
@@ -165,7 +193,23 @@ impl Host {
     /// connection and anything the plugin stored for it. A connection that
     /// is no longer pending (connected meanwhile) is left alone.
     pub fn abandon_connect(&self, connection: &ConnectionId) -> Result<(), HostError> {
+        self.abandon_connect_for(&self.user(), connection)
+    }
+
+    /// As [`Host::abandon_connect`], for `user`: another user's connection
+    /// is refused, an unknown one is nothing to drop.
+    pub fn abandon_connect_for(
+        &self,
+        user: &UserHandle,
+        connection: &ConnectionId,
+    ) -> Result<(), HostError> {
         match self.db.connection(connection)? {
+            Some(c) if c.user != *user => {
+                return Err(HostError::NotYourConnection {
+                    id: connection.to_string(),
+                    owner: c.user.to_string(),
+                })
+            }
             Some(c) if c.status == ConnectionStatus::Pending => {
                 self.vault.delete_all(connection)?;
                 self.db.forget_connection(connection)?;
@@ -249,7 +293,11 @@ impl Host {
         account_id: &str,
         display_name: &str,
     ) -> Result<ConnectOutcome, HostError> {
-        let existing = self.db.connections()?.into_iter().find(|c| {
+        // Only the same user's connection of that account is taken over:
+        // another user who signs in to the same account gets a connection
+        // of their own, never theirs.
+        let owner = self.db.connection_owner(&connection)?;
+        let existing = self.db.connections_of(&owner)?.into_iter().find(|c| {
             c.id != connection
                 && c.plugin_id == plugin_id
                 && c.account_id.as_deref() == Some(account_id)

@@ -4,7 +4,7 @@
 
 use super::{Host, HostError};
 use crate::services::CancelFlag;
-use bincio_state::ConnectionId;
+use bincio_state::{ConnectionId, UserHandle};
 use host_api::PluginError;
 
 #[derive(Debug)]
@@ -19,7 +19,17 @@ pub struct Disconnected {
 
 impl Host {
     pub fn disconnect(&self, connection_id: &str) -> Result<Disconnected, HostError> {
-        let connection = self.own_connection(connection_id)?;
+        self.disconnect_for(&self.user(), connection_id)
+    }
+
+    /// As [`Host::disconnect`], for `user`: another user's connection is
+    /// refused and left as it is.
+    pub fn disconnect_for(
+        &self,
+        user: &UserHandle,
+        connection_id: &str,
+    ) -> Result<Disconnected, HostError> {
+        let connection = self.owned_connection(user, connection_id)?;
         let id = connection.id.clone();
         // Counted first: the plugin deletes what it stored itself.
         let stored = self.vault.fields(&id)?.len();

@@ -212,14 +212,18 @@ impl Host {
         &self,
         plugin_id: &str,
         connection: &ConnectionId,
+        items: crate::services::ItemObserver,
     ) -> Result<Box<dyn sync::RunSink>, HostError> {
         let owner = self.db.connection_owner(connection)?;
-        Ok(Box::new(PipelineSink::lazy(
-            LazyPipeline::new(self.opener(owner.as_str())),
-            plugin_id,
-            connection.clone(),
-            self.clock.clone(),
-        )))
+        Ok(Box::new(
+            PipelineSink::lazy(
+                LazyPipeline::new(self.opener(owner.as_str())),
+                plugin_id,
+                connection.clone(),
+                self.clock.clone(),
+            )
+            .with_observer(items),
+        ))
     }
 
     /// The import pipeline into `{data_dir}/{handle}/`, shared by every
@@ -228,7 +232,15 @@ impl Host {
     /// is held only while this host writes (a `host-demo import` beside
     /// `host-demo run` waits for a sync, not for the scheduler to stop).
     pub fn pipeline(&self) -> Result<SharedPipeline, HostError> {
-        Ok(self.opener(&self.handle).get()?)
+        self.pipeline_for(&self.user())
+    }
+
+    /// As [`Host::pipeline`], into `user`'s store `{data_dir}/{handle}/`.
+    pub fn pipeline_for(
+        &self,
+        user: &bincio_state::UserHandle,
+    ) -> Result<SharedPipeline, HostError> {
+        Ok(self.opener(user.as_str()).get()?)
     }
 
     /// The pipeline opener of `handle`'s store.

@@ -2,7 +2,7 @@
 //! run, and what needs the user's attention.
 
 use super::{format_utc, Host, HostError};
-use bincio_state::{Connection, ConnectionStatus, CooldownScope, SyncRun};
+use bincio_state::{Connection, ConnectionStatus, CooldownScope, SyncRun, UserHandle};
 
 #[derive(Debug)]
 pub struct ConnectionStatusReport {
@@ -30,7 +30,12 @@ impl ConnectionStatusReport {
 impl Host {
     /// This host's user's connections.
     pub fn status(&self) -> Result<Vec<ConnectionStatusReport>, HostError> {
-        self.reports(self.db.connections_of(&self.user())?)
+        self.status_of(&self.user())
+    }
+
+    /// `user`'s connections.
+    pub fn status_of(&self, user: &UserHandle) -> Result<Vec<ConnectionStatusReport>, HostError> {
+        self.reports(self.db.connections_of(user)?)
     }
 
     /// Every user's connections (the admin view), in user order.

@@ -3,11 +3,11 @@
 //! it (run history, cooldowns, pausing a connection that needs its user).
 
 use super::{waits, Host, HostError};
-use crate::services::{CancelFlag, ProgressReporter};
+use crate::services::{CancelFlag, ItemObserver, ProgressReporter};
 use abi_stable::std_types::ROption;
 use bincio_state::{
     ConnectionId, ConnectionStatus, CooldownScope, RunCounts, RunError, RunFinish, RunId,
-    RunOutcome,
+    RunOutcome, UserHandle,
 };
 use host_api::{ErrorKind, ImportSinkBox, PluginError, SyncContext, SyncRequest, SyncSummary};
 
@@ -27,6 +27,8 @@ pub struct SyncOptions {
     pub max_downloads: Option<u32>,
     pub cancel: CancelFlag,
     pub progress: ProgressReporter,
+    /// Told what became of each item the plugin offers.
+    pub items: ItemObserver,
 }
 
 impl Default for SyncOptions {
@@ -35,6 +37,7 @@ impl Default for SyncOptions {
             max_downloads: None,
             cancel: CancelFlag::new(),
             progress: ProgressReporter::silent(),
+            items: ItemObserver::silent(),
         }
     }
 }
@@ -91,6 +94,18 @@ impl Host {
         e
     }
 
+    /// As [`Host::sync_connection`], for `user`: another user's connection
+    /// is refused before anything runs.
+    pub fn sync_connection_for(
+        &self,
+        user: &UserHandle,
+        connection_id: &str,
+        options: SyncOptions,
+    ) -> Result<SyncReport, HostError> {
+        self.owned_connection(user, connection_id)?;
+        self.sync_connection(connection_id, options)
+    }
+
     /// Runs one sync of `connection_id` now, on the calling thread.
     pub fn sync_connection(
         &self,
@@ -118,7 +133,7 @@ impl Host {
         self.register_secrets(&plugin_id, &id);
         let run = self.db.start_run(&id, self.now())?;
         let mark = self.db.run_mark()?;
-        let sink = self.import_sink(&plugin_id, &id)?;
+        let sink = self.import_sink(&plugin_id, &id, options.items.clone())?;
         let ctx = SyncContext {
             connection: self.connection_context(&plugin_id, &id, &options.cancel),
             sink: sink.to_service(),

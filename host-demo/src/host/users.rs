@@ -58,10 +58,15 @@ impl Host {
         UserHandle::parse(&self.handle).expect("the host's handle was validated at open")
     }
 
-    /// The connection, if it belongs to this host's user.
-    pub(crate) fn own_connection(&self, id: &str) -> Result<bincio_state::Connection, HostError> {
+    /// The connection, if it belongs to `user`; another user's is refused
+    /// here, whatever the caller checked before.
+    pub fn owned_connection(
+        &self,
+        user: &UserHandle,
+        id: &str,
+    ) -> Result<bincio_state::Connection, HostError> {
         let connection = self.connection(id)?;
-        if connection.user.as_str() != self.handle {
+        if connection.user != *user {
             return Err(HostError::NotYourConnection {
                 id: id.to_string(),
                 owner: connection.user.to_string(),
@@ -91,6 +96,8 @@ pub fn add_user(
     )?)
 }
 
+/// Sets a new password; every web session of the user ends (whoever knew
+/// the old one is signed out).
 pub fn set_user_password(
     db: &StateDb,
     handle: &str,
@@ -98,11 +105,17 @@ pub fn set_user_password(
 ) -> Result<(), HostError> {
     let handle = UserHandle::parse(handle)?;
     let hash = hash_password(password)?;
-    Ok(db.set_password_hash(&handle, &hash)?)
+    db.set_password_hash(&handle, &hash)?;
+    db.delete_sessions_of(&handle)?;
+    Ok(())
 }
 
+/// Disables sign-in and scheduled syncs, and ends the user's web sessions.
 pub fn disable_user(db: &StateDb, handle: &str, now: i64) -> Result<(), HostError> {
-    Ok(db.disable_user(&UserHandle::parse(handle)?, now)?)
+    let handle = UserHandle::parse(handle)?;
+    db.disable_user(&handle, now)?;
+    db.delete_sessions_of(&handle)?;
+    Ok(())
 }
 
 /// Removes the user, their connections and secrets; with

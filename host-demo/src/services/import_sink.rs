@@ -12,7 +12,7 @@
 //! I/O and database failures); [`import_sink_service`] wraps the sink in
 //! [`Guarded`], so a panic in it becomes an `internal` error.
 
-use super::Guarded;
+use super::{Guarded, ItemObserver, ItemStatus};
 use crate::clock::Clock;
 use crate::import::{ImportError, Item, LazyPipeline, Outcome, SharedPipeline};
 use abi_stable::std_types::{RResult, RStr, RString, RVec};
@@ -35,6 +35,8 @@ pub struct PipelineSink {
     /// The ledger source: the plugin id.
     source: Arc<str>,
     clock: Arc<dyn Clock>,
+    /// Told what became of each item (the web page's live progress).
+    items: ItemObserver,
 }
 
 /// The service handed to the plugin, backed by `sink`.
@@ -67,7 +69,14 @@ impl PipelineSink {
             connection,
             source: plugin_id.into(),
             clock,
+            items: ItemObserver::silent(),
         }
+    }
+
+    /// Reports each item's outcome to `items` as well.
+    pub fn with_observer(mut self, items: ItemObserver) -> Self {
+        self.items = items;
+        self
     }
 
     /// The service to put in the plugin's `SyncContext` (shares this sink's
@@ -144,26 +153,39 @@ impl PipelineSink {
 
 impl ImportSink for PipelineSink {
     fn contains(&self, external_id: RStr<'_>) -> RResult<bool, PluginError> {
-        self.contains_item(external_id.as_str())
+        let id = external_id.as_str();
+        let found = self.contains_item(id);
+        if let Ok(true) = found {
+            self.items.emit(id, id, ItemStatus::AlreadyThere);
+        }
+        found
             .map_err(|e| to_plugin_error("look up the import ledger", e))
             .into()
     }
 
     fn import(&self, item: ImportItem) -> RResult<ImportOutcome_NE, PluginError> {
-        self.import_item(&item)
+        let outcome = self.import_item(&item);
+        if let Ok(outcome) = &outcome {
+            let status = match outcome {
+                Outcome::Imported { .. } => ItemStatus::Imported,
+                Outcome::Duplicate { .. } => ItemStatus::AlreadyThere,
+                Outcome::Rejected { reason } => ItemStatus::Rejected(reason.clone()),
+            };
+            self.items
+                .emit(item.external_id.as_str(), item.file_name.as_str(), status);
+        }
+        outcome
             .map(|outcome| to_import_outcome(outcome).into())
             .map_err(|e| to_plugin_error(&format!("import {}", item.file_name), e))
             .into()
     }
 
     fn defer(&self, external_id: RStr<'_>, error: RStr<'_>) -> RResult<(), PluginError> {
+        let id = external_id.as_str();
+        self.items
+            .emit(id, id, ItemStatus::Deferred(error.as_str().to_string()));
         self.db
-            .defer(
-                &self.connection,
-                external_id.as_str(),
-                error.as_str(),
-                self.clock.now(),
-            )
+            .defer(&self.connection, id, error.as_str(), self.clock.now())
             .map(|_| ())
             .map_err(|e| {
                 to_plugin_error(

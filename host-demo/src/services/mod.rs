@@ -11,6 +11,7 @@
 pub mod cancel;
 pub mod guarded;
 pub mod import_sink;
+pub mod item_events;
 pub mod logger;
 pub mod progress;
 pub mod request_gate;
@@ -18,6 +19,7 @@ pub mod secret_store;
 
 pub use cancel::CancelFlag;
 pub use guarded::Guarded;
+pub use item_events::{ItemEvent, ItemObserver, ItemStatus};
 pub use logger::{HostLogger, Redactions};
 pub use progress::{ProgressEvent, ProgressReporter};
 pub use request_gate::BudgetGate;
