@@ -43,7 +43,8 @@ pub struct RunRecord {
 }
 
 /// Sees every run the scheduler starts, from its start to its end (the web
-/// server's live runs). Called on the run's own thread.
+/// server's live runs). `run_started` is called before the run's thread
+/// starts; the hooks are called on that thread.
 pub trait RunWatcher: Send + Sync {
     fn run_started(&self, connection: &ConnectionId) -> RunHooks;
 }
@@ -208,16 +209,17 @@ impl Scheduler {
         let host = self.host.clone();
         let cancel = self.cancel.clone();
         let finished = self.finished.clone();
-        let watcher = self.watcher.clone();
         let policy = Policy {
             interval: self.interval_secs(plugin_id)?,
             min_interval: self.min_interval_secs(plugin_id),
         };
+        // Before the thread starts: whoever asked for the run finds it
+        // when this returns.
+        let hooks = self.watcher.as_ref().map(|w| w.run_started(id));
         let connection = id.clone();
         let handle = std::thread::Builder::new()
             .name(format!("sync-{id}"))
             .spawn(move || {
-                let hooks = watcher.map(|w| w.run_started(&connection));
                 let record = run_one(&host, &connection, cancel, policy, hooks);
                 finished
                     .lock()

@@ -31,11 +31,7 @@ impl TestHost {
         let emulator = Emulator::start(config).expect("emulator starts");
         let dir = tempfile::tempdir().expect("temp dir");
         let url = emulator.base_url();
-        let settings = format!(
-            "sso_base_url = {url:?}\nconnectapi_base_url = {url:?}\ndiauth_base_url = {url:?}\n\
-login_pause_ms = 0\nrequest_pacing_ms = 0\nrequest_timeout_secs = 10\n{extra_settings}{}",
-            crate::NO_BUDGET
-        );
+        let settings = emulator_settings(&url, extra_settings);
         let clock = ManualClock::new(time::OffsetDateTime::now_utc().unix_timestamp());
         let host = open_host(dir.path(), &settings, &clock);
         host.accept_disclaimer(PLUGIN).expect("accept disclaimer");
@@ -100,6 +96,16 @@ login_pause_ms = 0\nrequest_pacing_ms = 0\nrequest_timeout_secs = 10\n{extra_set
     pub fn state_db_path(&self) -> PathBuf {
         self.dir.path().join("state.sqlite3")
     }
+}
+
+/// The Garmin plugin's settings pointing at the emulator at `url` (pauses
+/// and pacing off, no request budget), with `extra_settings` (TOML lines).
+pub fn emulator_settings(url: &str, extra_settings: &str) -> String {
+    format!(
+        "sso_base_url = {url:?}\nconnectapi_base_url = {url:?}\ndiauth_base_url = {url:?}\n\
+login_pause_ms = 0\nrequest_pacing_ms = 0\nrequest_timeout_secs = 10\n{extra_settings}{}",
+        crate::NO_BUDGET
+    )
 }
 
 fn open_host(dir: &Path, settings: &str, clock: &ManualClock) -> Arc<Host> {

@@ -8,6 +8,7 @@ pub mod harness;
 pub mod logs;
 pub mod multi_user;
 pub mod store_check;
+pub mod web_server;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

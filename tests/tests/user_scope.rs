@@ -41,9 +41,15 @@ fn another_users_connection_is_refused_by_every_operation() {
     let fields_before = t.host.vault.fields(&ConnectionId::new(&mine)).unwrap();
     assert!(!fields_before.is_empty());
 
-    refused(t.host.sync_connection_for(&bob, &mine, SyncOptions::default()));
+    refused(
+        t.host
+            .sync_connection_for(&bob, &mine, SyncOptions::default()),
+    );
     refused(t.host.disconnect_for(&bob, &mine));
-    refused(t.host.continue_connect_for(&bob, &ConnectionId::new(&mine), "flow", vec![]));
+    refused(
+        t.host
+            .continue_connect_for(&bob, &ConnectionId::new(&mine), "flow", vec![]),
+    );
     refused(t.host.abandon_connect_for(&bob, &ConnectionId::new(&mine)));
     refused(t.host.owned_connection(&bob, &mine));
 

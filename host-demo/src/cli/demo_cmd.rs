@@ -2,7 +2,8 @@
 //! Connect emulator on 127.0.0.1 (no real Garmin host is ever contacted),
 //! writes a plugin.toml pointing the Garmin plugin at it, enables the
 //! plugin, connects the demo account, syncs until the history is in, and
-//! shows the BAS store it wrote.
+//! shows the BAS store it wrote. With `--serve`, it starts the web page
+//! instead, with a demo user, and runs until Ctrl-C.
 
 use super::activities_cmd;
 use anyhow::{bail, Context};
@@ -16,7 +17,56 @@ const DEMO_EMAIL: &str = "demo@example.com";
 const DEMO_PASSWORD: &str = "demo-password";
 const PLUGIN_ID: &str = "dev.bincio.garmin";
 
+/// `demo --serve`: the emulator and the web page with a demo user, until
+/// Ctrl-C; the user connects the emulator's accounts through the page.
+pub fn serve(config: &Path, data_dir: &Path, handle: &str) -> anyhow::Result<()> {
+    let (emulator, demo_config) = prepare(config, data_dir)?;
+    let password = host_demo::web::auth::random_token()[..16].to_string();
+    let db = bincio_state::StateDb::open(&data_dir.join("state.sqlite3"))?;
+    host_demo::host::users::add_user(
+        &db,
+        handle,
+        None,
+        bincio_state::Role::Admin,
+        Some(&SecretString::new(password.clone())),
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+    )?;
+    drop(db);
+    let host = Host::open(&demo_config, data_dir, handle)?;
+    let listen = host_demo::web::WebConfig::default().listen;
+    let config = |listen| host_demo::web::WebConfig {
+        listen,
+        ..host_demo::web::WebConfig::default()
+    };
+    let host = std::sync::Arc::new(host);
+    let server = match host_demo::web::WebServer::start(host.clone(), config(listen)) {
+        Ok(server) => server,
+        // 8080 taken: any free port.
+        Err(_) => host_demo::web::WebServer::start(host, config("127.0.0.1:0".parse()?))?,
+    };
+    println!("3. The settings page: {}/signin", server.url());
+    println!("   Sign in as {handle} with the password {password} (made for this demo).");
+    println!(
+        "   Connect Garmin with {DEMO_EMAIL} / {DEMO_PASSWORD}, or mfa@example.com / {DEMO_PASSWORD} \
+and the code {} for the MFA step.",
+        garmin_emulator::DEFAULT_MFA_CODE
+    );
+    println!("   Ctrl-C stops the server and the emulator.");
+    super::serve_cmd::wait_for_ctrl_c();
+    server.stop();
+    drop(emulator);
+    println!("Stopped.");
+    Ok(())
+}
+
 pub fn run(config: &Path, data_dir: &Path, handle: &str) -> anyhow::Result<()> {
+    let (emulator, demo_config) = prepare(config, data_dir)?;
+    run_on(emulator, &demo_config, data_dir, handle)
+}
+
+/// Steps 1 and 2: a fresh demo data dir, the emulator, and a plugin.toml
+/// pointing the Garmin plugin at it.
+fn prepare(config: &Path, data_dir: &Path) -> anyhow::Result<(Emulator, PathBuf)> {
     let library = garmin_library(config)?;
     if data_dir.exists() {
         // Only ever remove a directory this command made.
@@ -44,8 +94,16 @@ pub fn run(config: &Path, data_dir: &Path, handle: &str) -> anyhow::Result<()> {
         "2. Wrote {} pointing {PLUGIN_ID} at the emulator, and enabled it.",
         demo_config.display()
     );
+    Ok((emulator, demo_config))
+}
 
-    let host = Host::open(&demo_config, data_dir, handle)?;
+fn run_on(
+    emulator: Emulator,
+    demo_config: &Path,
+    data_dir: &Path,
+    handle: &str,
+) -> anyhow::Result<()> {
+    let host = Host::open(demo_config, data_dir, handle)?;
     let (_, plugin) = host.manager.loaded(PLUGIN_ID)?;
     let disclaimer = plugin.descriptor.disclaimer.clone();
     println!(

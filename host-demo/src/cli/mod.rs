@@ -98,7 +98,12 @@ pub enum Command {
     /// ./bincio-demo unless --data-dir is given). Built with the default
     /// `demo` feature only.
     #[cfg(feature = "demo")]
-    Demo,
+    Demo {
+        /// Instead of syncing once: start the web settings page with a demo
+        /// user (URL and sign-in printed) and keep running until Ctrl-C.
+        #[arg(long)]
+        serve: bool,
+    },
     /// Manage the server's users.
     Users {
         #[command(subcommand)]
@@ -142,7 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         command,
     } = args;
     #[cfg(feature = "demo")]
-    let is_demo = matches!(command, Command::Demo);
+    let is_demo = matches!(command, Command::Demo { .. });
     #[cfg(not(feature = "demo"))]
     let is_demo = false;
     let default_dir = if is_demo {
@@ -190,7 +195,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             serve_cmd::run(admin_host(&config, &data_dir, user.as_deref())?, &serve)
         }
         #[cfg(feature = "demo")]
-        Command::Demo => demo_cmd::run(
+        Command::Demo { serve: false } => demo_cmd::run(
+            &config,
+            &data_dir,
+            user.as_deref().unwrap_or(DEFAULT_HANDLE),
+        ),
+        #[cfg(feature = "demo")]
+        Command::Demo { serve: true } => demo_cmd::serve(
             &config,
             &data_dir,
             user.as_deref().unwrap_or(DEFAULT_HANDLE),
