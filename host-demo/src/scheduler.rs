@@ -49,12 +49,15 @@ pub trait RunWatcher: Send + Sync {
     fn run_started(&self, connection: &ConnectionId) -> RunHooks;
 }
 
+/// Told how a run ended, once it has returned.
+pub type RunFinished = Box<dyn FnOnce(&Result<SyncReport, HostError>) + Send>;
+
 /// One run's hooks, from [`RunWatcher::run_started`].
 pub struct RunHooks {
     pub progress: ProgressReporter,
     pub items: ItemObserver,
     /// Called once the run has returned (and its schedule is stored).
-    pub finished: Box<dyn FnOnce(&Result<SyncReport, HostError>) + Send>,
+    pub finished: RunFinished,
 }
 
 /// What [`Scheduler::run_now`] did.

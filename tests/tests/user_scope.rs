@@ -68,7 +68,7 @@ fn another_users_connection_is_refused_by_every_operation() {
 #[test]
 fn the_same_account_for_a_second_user_is_a_connection_of_their_own() {
     let t = TestHost::start(EmulatorConfig::default_demo(), "");
-    let mine = ConnectionId::new(&t.connect_demo());
+    let mine = ConnectionId::new(t.connect_demo());
     let bob = bob(&t);
     let theirs = match t.host.begin_connect_for(&bob, PLUGIN, inputs()).unwrap() {
         ConnectOutcome::Connected { connection, .. } => connection,
