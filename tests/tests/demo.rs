@@ -69,3 +69,64 @@ fn the_demo_refuses_to_wipe_a_directory_it_did_not_make() {
         "keep me"
     );
 }
+
+#[test]
+fn demo_serve_prints_the_url_and_sign_in_serves_the_page_and_stops_on_ctrl_c() {
+    use std::io::BufRead;
+    let host_demo = &plugin_libraries().host_demo;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(host_demo)
+        .args(["demo", "--serve"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("host-demo runs");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    let (mut url, mut password) = (None, None);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Some(rest) = line.split("The settings page: ").nth(1) {
+            url = Some(rest.trim_end_matches("/signin").to_string());
+        }
+        if let Some(rest) = line.split("with the password ").nth(1) {
+            password = Some(rest.split_whitespace().next().unwrap().to_string());
+        }
+        if line.contains("Ctrl-C stops") {
+            break;
+        }
+    }
+    let (url, password) = (url.expect(&printed), password.expect(&printed));
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert!(
+        !printed.contains("demo-password"),
+        "no emulator password printed: {printed}"
+    );
+    let client = reqwest::blocking::Client::new();
+    let login = client
+        .post(format!("{url}/api/auth/login"))
+        .json(&serde_json::json!({"handle": "me", "password": password}))
+        .send()
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+    let page = client
+        .get(format!("{url}/signin"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.contains("id=\"signin-form\""));
+
+    let stopped = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}: {rest:?}");
+    assert!(rest.iter().any(|l| l.contains("Stopped.")), "{rest:?}");
+}

@@ -61,7 +61,7 @@ fn written_outside_the_store(t: &WebTest, before: &[PathBuf]) -> Vec<PathBuf> {
 fn an_oversized_upload_is_refused_whole() {
     let (t, mut c) = server();
     let before = t.files();
-    let big = vec![7u8; (LIMIT as usize) * 4];
+    let big = vec![7u8; (LIMIT as usize) * 3];
     let page = c.post_multipart("/upload", &[], vec![("big.fit".into(), big.clone())]);
     assert_eq!(page.status, 413, "{}", page.body);
     assert!(
@@ -240,4 +240,26 @@ fn huge_headers_are_refused_with_a_clear_answer() {
         Err(e) => assert!(e.is_request() || e.is_connect() || e.is_body(), "{e}"),
     }
     assert_eq!(c.get("/api/me").status, 200, "the server goes on");
+}
+
+#[test]
+fn an_upload_holds_at_most_max_files() {
+    let (t, mut c) = server();
+    let before = t.files();
+    let max = host_demo::web::upload::MAX_FILES;
+    let many = |n: usize| {
+        (0..n)
+            .map(|i| (format!("{i}.fit"), vec![1u8; 8]))
+            .collect::<Vec<_>>()
+    };
+    let refused = c.post_multipart("/api/upload", &[], many(max + 1));
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("at most 1000 files"));
+    assert!(written_outside_the_store(&t, &before).is_empty());
+    let taken = c.post_multipart("/api/upload", &[], many(max));
+    assert_eq!(taken.status, 200, "{}", taken.body);
+    assert_eq!(taken.json()["files"].as_array().unwrap().len(), max);
 }

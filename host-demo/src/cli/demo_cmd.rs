@@ -46,10 +46,11 @@ pub fn serve(config: &Path, data_dir: &Path, handle: &str) -> anyhow::Result<()>
     };
     println!("3. The settings page: {}/signin", server.url());
     println!("   Sign in as {handle} with the password {password} (made for this demo).");
+    // The emulator's account passwords are not printed (as in `demo`):
+    // tests/emulator/README.md lists them.
     println!(
-        "   Connect Garmin with {DEMO_EMAIL} / {DEMO_PASSWORD}, or mfa@example.com / {DEMO_PASSWORD} \
-and the code {} for the MFA step.",
-        garmin_emulator::DEFAULT_MFA_CODE
+        "   Connect Garmin with the emulator's {DEMO_EMAIL}, or mfa@example.com for the MFA step \
+(their password and code: tests/emulator/README.md, \"Accounts and activities\")."
     );
     println!("   Ctrl-C stops the server and the emulator.");
     super::serve_cmd::wait_for_ctrl_c();

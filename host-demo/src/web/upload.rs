@@ -116,12 +116,20 @@ pub async fn receive(
         std::fs::create_dir(&slot).map_err(WebError::internal)?;
         let path = slot.join(&file_name);
         let mut out = std::fs::File::create(&path).map_err(WebError::internal)?;
+        let mut oversized = false;
         while let Some(chunk) = field.chunk().await.map_err(malformed)? {
             total = total.saturating_add(chunk.len() as u64);
             if total > limit {
-                return Err(too_large(limit));
+                oversized = true;
+                break;
             }
             out.write_all(&chunk).map_err(WebError::internal)?;
+        }
+        if oversized {
+            while let Ok(Some(_)) = field.chunk().await {}
+            drop(field);
+            drain(&mut multipart).await;
+            return Err(too_large(limit));
         }
         out.sync_all().map_err(WebError::internal)?;
         saved.push(path);
@@ -141,6 +149,15 @@ pub async fn receive(
         .map_err(WebError::internal)?;
     drop(dir);
     outcomes
+}
+
+/// Reads and drops the rest of a refused upload (bounded by the route's
+/// body limit), so the client, still sending, receives the answer instead
+/// of a closed connection.
+async fn drain(multipart: &mut Multipart) {
+    while let Ok(Some(mut next)) = multipart.next_field().await {
+        while let Ok(Some(_)) = next.chunk().await {}
+    }
 }
 
 fn too_large(limit: u64) -> WebError {
