@@ -180,7 +180,7 @@ fn progress_markup(s: &str, events: &[RunEvent], running: bool) -> Markup {
                 dt { "Already there" } dd id={ "count-skipped-" (s) } { (skipped) }
                 dt { "Rejected or left for later" } dd id={ "count-errors-" (s) } { (errors) }
             }
-            ol class="items" id={ "progress-items-" (s) } {
+            ul class="items" id={ "progress-items-" (s) } {
                 @for e in events.iter().rev().take(200) {
                     @if let RunEvent::Progress { name, status, reason, .. } = e {
                         li class={ "item " (status) } { (name) " — " (status) @if let Some(r) = reason { ": " (r) } }
