@@ -413,3 +413,87 @@ fn the_pages_flow_connect_with_mfa_sync_upload_disconnect() {
         "signed out: back to sign-in"
     );
 }
+
+#[test]
+fn the_status_says_what_needs_the_user_with_the_action_that_fixes_it() {
+    use bincio_state::{CooldownScope, SecretString, UserHandle};
+    let t = WebTest::start(EmulatorConfig::default_demo(), "", WebTest::config());
+    t.add_user("ada", USER_PASSWORD, Role::User);
+    let ada = UserHandle::parse("ada").unwrap();
+    t.host
+        .accept_disclaimer_for(&ada, "dev.bincio.garmin")
+        .unwrap();
+    let id = match t
+        .host
+        .begin_connect_for(
+            &ada,
+            "dev.bincio.garmin",
+            vec![
+                (
+                    "email".into(),
+                    SecretString::from(bincio_tests::harness::DEMO_EMAIL),
+                ),
+                ("password".into(), SecretString::from(PASSWORD)),
+            ],
+        )
+        .unwrap()
+    {
+        host_demo::host::ConnectOutcome::Connected { connection, .. } => connection,
+        other => panic!("{other:?}"),
+    };
+    let mut c = t.client();
+    c.login("ada", USER_PASSWORD);
+    assert_eq!(
+        c.get("/api/garmin/status").json()["attention"],
+        serde_json::Value::Null
+    );
+
+    let until = t.host.now() + 3600;
+    t.host
+        .db
+        .set_cooldown(CooldownScope::Connection(id.clone()), until, "slow down")
+        .unwrap();
+    let limited = c.get("/api/garmin/status").json();
+    let text = limited["attention"].as_str().unwrap();
+    assert!(
+        text.starts_with("Rate limited by the service: no sync before "),
+        "{text}"
+    );
+    assert!(
+        text.contains(&host_demo::host::format_time(until)),
+        "{text}"
+    );
+
+    t.host
+        .db
+        .set_connection_status(
+            &id,
+            ConnectionStatus::NeedsUser,
+            Some("Garmin refused the password."),
+        )
+        .unwrap();
+    let page = c.get("/settings/importers");
+    assert!(
+        page.body.contains("id=\"attention-garmin\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("Garmin refused the password. Connect again to fix it."),
+        "{}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains("href=\"/settings/importers/dev.bincio.garmin/connect\""));
+    assert!(
+        !page.body.contains("host-demo connect"),
+        "no CLI advice on the page"
+    );
+    assert_eq!(
+        c.post_json("/api/garmin/sync", json!({})).status,
+        409,
+        "it cannot sync until fixed"
+    );
+}

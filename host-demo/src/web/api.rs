@@ -141,7 +141,7 @@ async fn status(State(state): State<AppState>, signed: SignedIn) -> ApiResult {
         "status": report.map(|r| r.connection.status.to_string()),
         "last_outcome": report.and_then(|r| r.last_run.as_ref()).and_then(|run| run.outcome.map(|o| o.to_string())),
         "next_run": report.and_then(|r| r.next_run_at).map(iso),
-        "attention": report.and_then(importers::attention),
+        "attention": report.and_then(|r| importers::attention(&state, r)),
         "running": card.running,
         "disclaimer_accepted": card.disclaimer == DisclaimerState::Accepted,
     }))

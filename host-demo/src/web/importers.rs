@@ -88,18 +88,43 @@ pub fn card(state: &AppState, user: &UserHandle, plugin_id: &str) -> Result<Card
     })
 }
 
-/// The web's words for what needs the user (the host's speak of the CLI).
-pub fn attention(report: &ConnectionStatusReport) -> Option<String> {
+/// What needs the user, in the page's words (the host's name CLI
+/// commands), or `None`.
+pub fn attention(state: &AppState, report: &ConnectionStatusReport) -> Option<String> {
     let c = &report.connection;
     match c.status {
         ConnectionStatus::NeedsUser => Some(format!(
             "{}. Connect again to fix it.",
-            c.status_message.as_deref().unwrap_or("The login needs you")
+            c.status_message
+                .as_deref()
+                .unwrap_or("The login needs you")
+                .trim_end_matches('.')
         )),
-        _ => report.attention.as_ref().map(|a| {
-            a.replace("; run `host-demo connect ", "; connect again (")
-                .replace("run `host-demo connect", "accept it on this page (")
-        }),
+        ConnectionStatus::Pending => Some("The connect flow was not finished.".into()),
+        ConnectionStatus::Disconnected | ConnectionStatus::Paused => None,
+        ConnectionStatus::Active => {
+            if state.host.manager.loaded(&c.plugin_id).is_err() {
+                return Some(
+                    "This importer is not available on the server now; an admin can say why."
+                        .into(),
+                );
+            }
+            match state.host.disclaimer_state_for(&c.user, &c.plugin_id) {
+                Ok(DisclaimerState::Accepted) => {}
+                Ok(_) => {
+                    return Some(
+                        "The disclaimer changed: read and accept it again to go on syncing.".into(),
+                    )
+                }
+                Err(_) => return report.attention.clone(),
+            }
+            report.cooldown_until.map(|until| {
+                format!(
+                    "Rate limited by the service: no sync before {}.",
+                    crate::host::format_time(until)
+                )
+            })
+        }
     }
 }
 

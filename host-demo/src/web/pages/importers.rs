@@ -106,7 +106,7 @@ fn card_markup(state: &AppState, signed: &SignedIn, card: &Card) -> Markup {
                         }
                         dt { "Next run" } dd id={ "next-run-" (s) } { (r.next_run_text()) }
                     }
-                    @if let Some(a) = importers::attention(r) {
+                    @if let Some(a) = importers::attention(state, r) {
                         p class="attention" role="alert" id={ "attention-" (s) } {
                             (a) " "
                             a href={ "/settings/importers/" (d.id) "/connect" } { "Fix it" }
