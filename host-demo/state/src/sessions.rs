@@ -9,6 +9,10 @@ use crate::error::{sql, StateError};
 use crate::users::UserHandle;
 use rusqlite::{params, OptionalExtension};
 
+/// A session's last use is written at most this often: reading a session
+/// for every request must not make every request a database write.
+pub const LAST_SEEN_STEP_SECS: i64 = 60;
+
 /// A live session as the web layer sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebSession {
@@ -53,7 +57,8 @@ impl StateDb {
     }
 
     /// The session with this id hash if it has not expired and its user is
-    /// not disabled; its last use is moved to `now`.
+    /// not disabled; its last use is moved to `now` when it was
+    /// [`LAST_SEEN_STEP_SECS`] or more ago.
     pub fn live_session(
         &self,
         id_sha256: &str,
@@ -80,11 +85,13 @@ impl StateDb {
                 .optional()
                 .map_err(sql("read web session"))?;
             if let Some(session) = &found {
-                conn.execute(
-                    "UPDATE web_sessions SET last_seen_at = ?2 WHERE id_sha256 = ?1",
-                    params![session.id_sha256, now],
-                )
-                .map_err(sql("touch web session"))?;
+                if now.saturating_sub(session.last_seen_at) >= LAST_SEEN_STEP_SECS {
+                    conn.execute(
+                        "UPDATE web_sessions SET last_seen_at = ?2 WHERE id_sha256 = ?1",
+                        params![session.id_sha256, now],
+                    )
+                    .map_err(sql("touch web session"))?;
+                }
             }
             Ok(found)
         })

@@ -37,14 +37,18 @@ fn a_session_lives_until_it_expires_or_is_deleted() {
         ("ada", "csrf")
     );
     assert_eq!(live.created_at, NOW);
+    let seen = |at| db.live_session("h1", at).unwrap().unwrap().last_seen_at;
     assert_eq!(
-        db.live_session("h1", NOW + 20)
-            .unwrap()
-            .unwrap()
-            .last_seen_at,
-        NOW + 10,
+        seen(NOW + 59),
+        NOW,
+        "a use within a minute of the last is not written"
+    );
+    assert_eq!(
+        seen(NOW + 61),
+        NOW,
         "the previous use is reported, then moved on"
     );
+    assert_eq!(seen(NOW + 62), NOW + 61);
     assert!(
         db.live_session("h1", NOW + 100).unwrap().is_none(),
         "expired"
