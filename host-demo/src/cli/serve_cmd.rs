@@ -34,7 +34,12 @@ impl ServeArgs {
 }
 
 pub fn run(host: Host, args: &ServeArgs) -> anyhow::Result<()> {
-    if !host.db.users()?.iter().any(|u| u.has_password && !u.is_disabled()) {
+    if !host
+        .db
+        .users()?
+        .iter()
+        .any(|u| u.has_password && !u.is_disabled())
+    {
         println!(
             "Nobody can sign in yet: no user has a password. Add one with \
 `host-demo users add NAME --admin` (or `users set-password NAME`)."
