@@ -497,3 +497,73 @@ fn the_status_says_what_needs_the_user_with_the_action_that_fixes_it() {
         "it cannot sync until fixed"
     );
 }
+
+#[test]
+fn stopping_the_server_stops_a_sync_after_its_item_and_ends_the_streams() {
+    use bincio_state::{RunOutcome, SecretString, UserHandle};
+    let mut t = WebTest::start(EmulatorConfig::default_demo(), "", WebTest::config());
+    t.add_user("ada", USER_PASSWORD, Role::User);
+    let ada = UserHandle::parse("ada").unwrap();
+    t.host
+        .accept_disclaimer_for(&ada, "dev.bincio.garmin")
+        .unwrap();
+    let id = match t
+        .host
+        .begin_connect_for(
+            &ada,
+            "dev.bincio.garmin",
+            vec![
+                (
+                    "email".into(),
+                    SecretString::from(bincio_tests::harness::DEMO_EMAIL),
+                ),
+                ("password".into(), SecretString::from(PASSWORD)),
+            ],
+        )
+        .unwrap()
+    {
+        host_demo::host::ConnectOutcome::Connected { connection, .. } => connection,
+        other => panic!("{other:?}"),
+    };
+    t.emulator
+        .set_fault(Fault::Delay(Duration::from_millis(400)).on(Target::Download(None)));
+    let mut c = t.client();
+    c.login("ada", USER_PASSWORD);
+    assert_eq!(
+        c.post_json("/api/garmin/sync", json!({})).json()["started"],
+        true
+    );
+    let (first_item, seen_first) = std::sync::mpsc::channel();
+    let follower = std::thread::spawn(move || {
+        let mut sent = false;
+        c.read_stream("/api/garmin/sync/stream", |e| {
+            if e["type"] == "progress" && !sent {
+                sent = true;
+                let _ = first_item.send(());
+            }
+        })
+    });
+    seen_first.recv().expect("the run imports its first item");
+    t.stop();
+    let events = follower.join().expect("the stream ended with the server");
+    let run = t.host.db.last_run(&id).unwrap().unwrap();
+    assert_eq!(run.outcome, Some(RunOutcome::Cancelled), "{run:?}");
+    let all = t
+        .emulator
+        .activities(bincio_tests::harness::DEMO_EMAIL)
+        .len() as u64;
+    assert!(
+        run.counts.imported >= 1 && run.counts.imported < all,
+        "{run:?} of {all}"
+    );
+    assert!(
+        matches!(
+            events.last().unwrap()["type"].as_str(),
+            Some("error" | "progress")
+        ),
+        "{events:?}"
+    );
+    // What was imported is in the store.
+    let index = std::fs::read_to_string(t.data_dir().join("ada/index.json")).unwrap();
+    assert!(index.contains("\"id\""), "{index}");
+}
