@@ -24,6 +24,20 @@ fn the_admin_manages_plugins_invites_and_users() {
         assert!(page.body.contains(&format!("id=\"{id}\"")), "{id}");
     }
     assert!(page.body.contains("dev.bincio.garmin"));
+    assert!(
+        page.body.contains("id=\"info-garmin\""),
+        "plugin info shown"
+    );
+    let sha = &t
+        .host
+        .manager
+        .loaded("dev.bincio.garmin")
+        .unwrap()
+        .1
+        .descriptor
+        .disclaimer
+        .sha256;
+    assert!(page.body.contains(sha.as_str()));
 
     // Disable: plugin.toml edited, its comment kept, a restart announced.
     let toml = &t.host.manager.config_path;

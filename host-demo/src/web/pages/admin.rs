@@ -82,7 +82,23 @@ async fn page(
                 tbody {
                     @for e in &manager.entries {
                         tr {
-                            td { (e.config.id) }
+                            td {
+                                (e.config.id)
+                                @if let Ok((_, p)) = manager.loaded(&e.config.id) {
+                                    details class="plugin-info" id={ "info-" (super::slug(&e.config.id)) } {
+                                        summary { "Info" }
+                                        dl {
+                                            dt { "Name, version" } dd { (p.descriptor.name) " " (p.descriptor.version) }
+                                            dt { "Capabilities" } dd { (p.descriptor.capabilities.join(", ")) }
+                                            dt { "Credential fields" }
+                                            dd { @for f in &p.descriptor.credential_fields { (f.key) " (" (f.kind.name()) ") " } }
+                                            dt { "Sync interval" }
+                                            dd { (p.descriptor.default_interval.as_secs() / 60) " min by default, at least " (p.descriptor.min_interval.as_secs() / 60) " min" }
+                                            dt { "Disclaimer" } dd { "version " (p.descriptor.disclaimer.version) ", sha256 " code { (p.descriptor.disclaimer.sha256) } }
+                                        }
+                                    }
+                                }
+                            }
                             td { (e.status.label()) }
                             td {
                                 @match manager.loaded(&e.config.id).ok().and_then(|(c, p)| crate::services::request_gate::effective_budget(c, &p.module)) {
