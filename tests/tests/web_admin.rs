@@ -65,7 +65,16 @@ fn the_admin_manages_plugins_invites_and_users() {
 
     // An invite link: one user, once.
     let made = admin.post_form("/admin/invites", &[("role", "user")]);
-    let token = made.location().split("invite=").nth(1).unwrap().to_string();
+    assert_eq!(made.status, 200, "{}", made.body);
+    assert!(made.location().is_empty(), "the link is not put in a URL");
+    let token = made
+        .body
+        .split("/invite/")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_string();
+    assert_eq!(token.len(), 64, "{token}");
     let mut guest = t.client();
     let form = guest.get(&format!("/invite/{token}"));
     for id in ["invite-form", "new-handle", "new-password", "invite-submit"] {

@@ -35,13 +35,23 @@ pub fn routes() -> Router<AppState> {
 #[derive(Deserialize, Default)]
 struct AdminNotice {
     done: Option<String>,
-    invite: Option<String>,
 }
 
 async fn page(
     State(state): State<AppState>,
     signed: SignedIn,
     Query(n): Query<AdminNotice>,
+) -> PageResult {
+    render(&state, &signed, n.done.as_deref(), None)
+}
+
+/// The admin page; `invite` is a link just made, shown once in the answer
+/// to its form (never in a URL, so not in the browser's history).
+fn render(
+    state: &AppState,
+    signed: &SignedIn,
+    done: Option<&str>,
+    invite: Option<&str>,
 ) -> PageResult {
     signed.require_admin()?;
     let host = &state.host;
@@ -63,7 +73,7 @@ async fn page(
     }
     failures.sort_by_key(|f| std::cmp::Reverse(f.1));
     failures.truncate(RECENT_FAILURES);
-    let notice_text = match n.done.as_deref() {
+    let notice_text = match done {
         Some("plugin") => {
             Some("plugin.toml was edited; restart the server for the change to take effect.")
         }
@@ -72,7 +82,7 @@ async fn page(
     };
     let body = html! {
         (notice(notice_text))
-        @if let Some(token) = &n.invite {
+        @if let Some(token) = invite {
             p class="notice" role="status" id="invite-link" { "Invite link (works once, for 7 days): " code { "/invite/" (token) } }
         }
         section aria-labelledby="plugins-title" id="admin-plugins" {
@@ -113,7 +123,7 @@ async fn page(
                             }
                             td {
                                 form method="post" action={ "/admin/plugins/" (e.config.id) "/" (if e.config.enabled { "disable" } else { "enable" }) } class="inline" {
-                                    (csrf_input(&signed))
+                                    (csrf_input(signed))
                                     button type="submit" { (if e.config.enabled { "Disable" } else { "Enable" }) }
                                 }
                             }
@@ -136,11 +146,11 @@ async fn page(
                                 @if u.handle != *signed.handle() {
                                     @if !u.is_disabled() {
                                         form method="post" action={ "/admin/users/" (u.handle) "/disable" } class="inline" {
-                                            (csrf_input(&signed)) button type="submit" { "Disable" }
+                                            (csrf_input(signed)) button type="submit" { "Disable" }
                                         }
                                     }
                                     form method="post" action={ "/admin/users/" (u.handle) "/remove" } class="inline danger" {
-                                        (csrf_input(&signed)) button type="submit" { "Remove (activities kept)" }
+                                        (csrf_input(signed)) button type="submit" { "Remove (activities kept)" }
                                     }
                                 }
                             }
@@ -149,7 +159,7 @@ async fn page(
                 }
             }
             form id="invite-form" method="post" action="/admin/invites" {
-                (csrf_input(&signed))
+                (csrf_input(signed))
                 p {
                     label for="invite-role" { "Role of the invited user" }
                     select id="invite-role" name="role" { option value="user" { "user" } option value="admin" { "admin" } }
@@ -175,7 +185,7 @@ async fn page(
             ul { @for (id, at, message) in &failures { li { (id) ", " (format_time(*at)) ": " (message) } } }
         }
     };
-    Ok(layout("Admin", Some(&signed), body).into_response())
+    Ok(layout("Admin", Some(signed), body).into_response())
 }
 
 #[derive(Deserialize)]
@@ -232,7 +242,7 @@ async fn invite(
         now,
         now.saturating_add(INVITE_TTL_SECS),
     )?;
-    Ok(see_other(&format!("/admin?invite={token}")))
+    render(&state, &signed, None, Some(&token))
 }
 
 async fn user_action(
