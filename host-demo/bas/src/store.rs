@@ -13,8 +13,8 @@ use crate::atomic::{commit_group, remove_stale_temps, sync_dir, PendingFile};
 use crate::catalog::{Catalog, CatalogError};
 use crate::convert::Converted;
 use crate::error::StoreError;
-use crate::index::{IndexEntry, IndexFile, Owner};
-use crate::layout::{write_index_files, Shard};
+use crate::index::{IndexEntry, IndexFile, Owner, Shard};
+use crate::layout::write_index_files;
 use crate::recover::{adopt_orphans, RecoveryReport};
 
 /// Files written per durability group inside a batch: bounds memory and temp files while
