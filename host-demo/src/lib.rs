@@ -7,11 +7,9 @@
 //! - [`services`]: the host services lent to plugins (vault-backed secrets,
 //!   the import sink, progress, logger, cancel).
 //! - [`clock`]: system time, or a manual clock for tests.
-//! - [`atomic_file`]: crash-safe small-file replacement.
 
 #![forbid(unsafe_code)]
 
-pub mod atomic_file;
 pub mod clock;
 pub mod host;
 pub mod import;

@@ -6,8 +6,9 @@
 
 use std::path::Path;
 
+use bincio_atomic_file::{commit_group, write_atomic, PendingFile};
+
 use crate::activity::BAS_VERSION;
-use crate::atomic::{commit_group, write_atomic, PendingFile};
 use crate::catalog::Catalog;
 use crate::error::StoreError;
 use crate::index::{shard_url, Owner, Shard};
@@ -38,7 +39,7 @@ pub(crate) fn write_index_files(
         document(&mut out, owner, &generated_at, &[], |out| {
             catalog.write_json_array(out, None, usize::MAX)
         })?;
-        return write_atomic(&index_path, &out);
+        return Ok(write_atomic(&index_path, &out)?);
     }
     let wanted: Vec<Shard> = catalog
         .per_year()
