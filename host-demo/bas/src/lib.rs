@@ -18,6 +18,7 @@ mod geojson;
 mod laps;
 mod messages;
 mod metrics;
+mod odd_fields;
 mod sport;
 mod timefmt;
 mod timeseries;

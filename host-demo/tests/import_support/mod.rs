@@ -2,6 +2,9 @@
 //! activities, store inspection and schema validation.
 #![allow(dead_code)]
 
+mod odd_fit;
+pub use odd_fit::with_odd_field_size;
+
 use garmin_emulator::fit_writer::{write_activity, FitActivitySpec, Sport};
 use host_demo::import::sources::{self, Found};
 use host_demo::import::{open_local, ImportPipeline, Item, Outcome, Tally};
