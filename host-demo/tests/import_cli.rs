@@ -4,6 +4,7 @@
 
 mod import_support;
 
+use import_support::odd_fit::with_odd_field_size;
 use import_support::*;
 use std::fs;
 use std::io::{Cursor, Write};

@@ -65,7 +65,7 @@ pub(crate) fn patch_definition(message: &[u8]) -> Option<Patched> {
                 base_type: definition[at + 2],
             };
             let unit = base_type_size(FitBaseType::from(field.base_type & BASE_TYPE_MASK));
-            (field.size % unit != 0).then_some((at, field))
+            (!field.size.is_multiple_of(unit)).then_some((at, field))
         })
         .collect();
     if odd.is_empty() {

@@ -2,8 +2,7 @@
 //! activities, store inspection and schema validation.
 #![allow(dead_code)]
 
-mod odd_fit;
-pub use odd_fit::with_odd_field_size;
+pub mod odd_fit;
 
 use garmin_emulator::fit_writer::{write_activity, FitActivitySpec, Sport};
 use host_demo::import::sources::{self, Found};
