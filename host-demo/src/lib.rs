@@ -7,12 +7,10 @@
 //! - [`services`]: the host services lent to plugins (vault-backed secrets,
 //!   the import sink, progress, logger, cancel).
 //! - [`clock`]: system time, or a manual clock for tests.
-//! - [`atomic_file`]: crash-safe small-file replacement.
 //! - [`web`]: the web settings page and its JSON API (`host-demo serve`).
 
 #![forbid(unsafe_code)]
 
-pub mod atomic_file;
 pub mod clock;
 pub mod host;
 pub mod import;

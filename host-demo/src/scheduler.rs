@@ -18,6 +18,7 @@ use crate::host::waits::{after, clamp_interval, clamp_rate_limit_wait};
 use crate::host::{Host, HostError, SyncOptions, SyncReport};
 use crate::plugins::{Descriptor, PluginConfig};
 use crate::services::{CancelFlag, ItemObserver, ProgressReporter};
+use bincio_backoff::{from_secs, Backoff, Jitter};
 use bincio_state::{ConnectionId, ConnectionStatus};
 use host_api::ErrorKind;
 use rand::Rng;
@@ -386,14 +387,7 @@ fn next_run(
     policy: Policy,
     rng: &mut impl Rng,
 ) -> (Option<i64>, u32) {
-    let jittered = |secs: i64, rng: &mut dyn rand::RngCore| {
-        let spread = (secs as f64 * JITTER_FRACTION) as i64;
-        secs.saturating_add(if spread > 0 {
-            rng.gen_range(-spread..=spread)
-        } else {
-            0
-        })
-    };
+    let jitter = Jitter::around(JITTER_FRACTION);
     let error = match outcome {
         Ok(report) => match &report.result {
             Ok(summary) => {
@@ -404,7 +398,10 @@ fn next_run(
                     policy.interval
                 };
                 return (
-                    Some(after(now, jittered(base, rng).max(policy.min_interval))),
+                    Some(after(
+                        now,
+                        jitter.apply_secs(base, rng).max(policy.min_interval),
+                    )),
                     0,
                 );
             }
@@ -425,11 +422,14 @@ fn next_run(
         Err(_) => None,
     };
     let failures = failures.saturating_add(1);
-    let backoff = policy
-        .min_interval
-        .saturating_mul(1i64 << (failures - 1).min(20))
-        .min(MAX_BACKOFF_SECS);
-    let wait = jittered(backoff, rng).max(policy.min_interval);
+    let backoff = Backoff {
+        base: from_secs(policy.min_interval),
+        max: from_secs(MAX_BACKOFF_SECS),
+        jitter,
+    };
+    let wait = backoff
+        .delay_secs(failures - 1, rng)
+        .max(policy.min_interval);
     let wait = match error.flatten() {
         Some(retry_after) => wait.max(clamp_rate_limit_wait(retry_after, "sync")),
         None => wait,

@@ -4,6 +4,7 @@
 
 mod import_support;
 
+use import_support::odd_fit::with_odd_field_size;
 use import_support::*;
 use std::fs;
 use std::io::{Cursor, Write};
@@ -287,5 +288,98 @@ fn fifos_devices_and_zip_bombs_are_refused_with_the_reason() {
     assert!(
         text.contains("bomb.zip/bomb.fit: declares 104857600 bytes"),
         "{text}"
+    );
+}
+
+/// fitparser 0.11 prints `ERROR: field size ...` to stderr for a field whose size is not a
+/// multiple of its base type's; the decoder hands it the field already typed as bytes, so
+/// nothing reaches stderr, the finding goes to the log (`RUST_LOG`), and the file imports
+/// cleanly (its CRC, checked by the decoder itself then, is right).
+#[test]
+fn odd_field_sizes_reach_the_log_not_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("odd");
+    fs::create_dir(&files).unwrap();
+    for name in [
+        "garmin-fenix-5-run.fit",
+        "Edge810-Vector-2013-08-16-15-35-10.fit",
+    ] {
+        fs::write(files.join(name), with_odd_field_size(&fixture(name))).unwrap();
+    }
+    let data = dir.path().join("data");
+    let output = host_demo(&data, &["import", files.to_str().unwrap()]);
+    let (text, errors) = (stdout(&output), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{text}\n{errors}");
+    assert!(!errors.contains("ERROR"), "stderr: {errors}");
+    assert!(!errors.contains("not a multiple"), "stderr: {errors}");
+    let [imported, salvaged, duplicate, rejected] = summary_counts(&text);
+    assert_eq!(
+        [imported, salvaged, duplicate, rejected],
+        [2, 0, 0, 0],
+        "{text}"
+    );
+    assert!(!text.contains("CRC"), "{text}");
+
+    let logged = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir.path().join("logged"))
+        .args(["import", files.to_str().unwrap()])
+        .env("RUST_LOG", "bas::decode=debug")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&logged.stderr);
+    assert!(logged.status.success(), "{log}");
+    assert!(
+        log.contains("field size is not a multiple of its base type's: read as bytes"),
+        "{log}"
+    );
+    assert!(!log.contains("ERROR: field size"), "{log}");
+}
+
+/// The summary says which files were kept as duplicates, and of what: an activity this run
+/// imported (named by its file) or one already in the store.
+#[test]
+fn the_summary_names_each_duplicate_and_what_it_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("export");
+    fs::create_dir_all(files.join("b")).unwrap();
+    let run = fixture("garmin-fenix-5-run.fit");
+    fs::write(files.join("a.fit"), &run).unwrap();
+    fs::write(files.join("b/copy.fit"), &run).unwrap();
+    let data = dir.path().join("data");
+    let output = host_demo(&data, &["import", files.to_str().unwrap()]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert_eq!(summary_counts(&text), [1, 0, 1, 0], "{text}");
+    let id = text
+        .lines()
+        .find_map(|l| l.split(" same file content as ").nth(1))
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no duplicate line in:\n{text}"))
+        .to_owned();
+    let copy = files.join("b/copy.fit");
+    let original = files.join("a.fit");
+    let expected = format!(
+        "  {}: same file content as {id} (imported from {} in this run)",
+        copy.display(),
+        original.display()
+    );
+    assert!(text.contains("kept as duplicates"), "{text}");
+    assert!(
+        text.lines().any(|l| l == expected),
+        "{expected:?} not in:\n{text}"
+    );
+
+    let again = dir.path().join("again.fit");
+    fs::write(&again, &run).unwrap();
+    let output = host_demo(&data, &["import", again.to_str().unwrap()]);
+    let text = stdout(&output);
+    let expected = format!(
+        "  {}: same file content as {id} (already in the store)",
+        again.display()
+    );
+    assert!(
+        text.lines().any(|l| l == expected),
+        "{expected:?} not in:\n{text}"
     );
 }

@@ -2,7 +2,7 @@
 //! becomes an access/refresh token pair, and a refresh token becomes a new
 //! pair (the refresh token rotates).
 
-use crate::browser::{self, header, transport_error, Client, StatusCode};
+use crate::browser::{self, header, transport_error, Client, RequestBuilder, StatusCode};
 use crate::clock::Clock;
 use crate::errors::{GarminError, Result};
 use crate::http;
@@ -10,7 +10,6 @@ use crate::identity::{self, DI_CLIENT_IDS, DI_TICKET_GRANT};
 use crate::jwt;
 use crate::settings::Settings;
 use crate::tokens::Tokens;
-use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::Deserialize;
 
 const TICKET_ENDPOINT: &str = "DI token exchange";
@@ -39,8 +38,13 @@ fn token_url(settings: &Settings) -> String {
     format!("{}/di-oauth2-service/oauth/token", settings.diauth())
 }
 
-fn basic(client_id: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{client_id}:")))
+/// A POST to the token endpoint as the native app sends it: its headers, and
+/// HTTP Basic auth of the client id with an empty secret (`id:`).
+fn token_request(client: &Client, settings: &Settings, client_id: &str) -> RequestBuilder {
+    client
+        .post(token_url(settings))
+        .headers(identity::native_headers())
+        .basic_auth(client_id, None::<&str>)
 }
 
 /// Exchanges `ticket`, trying the known client ids in order with the same
@@ -54,10 +58,7 @@ pub async fn exchange_ticket(
     let mut refusals = Vec::new();
     let mut any_transient = false;
     for client_id in DI_CLIENT_IDS {
-        let sent = client
-            .post(token_url(settings))
-            .headers(identity::native_headers())
-            .header(header::AUTHORIZATION, basic(client_id))
+        let sent = token_request(client, settings, client_id)
             .header(header::ACCEPT, "application/json,text/html;q=0.9,*/*;q=0.8")
             .header(header::CACHE_CONTROL, "no-cache")
             .form(&[
@@ -160,10 +161,7 @@ async fn refresh_once(
     client_id: &str,
     refresh_token: &str,
 ) -> Result<(String, Option<String>)> {
-    let response = client
-        .post(token_url(settings))
-        .headers(identity::native_headers())
-        .header(header::AUTHORIZATION, basic(client_id))
+    let response = token_request(client, settings, client_id)
         .header(header::ACCEPT, "application/json")
         .form(&[
             ("grant_type", "refresh_token"),
@@ -242,7 +240,13 @@ mod tests {
 
     #[test]
     fn basic_auth_has_an_empty_secret() {
-        assert_eq!(basic("ABC"), "Basic QUJDOg==");
+        let settings = Settings::default();
+        let client = browser::di_client(&settings).unwrap();
+        let request = token_request(&client, &settings, "ABC").build().unwrap();
+        let auth = request.headers().get(header::AUTHORIZATION).unwrap();
+        // base64("ABC:"): the client id, a colon, no secret.
+        assert_eq!(auth, "Basic QUJDOg==");
+        assert!(auth.is_sensitive(), "kept out of debug output");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::errors::{GarminError, Result};
 use crate::identity;
 use crate::settings::Settings;
-use rand::Rng;
+use bincio_backoff::{Backoff, Jitter};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Client, Response, StatusCode};
 use std::time::Duration;
@@ -43,21 +43,9 @@ pub fn api_client(settings: &Settings) -> Result<Client> {
 /// a day. Longer asks are clamped, and the clamp is logged.
 pub const MAX_SERVER_WAIT_SECS: u64 = 24 * 3600;
 
-/// `base` scaled by a random factor in `[low, high)`.
+/// `base` scaled by a random factor in `[low, high]` (see [`Jitter::apply`]).
 pub fn jittered(base: Duration, low: f64, high: f64) -> Duration {
-    if base.is_zero() || low.is_nan() || high.is_nan() || high <= low {
-        return scaled(base, low);
-    }
-    scaled(base, rand::thread_rng().gen_range(low..high))
-}
-
-/// `base x factor`, saturating at `Duration::MAX` (`mul_f64` panics on
-/// overflow); a negative or NaN factor is zero.
-fn scaled(base: Duration, factor: f64) -> Duration {
-    if factor.is_nan() || factor <= 0.0 {
-        return Duration::ZERO;
-    }
-    Duration::try_from_secs_f64(base.as_secs_f64() * factor).unwrap_or(Duration::MAX)
+    Jitter { low, high }.apply(base, &mut rand::thread_rng())
 }
 
 /// Sleeps unless `duration` is zero (tests run with every pause at zero).
@@ -75,14 +63,20 @@ pub fn pacing(settings: &Settings) -> Duration {
 /// Backoff before try `attempt + 1` (attempt 0 is the first retry):
 /// min(cap, base x 2^attempt), times a random 0.5–1.0.
 pub fn backoff(settings: &Settings, attempt: u32) -> Duration {
-    let exp = settings
-        .backoff_base()
-        .saturating_mul(1u32 << attempt.min(16));
-    jittered(exp.min(settings.backoff_max()), 0.5, 1.0)
+    let policy = Backoff {
+        base: settings.backoff_base(),
+        max: settings.backoff_max(),
+        jitter: Jitter {
+            low: 0.5,
+            high: 1.0,
+        },
+    };
+    policy.delay(attempt, &mut rand::thread_rng())
 }
 
-/// `Retry-After` in seconds: either delta-seconds or an HTTP date (relative
-/// to `now`, unix seconds), at most [`MAX_SERVER_WAIT_SECS`]. Garbage is
+/// `Retry-After` in seconds: either delta-seconds or an HTTP date in any of
+/// its three forms (relative to `now`, unix seconds), at most
+/// [`MAX_SERVER_WAIT_SECS`]. Garbage (and a date outside 1970–9999) is
 /// ignored.
 pub fn retry_after_secs(headers: &HeaderMap, now: i64) -> Option<u64> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
@@ -90,11 +84,9 @@ pub fn retry_after_secs(headers: &HeaderMap, now: i64) -> Option<u64> {
         // Too many digits for u64 is still "a very long wait", not garbage.
         value.parse::<u64>().unwrap_or(u64::MAX)
     } else {
-        let format = time::macros::format_description!(
-            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-        );
-        let date = time::PrimitiveDateTime::parse(value, &format).ok()?;
-        let at = date.assume_utc().unix_timestamp();
+        let at = httpdate::parse_http_date(value).ok()?;
+        let at = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+        let at = i64::try_from(at).unwrap_or(i64::MAX);
         u64::try_from(at.saturating_sub(now)).unwrap_or(0)
     };
     Some(clamp_server_wait(asked))
@@ -255,8 +247,18 @@ mod tests {
         );
         assert_eq!(retry_after_secs(&h, 60), Some(540));
         assert_eq!(retry_after_secs(&h, 6000), Some(0));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after_secs(&h, 0), None);
+        // RFC 9110's obsolete forms, which a recipient must read too.
+        for obsolete in [
+            "Thursday, 01-Jan-70 00:10:00 GMT",
+            "Thu Jan  1 00:10:00 1970",
+        ] {
+            h.insert(RETRY_AFTER, HeaderValue::from_static(obsolete));
+            assert_eq!(retry_after_secs(&h, 60), Some(540), "{obsolete}");
+        }
+        for garbage in ["soon", "Fri, 01 Jan 1970 00:10:00 GMT", "-5", "12.5"] {
+            h.insert(RETRY_AFTER, HeaderValue::from_static(garbage));
+            assert_eq!(retry_after_secs(&h, 0), None, "{garbage}");
+        }
     }
 
     #[test]
@@ -278,9 +280,17 @@ mod tests {
         }
         h.insert(
             RETRY_AFTER,
-            HeaderValue::from_static("Mon, 01 Jan 0001 00:00:00 GMT"),
+            HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
         );
         assert_eq!(retry_after_secs(&h, i64::MAX), Some(0));
+        // Outside what an HTTP date can say: ignored, not a panic.
+        for outside in [
+            "Mon, 01 Jan 0001 00:00:00 GMT",
+            "Sat, 01 Jan 10000 00:00:00 GMT",
+        ] {
+            h.insert(RETRY_AFTER, HeaderValue::from_static(outside));
+            assert_eq!(retry_after_secs(&h, 0), None, "{outside}");
+        }
         h.insert(RETRY_AFTER, HeaderValue::from_static("86400"));
         assert_eq!(retry_after_secs(&h, 0), Some(86400));
     }
@@ -288,7 +298,7 @@ mod tests {
     #[test]
     fn absurd_durations_saturate_instead_of_panicking() {
         // A factor below 1 legitimately shortens it; at or above 1 it saturates.
-        assert!(jittered(Duration::MAX, 0.75, 1.25) >= scaled(Duration::MAX, 0.75));
+        assert!(jittered(Duration::MAX, 0.75, 1.25) >= Duration::MAX.mul_f64(0.74));
         assert_eq!(jittered(Duration::MAX, 1.0, 1.25), Duration::MAX);
         assert_eq!(jittered(Duration::MAX, 2.0, 2.0), Duration::MAX);
         assert_eq!(

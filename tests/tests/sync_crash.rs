@@ -118,7 +118,7 @@ fn a_sync_killed_mid_run_loses_nothing_and_the_next_run_completes_it() {
 }
 
 #[test]
-fn ctrl_c_stops_the_scheduler_after_the_item_in_hand_and_commits() {
+fn ctrl_c_twice_stops_the_scheduler_after_the_item_in_hand_and_commits() {
     let (t, activities, connection) = connected(40);
     t.emulator
         .set_fault(Fault::Delay(Duration::from_millis(150)).on(Target::Download(None)));
@@ -140,11 +140,16 @@ fn ctrl_c_stops_the_scheduler_after_the_item_in_hand_and_commits() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let interrupted = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
+    // Twice, as an impatient user does: the second Ctrl-C must not end the
+    // process mid-item either (the handler stays installed).
+    for _ in 0..2 {
+        let interrupted = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(interrupted.success());
+        std::thread::sleep(Duration::from_millis(30));
+    }
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "exit 0 after Ctrl-C");
     assert!(String::from_utf8_lossy(&output.stdout).contains("Stopped"));

@@ -46,6 +46,12 @@ impl Converted {
     }
 }
 
+/// The lowercase hex sha256 of a file's bytes: the content hash that dedupe, the host's
+/// ledger and the activity's `source_hash` share.
+pub fn content_hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// Converts the bytes of a FIT file named `file_name` into a BAS activity.
 ///
 /// Damaged files are salvaged (see [`Warning`]); files that are not activities, or hold no
@@ -55,11 +61,17 @@ impl Converted {
 /// `direct.rs`); a file outside what that path reproduces exactly is converted the old way,
 /// with fitparser's full profile conversion ([`convert_with_profile`]).
 pub fn convert(bytes: &[u8], file_name: &str) -> Result<Converted, Rejected> {
+    convert_hashed(bytes, file_name, &content_hash(bytes))
+}
+
+/// [`convert`] of bytes whose [`content_hash`] the caller already has (the host hashes each
+/// file once, to look for it before converting): `sha256` is taken as it is.
+pub fn convert_hashed(bytes: &[u8], file_name: &str, sha256: &str) -> Result<Converted, Rejected> {
     let mut fit = FitContent::default();
     let decoded = decode_lenient(bytes, &mut RecordSink::new(&mut fit));
     match decoded {
-        Ok(report) => build(fit, report, bytes, file_name),
-        Err(DecodeFailure::Unsupported(_)) => convert_with_profile(bytes, file_name),
+        Ok(report) => build(fit, report, sha256, file_name),
+        Err(DecodeFailure::Unsupported(_)) => with_profile(bytes, file_name, sha256),
         Err(DecodeFailure::Rejected(cause)) => Err(Rejected {
             file_name: file_name.to_string(),
             cause,
@@ -70,10 +82,14 @@ pub fn convert(bytes: &[u8], file_name: &str) -> Result<Converted, Rejected> {
 /// [`convert`] the old way: every data message through fitparser's full profile conversion.
 /// The fast path's fallback, and the oracle its tests compare it with.
 pub fn convert_with_profile(bytes: &[u8], file_name: &str) -> Result<Converted, Rejected> {
+    with_profile(bytes, file_name, &content_hash(bytes))
+}
+
+fn with_profile(bytes: &[u8], file_name: &str, sha256: &str) -> Result<Converted, Rejected> {
     let mut fit = FitContent::default();
     let decoded = decode_lenient(bytes, &mut ProfileSink(&mut |record| fit.absorb(record)));
     match decoded {
-        Ok(report) => build(fit, report, bytes, file_name),
+        Ok(report) => build(fit, report, sha256, file_name),
         Err(DecodeFailure::Rejected(cause)) => Err(Rejected {
             file_name: file_name.to_string(),
             cause,
@@ -92,7 +108,7 @@ pub fn convert_with_profile(bytes: &[u8], file_name: &str) -> Result<Converted, 
 fn build(
     mut fit: FitContent,
     report: DecodeReport,
-    bytes: &[u8],
+    sha256: &str,
     file_name: &str,
 ) -> Result<Converted, Rejected> {
     let reject = |cause| Rejected {
@@ -153,7 +169,6 @@ fn build(
     };
     let m = metrics::summarise(session, &points, fit.barometric_altitude);
     let curves = efforts::compute(&points, start, sport);
-    let sha256 = hex(&Sha256::digest(bytes));
     let activity = BasActivity {
         bas_version: BAS_VERSION.to_string(),
         id: clock.activity_id(),
@@ -198,7 +213,7 @@ fn build(
         elapsed_s: activity.duration_s,
         track: Track::from_points(&points),
         activity,
-        sha256,
+        sha256: sha256.to_owned(),
         warnings,
     })
 }
@@ -289,14 +304,4 @@ fn session_json(index: usize, s: &Totals, clock: LocalTime) -> Value {
         "distance_m": s.distance_m.map(|d| metrics::round_to(d, 2)),
         "duration_s": s.elapsed_s.map(|e| e.round() as i64),
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    out
 }

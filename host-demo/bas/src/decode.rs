@@ -9,6 +9,7 @@ use fitparser::de::{DecodeOption, FitDataMessage, FitObject, FitStreamProcessor}
 use fitparser::{ErrorKind, FitDataRecord};
 
 use crate::error::RejectCause;
+use crate::odd_fields::{fit_crc, patch_definition, OddField};
 use crate::warning::Warning;
 
 /// The length of a FIT header without its own CRC.
@@ -224,10 +225,31 @@ fn decode_part(
 ) -> Result<(), Unsupported> {
     let mut processor = FitStreamProcessor::new();
     processor.add_option(DecodeOption::DropUnknownFields);
+    let messages_end = header.header_len.saturating_add(header.data_len);
+    // Set once a definition was patched: fitparser then saw other bytes than the file's.
+    let mut own_crc_check = false;
     let mut rest = part.bytes;
     while !rest.is_empty() {
-        stats.position = part.offset + (part.bytes.len() - rest.len());
-        match processor.deserialize_next(rest) {
+        let at = part.bytes.len() - rest.len();
+        stats.position = part.offset + at;
+        let patched = (header.header_len..messages_end)
+            .contains(&at)
+            .then(|| patch_definition(rest))
+            .flatten();
+        let deserialized = match &patched {
+            None => processor.deserialize_next(rest),
+            Some(patched) => {
+                log_odd_fields(stats.position, &patched.fields);
+                if !own_crc_check {
+                    processor.add_option(DecodeOption::SkipDataCrcValidation);
+                    own_crc_check = true;
+                }
+                let read = processor.deserialize_next(&patched.bytes);
+                // The whole copy is one definition: go on after the original's bytes.
+                read.map(|(_, object)| (&rest[patched.bytes.len()..], object))
+            }
+        };
+        match deserialized {
             Ok((remaining, object)) => {
                 rest = remaining;
                 match object {
@@ -240,7 +262,12 @@ fn decode_part(
                             stats.skipped += 1;
                         }
                     },
-                    FitObject::Crc(_) => break,
+                    FitObject::Crc(stored) => {
+                        if own_crc_check {
+                            check_crc(part, header, stored, stats);
+                        }
+                        break;
+                    }
                     FitObject::Header(_) | FitObject::DefinitionMessage(_) => {}
                 }
             }
@@ -275,6 +302,47 @@ fn decode_part(
     Ok(())
 }
 
+/// Says through `tracing` what fitparser would have printed to stderr.
+fn log_odd_fields(offset: usize, fields: &[OddField]) {
+    for field in fields {
+        tracing::debug!(
+            target: "bas::decode",
+            offset,
+            field = field.number,
+            size = field.size,
+            base_type = field.base_type,
+            "field size is not a multiple of its base type's: read as bytes"
+        );
+    }
+}
+
+/// The data CRC of a part fitparser did not check (see `odd_fields.rs`), over the file's own
+/// bytes: from the header when the header has no CRC of its own, else after it.
+fn check_crc(part: &Part<'_>, header: FitHeader, stored: u16, stats: &mut PartStats) {
+    let header_crc = part
+        .bytes
+        .get(SHORT_HEADER..LONG_HEADER)
+        .filter(|_| header.header_len == LONG_HEADER)
+        .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
+    let from = if header_crc == 0 {
+        0
+    } else {
+        header.header_len
+    };
+    let until = header.header_len + header.data_len;
+    let Some(covered) = part.bytes.get(from..until) else {
+        return;
+    };
+    let computed = fit_crc(covered);
+    if computed != stored {
+        stats.warnings.push(Warning::FileCrcMismatch {
+            offset: stats.position,
+            stored,
+            computed,
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,6 +359,48 @@ mod tests {
         assert_eq!((parsed.header_len, parsed.data_len), (12, 7));
         header[0] = 200;
         assert!(parse_header(&header).unwrap_err().contains("200"));
+    }
+
+    /// A 12-byte-header FIT file: a definition of `record` whose heart_rate is a uint16 of 3
+    /// bytes (fitparser's "field size is not a multiple" case), one data message, the CRC
+    /// (`crc_delta` added to it, to damage it).
+    fn file_with_an_odd_field(crc_delta: u16) -> Vec<u8> {
+        let messages = [0x40, 0, 0, 20, 0, 1, 3, 3, 0x84, 0x00, 1, 2, 3];
+        let mut file = vec![12, 0x10, 0x34, 0x08];
+        file.extend((messages.len() as u32).to_le_bytes());
+        file.extend(b".FIT");
+        file.extend(messages);
+        let crc = fit_crc(&file).wrapping_add(crc_delta);
+        file.extend(crc.to_le_bytes());
+        file
+    }
+
+    #[test]
+    fn a_part_with_a_patched_definition_has_its_crc_checked_on_the_original_bytes() {
+        let mut ignore = |_: FitDataRecord| {};
+        let clean = file_with_an_odd_field(0);
+        let report = decode_lenient(&clean, &mut ProfileSink(&mut ignore)).unwrap();
+        assert!(
+            !report
+                .warnings
+                .iter()
+                .any(|w| matches!(w, Warning::FileCrcMismatch { .. })),
+            "{:?}",
+            report.warnings
+        );
+        assert_eq!(report.parts, 1);
+        let damaged = file_with_an_odd_field(1);
+        let report = decode_lenient(&damaged, &mut ProfileSink(&mut ignore)).unwrap();
+        let good = fit_crc(&damaged[..damaged.len() - 2]);
+        assert!(
+            report.warnings.contains(&Warning::FileCrcMismatch {
+                offset: damaged.len() - 2,
+                stored: good.wrapping_add(1),
+                computed: good,
+            }),
+            "{:?}",
+            report.warnings
+        );
     }
 
     #[test]

@@ -98,3 +98,13 @@ impl StoreError {
         }
     }
 }
+
+impl From<bincio_atomic_file::AtomicFileError> for StoreError {
+    fn from(e: bincio_atomic_file::AtomicFileError) -> Self {
+        StoreError::Io {
+            action: e.action,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}

@@ -1,11 +1,11 @@
-//! `index.json`: the owner and one summary per activity (BAS `activity_summary`), newest first.
+//! `index.json`: the owner, one summary per activity (BAS `activity_summary`), newest first,
+//! and the pointers to yearly shards (their layout is `layout.rs`'s).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::activity::{BasActivity, Privacy, Source, BAS_VERSION};
 use crate::geojson::preview;
-use crate::layout::Shard;
 use crate::sport::{Sport, SubSport};
 
 /// The owner block of `index.json`.
@@ -141,6 +141,22 @@ impl IndexEntry {
     pub fn source_hash(&self) -> Option<&str> {
         self.custom.as_ref()?.get("source_hash")?.as_str()
     }
+}
+
+/// A pointer to a yearly shard file (BAS `shards` item).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// Calendar year (of the activities' local start dates).
+    pub year: i32,
+    /// The shard file, relative to `index.json`.
+    pub url: String,
+    /// Activities in the shard.
+    pub count: usize,
+}
+
+/// The file name of the shard of `year`.
+pub(crate) fn shard_url(year: i32) -> String {
+    format!("index_{year}.json")
 }
 
 /// The whole `index.json`, as read from disk.

@@ -6,35 +6,18 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use bincio_atomic_file::{commit_group, write_atomic, PendingFile};
 
 use crate::activity::BAS_VERSION;
-use crate::atomic::{commit_group, write_atomic, PendingFile};
 use crate::catalog::Catalog;
 use crate::error::StoreError;
-use crate::index::Owner;
+use crate::index::{shard_url, Owner, Shard};
 use crate::timefmt::LocalTime;
 
 /// Above this many activities the index is split into yearly shards (the BAS spec's ~5,000).
 pub const SHARD_THRESHOLD: usize = 5_000;
 /// Newest activities kept inline in a sharded `index.json`, for fast feed rendering.
 pub const INLINE_RECENT: usize = 200;
-
-/// A pointer to a yearly shard file (BAS `shards` item).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shard {
-    /// Calendar year (of the activities' local start dates).
-    pub year: i32,
-    /// The shard file, relative to `index.json`.
-    pub url: String,
-    /// Activities in the shard.
-    pub count: usize,
-}
-
-/// The file name of the shard of `year`.
-pub(crate) fn shard_url(year: i32) -> String {
-    format!("index_{year}.json")
-}
 
 /// Writes the index files of `catalog` into `dir`: the shards whose count changed and
 /// `index.json`, as one durability group (all synced together, `index.json` renamed last).
@@ -56,7 +39,7 @@ pub(crate) fn write_index_files(
         document(&mut out, owner, &generated_at, &[], |out| {
             catalog.write_json_array(out, None, usize::MAX)
         })?;
-        return write_atomic(&index_path, &out);
+        return Ok(write_atomic(&index_path, &out)?);
     }
     let wanted: Vec<Shard> = catalog
         .per_year()

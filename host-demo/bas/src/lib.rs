@@ -18,6 +18,7 @@ mod geojson;
 mod laps;
 mod messages;
 mod metrics;
+mod odd_fields;
 mod sport;
 mod timefmt;
 mod timeseries;
@@ -27,8 +28,8 @@ mod warning;
 mod activity;
 mod index;
 
-// The store: atomic files, in-memory catalog, index layout, crash recovery.
-mod atomic;
+// The store: in-memory catalog, index layout, crash recovery (files written by
+// `bincio-atomic-file`).
 mod catalog;
 mod layout;
 mod recover;
@@ -38,11 +39,11 @@ mod error;
 
 pub use activity::{BasActivity, Lap, Privacy, Source, Timeseries, BAS_VERSION};
 pub use catalog::{NEAR_DISTANCE_FRACTION, NEAR_START_S};
-pub use convert::{convert, convert_with_profile, Converted};
+pub use convert::{content_hash, convert, convert_hashed, convert_with_profile, Converted};
 pub use error::{RejectCause, Rejected, StoreError};
 pub use geojson::{Track, TrackPoint, TRACK_EPSILON_DEG};
-pub use index::{IndexEntry, IndexFile, Owner};
-pub use layout::{Shard, INLINE_RECENT, SHARD_THRESHOLD};
+pub use index::{IndexEntry, IndexFile, Owner, Shard};
+pub use layout::{INLINE_RECENT, SHARD_THRESHOLD};
 pub use recover::RecoveryReport;
 pub use sport::{map_fit_sport, Sport, SubSport};
 pub use store::{unique_id, Added, BasStore, Batch};

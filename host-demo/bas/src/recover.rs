@@ -6,8 +6,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use bincio_atomic_file::is_temp_name;
+
 use crate::activity::{BasActivity, BAS_VERSION};
-use crate::atomic::is_temp_name;
 use crate::catalog::Catalog;
 use crate::error::StoreError;
 use crate::index::IndexEntry;

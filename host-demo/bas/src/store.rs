@@ -8,13 +8,14 @@ use std::fs;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
+use bincio_atomic_file::{commit_group, remove_stale_temps, sync_dir, PendingFile};
+
 use crate::activity::{BasActivity, Privacy};
-use crate::atomic::{commit_group, remove_stale_temps, sync_dir, PendingFile};
 use crate::catalog::{Catalog, CatalogError};
 use crate::convert::Converted;
 use crate::error::StoreError;
-use crate::index::{IndexEntry, IndexFile, Owner};
-use crate::layout::{write_index_files, Shard};
+use crate::index::{IndexEntry, IndexFile, Owner, Shard};
+use crate::layout::write_index_files;
 use crate::recover::{adopt_orphans, RecoveryReport};
 
 /// Files written per durability group inside a batch: bounds memory and temp files while
@@ -311,7 +312,7 @@ impl Batch<'_> {
                 Ok(file) => files.push(file),
                 Err(e) => {
                     files.into_iter().for_each(PendingFile::discard);
-                    return Err(e);
+                    return Err(e.into());
                 }
             }
         }
@@ -356,7 +357,7 @@ impl Batch<'_> {
             for id in &ids {
                 self.store.catalog.remove(id);
             }
-            return Err(e);
+            return Err(e.into());
         }
         Ok(())
     }

@@ -6,7 +6,9 @@ mod common;
 use std::collections::BTreeSet;
 use std::fs;
 
-use bincio_bas::{convert, Added, BasStore, RejectCause, Sport, SubSport, Warning};
+use bincio_bas::{
+    content_hash, convert, convert_hashed, Added, BasStore, RejectCause, Sport, SubSport, Warning,
+};
 use common::*;
 use time::format_description::well_known::Rfc3339;
 
@@ -251,4 +253,27 @@ fn the_same_file_twice_gives_the_same_id_and_content() {
         store.find_by_hash(&first.sha256),
         Some("2013-08-16T180510Z")
     );
+}
+
+/// The host hashes each file once and hands the hash in: it is taken as given (not computed
+/// again), and it is what `convert` computes for the same bytes.
+#[test]
+fn a_content_hash_handed_in_is_used_as_given() {
+    let name = "garmin-fenix-5-run.fit";
+    let bytes = fixture(name);
+    let own = convert(&bytes, name).unwrap();
+    assert_eq!(own.sha256, content_hash(&bytes));
+    assert_eq!(own.sha256.len(), 64);
+    assert!(own
+        .sha256
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    let given = "ab".repeat(32);
+    let handed = convert_hashed(&bytes, name, &given).unwrap();
+    assert_eq!(handed.sha256, given);
+    assert_eq!(handed.activity.source_hash, Some(format!("sha256:{given}")));
+    let mut same = handed.clone();
+    same.sha256 = own.sha256.clone();
+    same.activity.source_hash = own.activity.source_hash.clone();
+    assert_eq!(same, own, "only the hash differs");
 }

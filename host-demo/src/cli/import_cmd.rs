@@ -5,6 +5,7 @@
 //! state database unusable) ends it with an error, and then everything
 //! decided before it is already durable.
 
+use host_demo::host::printable;
 use host_demo::import::parallel::{self, Ready};
 use host_demo::import::sources::{self, Amount};
 use host_demo::import::{open_local, ImportError, Item, Outcome, Tally};
@@ -130,13 +131,28 @@ fn print_summary(tally: &Tally, warned: &[(String, Vec<String>)]) {
         tally.total(),
         tally.imported,
         tally.salvaged,
-        tally.duplicate,
+        tally.duplicate(),
         tally.rejected.len()
     );
     if !warned.is_empty() {
         println!("\nimported with a warning:");
         for (name, warnings) in warned {
             println!("  {name}: {}", warnings.join("; "));
+        }
+    }
+    if !tally.duplicates.is_empty() {
+        println!("\nkept as duplicates (not stored again):");
+        for duplicate in &tally.duplicates {
+            let held_by = match tally.imported_from(&duplicate.activity_id) {
+                Some(file) => format!("imported from {} in this run", printable(file)),
+                None => "already in the store".to_owned(),
+            };
+            println!(
+                "  {}: {} as {} ({held_by})",
+                printable(&duplicate.file_name),
+                duplicate.why,
+                duplicate.activity_id
+            );
         }
     }
     if !tally.rejected.is_empty() {

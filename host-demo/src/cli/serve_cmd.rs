@@ -57,14 +57,18 @@ pub fn run(host: Host, args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Blocks until Ctrl-C.
+/// Blocks until Ctrl-C (through `ctrlc`, as `sync` and `run`). Without the
+/// handler (said in the log) it blocks for good, and Ctrl-C ends the process
+/// as the default signal action does.
 pub fn wait_for_ctrl_c() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    if let Ok(runtime) = runtime {
-        runtime.block_on(async {
-            let _ = tokio::signal::ctrl_c().await;
-        });
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    if let Err(e) = ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    }) {
+        tracing::warn!("Ctrl-C will stop the process at once: {e}");
+        loop {
+            std::thread::park();
+        }
     }
+    let _ = rx.recv();
 }

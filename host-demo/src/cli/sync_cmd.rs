@@ -95,20 +95,17 @@ pub fn run(host: &Host, id: Option<&str>, max_downloads: Option<u32>) -> anyhow:
 }
 
 /// Ctrl-C asks the plugin to stop after the item in hand; its committed
-/// work stays.
+/// work stays. A second Ctrl-C changes nothing: the item in hand still
+/// finishes (a run is never cut mid-commit).
 pub fn install_ctrl_c(cancel: &CancelFlag) {
     let cancel = cancel.clone();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build();
-        if let Ok(runtime) = runtime {
-            runtime.block_on(async {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("stopping after the current item...");
-                    cancel.cancel();
-                }
-            });
+    let installed = ctrlc::set_handler(move || {
+        if !cancel.is_cancelled() {
+            eprintln!("stopping after the current item...");
         }
+        cancel.cancel();
     });
+    if let Err(e) = installed {
+        tracing::warn!("Ctrl-C will stop the process at once: {e}");
+    }
 }

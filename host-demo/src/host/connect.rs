@@ -387,6 +387,6 @@ fn account_scope(
     let digest = Sha256::digest(format!("{plugin_id}\n{account}").as_bytes());
     CooldownScope::Account {
         plugin_id: plugin_id.to_string(),
-        account_key: digest[..8].iter().map(|b| format!("{b:02x}")).collect(),
+        account_key: hex::encode(&digest[..8]),
     }
 }

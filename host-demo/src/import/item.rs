@@ -1,9 +1,8 @@
 //! What the pipeline is offered (an [`Item`]) and the work on its bytes that
 //! can run ahead of the decision on any thread (a [`Prepared`] item).
 
-use bincio_bas::{convert, Converted, Rejected};
+use bincio_bas::{content_hash, convert_hashed, Converted, Rejected};
 use bincio_state::{ConnectionId, LOCAL_SOURCE};
-use sha2::{Digest, Sha256};
 
 /// One file offered to the pipeline.
 #[derive(Clone, Copy, Debug)]
@@ -44,11 +43,8 @@ pub struct Prepared {
 impl Prepared {
     /// Hashes and converts the bytes of a file named `file_name` (the name as in [`Item`]).
     pub fn new(file_name: &str, bytes: &[u8]) -> Self {
-        let converted = convert(bytes, base_name(file_name));
-        let sha256 = match &converted {
-            Ok(converted) => converted.sha256.clone(),
-            Err(_) => hex_sha256(bytes),
-        };
+        let sha256 = content_hash(bytes);
+        let converted = convert_hashed(bytes, base_name(file_name), &sha256);
         Self { sha256, converted }
     }
 
@@ -57,24 +53,14 @@ impl Prepared {
     #[doc(hidden)]
     pub fn with_profile(file_name: &str, bytes: &[u8]) -> Self {
         let converted = bincio_bas::convert_with_profile(bytes, base_name(file_name));
-        Self {
-            sha256: hex_sha256(bytes),
-            converted,
-        }
+        let sha256 = match &converted {
+            Ok(converted) => converted.sha256.clone(),
+            Err(_) => content_hash(bytes),
+        };
+        Self { sha256, converted }
     }
 }
 
 pub(super) fn base_name(file_name: &str) -> &str {
     file_name.rsplit(['/', '\\']).next().unwrap_or(file_name)
-}
-
-pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(digest.len() * 2);
-    for b in digest {
-        hex.push(HEX[usize::from(b >> 4)] as char);
-        hex.push(HEX[usize::from(b & 0xf)] as char);
-    }
-    hex
 }

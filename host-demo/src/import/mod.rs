@@ -25,7 +25,7 @@ pub mod store_lock;
 
 pub use error::ImportError;
 pub use opener::{LazyPipeline, PipelineOpener};
-pub use outcome::{DuplicateOf, Outcome, Tally};
+pub use outcome::{DuplicateFile, DuplicateOf, Outcome, Tally};
 pub use pipeline::{
     open_local, ImportPipeline, Item, Prepared, SharedPipeline, WeakPipeline, DEFAULT_BATCH_ITEMS,
     STATE_DB_FILE,

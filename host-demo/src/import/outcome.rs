@@ -1,5 +1,6 @@
 //! What the pipeline did with one item, and the tally of a whole run.
 
+use std::collections::HashMap;
 use std::fmt;
 
 /// The decision for one item. Every variant is durable once its batch is
@@ -45,26 +46,52 @@ impl fmt::Display for DuplicateOf {
     }
 }
 
-/// Counts for a run of imports, and each rejection with its reason.
+/// Counts for a run of imports; each duplicate with the activity it duplicates, and each
+/// rejection with its reason.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
     /// New activities from clean files.
     pub imported: u64,
     /// New activities from damaged files that were salvaged.
     pub salvaged: u64,
-    pub duplicate: u64,
+    /// Files kept as duplicates, in the order met.
+    pub duplicates: Vec<DuplicateFile>,
     /// `(file name, reason)`.
     pub rejected: Vec<(String, String)>,
+    /// Activity id → the file of this run it was imported from.
+    imported_from: HashMap<String, String>,
+}
+
+/// A file recorded as a duplicate: of which activity, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DuplicateFile {
+    pub file_name: String,
+    pub activity_id: String,
+    pub why: DuplicateOf,
 }
 
 impl Tally {
     pub fn add(&mut self, file_name: &str, outcome: &Outcome) {
         match outcome {
             Outcome::Imported {
-                salvaged: false, ..
-            } => self.imported += 1,
-            Outcome::Imported { salvaged: true, .. } => self.salvaged += 1,
-            Outcome::Duplicate { .. } => self.duplicate += 1,
+                activity_id,
+                salvaged,
+                ..
+            } => {
+                if *salvaged {
+                    self.salvaged += 1;
+                } else {
+                    self.imported += 1;
+                }
+                self.imported_from
+                    .entry(activity_id.clone())
+                    .or_insert_with(|| file_name.to_owned());
+            }
+            Outcome::Duplicate { activity_id, why } => self.duplicates.push(DuplicateFile {
+                file_name: file_name.to_owned(),
+                activity_id: activity_id.clone(),
+                why: why.clone(),
+            }),
             Outcome::Rejected { reason } => self.reject(file_name, reason),
         }
     }
@@ -75,7 +102,55 @@ impl Tally {
             .push((file_name.to_owned(), reason.to_owned()));
     }
 
+    /// Files kept as duplicates.
+    pub fn duplicate(&self) -> u64 {
+        self.duplicates.len() as u64
+    }
+
+    /// The file of this run that `activity_id` was imported from, if it was.
+    pub fn imported_from(&self, activity_id: &str) -> Option<&str> {
+        self.imported_from.get(activity_id).map(String::as_str)
+    }
+
     pub fn total(&self) -> u64 {
-        self.imported + self.salvaged + self.duplicate + self.rejected.len() as u64
+        self.imported + self.salvaged + self.duplicate() + self.rejected.len() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_remember_which_file_of_the_run_holds_their_activity() {
+        let mut tally = Tally::default();
+        let imported = |id: &str| Outcome::Imported {
+            activity_id: id.to_owned(),
+            salvaged: false,
+            warnings: Vec::new(),
+        };
+        let duplicate = |id: &str, why| Outcome::Duplicate {
+            activity_id: id.to_owned(),
+            why,
+        };
+        tally.add("a.fit", &imported("A"));
+        tally.add("copy-of-a.fit", &duplicate("A", DuplicateOf::SameContent));
+        tally.add("old.fit", &duplicate("OLD", DuplicateOf::NearDuplicate));
+        // The store adopting bytes it already held answers the same id again.
+        tally.add("again.fit", &imported("A"));
+        assert_eq!(
+            (tally.imported, tally.duplicate(), tally.total()),
+            (2, 2, 4)
+        );
+        assert_eq!(tally.imported_from("A"), Some("a.fit"));
+        assert_eq!(tally.imported_from("OLD"), None);
+        assert_eq!(
+            tally.duplicates[0],
+            DuplicateFile {
+                file_name: "copy-of-a.fit".to_owned(),
+                activity_id: "A".to_owned(),
+                why: DuplicateOf::SameContent,
+            }
+        );
     }
 }

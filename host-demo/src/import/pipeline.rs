@@ -27,13 +27,12 @@
 
 use super::error::ImportError;
 use super::item::base_name;
-pub(crate) use super::item::hex_sha256;
 pub use super::item::{Item, Prepared};
 use super::outcome::{DuplicateOf, Outcome};
 use super::pending::{PendingActivity, PendingBatch};
 use super::store_lock::StoreLock;
 use crate::clock::{Clock, SystemClock};
-use bincio_bas::{convert, BasStore, Converted, Rejected, Source, Warning};
+use bincio_bas::{content_hash, convert_hashed, BasStore, Converted, Rejected, Source, Warning};
 use bincio_state::{ConnectionId, LedgerEntry, LedgerOutcome, StateDb, StateError};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -167,9 +166,11 @@ impl ImportPipeline {
     /// the next [`flush`](Self::flush) or [`commit`](Self::commit), which
     /// also happens on its own when the batch is full.
     pub fn import(&mut self, item: &Item<'_>) -> Result<Outcome, ImportError> {
-        let sha256 = hex_sha256(item.bytes);
-        self.decide(item, sha256, || {
-            convert(item.bytes, base_name(item.file_name))
+        // Hashed once: the hash finds a file seen before without converting it, and the
+        // conversion takes it as the activity's `source_hash`.
+        let sha256 = content_hash(item.bytes);
+        self.decide(item, sha256, |sha256| {
+            convert_hashed(item.bytes, base_name(item.file_name), sha256)
         })
     }
 
@@ -181,14 +182,14 @@ impl ImportPipeline {
         prepared: Prepared,
     ) -> Result<Outcome, ImportError> {
         let Prepared { sha256, converted } = prepared;
-        self.decide(item, sha256, move || converted)
+        self.decide(item, sha256, move |_| converted)
     }
 
     fn decide(
         &mut self,
         item: &Item<'_>,
         sha256: String,
-        convert: impl FnOnce() -> Result<Converted, Rejected>,
+        convert: impl FnOnce(&str) -> Result<Converted, Rejected>,
     ) -> Result<Outcome, ImportError> {
         if let Some(external_id) = item.external_id {
             if let Some(entry) = self.known_external_id(item.source, external_id)? {
@@ -203,7 +204,7 @@ impl ImportPipeline {
             }
             return self.settle(outcome);
         }
-        let converted = match convert() {
+        let converted = match convert(&sha256) {
             Ok(converted) => converted,
             Err(rejected) => {
                 let outcome = Outcome::Rejected {

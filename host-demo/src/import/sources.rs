@@ -18,6 +18,7 @@
 use std::fs::File;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
+use walkdir::WalkDir;
 use zip::ZipArchive;
 
 /// How deep zips inside zips are opened (Garmin's export nests one level).
@@ -106,25 +107,26 @@ pub fn plan(paths: &[PathBuf]) -> Result<Vec<Input>, SourceError> {
     Ok(inputs)
 }
 
+/// Walks `dir` depth first, each folder's entries in name order. Links to folders are not
+/// followed (one could lead back up: a loop), links to files are taken like files.
 fn walk(dir: &Path, inputs: &mut Vec<Input>) -> Result<(), SourceError> {
-    let list_err = |source| SourceError::ListFolder {
-        path: dir.to_owned(),
-        source,
-    };
-    let mut entries = std::fs::read_dir(dir)
-        .map_err(list_err)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(list_err)?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let file_type = entry.file_type().map_err(list_err)?;
-        if file_type.is_dir() {
-            walk(&path, inputs)?;
+    let walker = WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .min_depth(1);
+    for entry in walker {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(dir).to_owned();
+            SourceError::ListFolder {
+                path,
+                source: e.into(),
+            }
+        })?;
+        if entry.file_type().is_dir() {
             continue;
         }
-        if file_type.is_symlink() && path.is_dir() {
-            // A linked folder could lead back here; only real folders are walked.
+        let path = entry.into_path();
+        if path.is_symlink() && path.is_dir() {
             tracing::warn!(path = %path.display(), "symbolic link to a folder not followed");
             continue;
         }

@@ -55,6 +55,52 @@ fn folders_are_walked_in_name_order_taking_fit_and_zip_only() {
     assert!(matches!(plan(&[missing]), Err(SourceError::Missing { .. })));
 }
 
+/// Links to folders are not followed, so a link back up (a loop) ends the walk instead of
+/// circling; a link to a file is taken in its place in name order, and a folder's own
+/// entries come where its name sorts (`a/` between `Z.fit` and `b.fit`, byte order).
+#[cfg(unix)]
+#[test]
+fn links_to_folders_are_not_followed_and_links_to_files_are_taken() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("a/inner")).unwrap();
+    for name in ["a/inner/2.fit", "a/1.fit", "b.fit", "Z.fit"] {
+        std::fs::write(root.join(name), b"x").unwrap();
+    }
+    symlink(root, root.join("a/inner/loop")).unwrap();
+    symlink(root.join("a"), root.join("c-link")).unwrap();
+    symlink(root.join("b.fit"), root.join("d.fit")).unwrap();
+    let inputs = plan(&[root.to_owned()]).unwrap();
+    assert_eq!(
+        inputs,
+        vec![
+            Input::Fit(root.join("Z.fit")),
+            Input::Fit(root.join("a/1.fit")),
+            Input::Fit(root.join("a/inner/2.fit")),
+            Input::Fit(root.join("b.fit")),
+            Input::Fit(root.join("d.fit")),
+        ]
+    );
+    let unreadable = root.join("a/locked");
+    std::fs::create_dir(&unreadable).unwrap();
+    std::fs::set_permissions(
+        &unreadable,
+        std::os::unix::fs::PermissionsExt::from_mode(0o000),
+    )
+    .unwrap();
+    // Root reads every folder anyway; only an unprivileged user sees the listing fail.
+    if std::fs::read_dir(&unreadable).is_err() {
+        let err = plan(&[root.to_owned()]).unwrap_err();
+        assert!(err.to_string().contains("locked"), "{err}");
+    }
+    std::fs::set_permissions(
+        &unreadable,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+}
+
 #[test]
 fn nested_zips_are_opened_and_junk_is_skipped() {
     let inner = zip_of(&[("inner/1.fit", b"one"), ("readme.txt", b"no")]);

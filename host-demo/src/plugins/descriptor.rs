@@ -123,7 +123,7 @@ impl Descriptor {
             disclaimer: DisclaimerText {
                 version: d.disclaimer.version,
                 title: d.disclaimer.title.to_string(),
-                sha256: hex_sha256(markdown.as_bytes()),
+                sha256: hex::encode(Sha256::digest(markdown.as_bytes())),
                 markdown,
             },
             default_interval: Duration::from_secs(d.default_interval_secs),
@@ -139,11 +139,4 @@ impl Descriptor {
     pub fn account_field(&self) -> Option<&Field> {
         self.credential_fields.iter().find(|f| f.identifies_account)
     }
-}
-
-pub fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }

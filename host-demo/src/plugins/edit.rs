@@ -4,7 +4,7 @@
 //! `enabled` value changes. The file is replaced atomically so a crash never
 //! leaves half a config.
 
-use crate::atomic_file::write_atomically;
+use bincio_atomic_file::{write_atomic, AtomicFileError};
 use std::path::Path;
 use toml_edit::{value, DocumentMut};
 
@@ -19,10 +19,10 @@ pub enum EditError {
     Parse { path: String, message: String },
     #[error("no [[plugins]] entry with id {id:?} in {path}")]
     Unknown { id: String, path: String },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {}", .source.source)]
     Write {
         path: String,
-        source: std::io::Error,
+        source: AtomicFileError,
     },
 }
 
@@ -68,7 +68,7 @@ pub fn set_enabled(config_path: &Path, id: &str, enabled: bool) -> Result<bool, 
             entry.insert("enabled", value(enabled));
         }
     }
-    write_atomically(config_path, doc.to_string().as_bytes())
+    write_atomic(config_path, doc.to_string().as_bytes())
         .map_err(|source| EditError::Write { path, source })?;
     Ok(true)
 }

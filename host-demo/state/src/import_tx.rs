@@ -11,7 +11,7 @@ use crate::connections::{self, ConnectionId};
 use crate::db::{StateDb, UnixSeconds};
 use crate::error::{sql, StateError};
 use crate::ledger::{self, LedgerEntry};
-use crate::retries::{Backoff, RetryState};
+use crate::retries::{RetryState, RETRY_BACKOFF};
 use crate::{cursors, retries};
 use rusqlite::Connection;
 use std::sync::MutexGuard;
@@ -94,7 +94,7 @@ impl ImportTx<'_> {
             external_id,
             error,
             now,
-            &Backoff::default(),
+            &RETRY_BACKOFF,
         )
     }
 

@@ -50,7 +50,7 @@ pub use import_tx::ImportTx;
 pub use invites::Invite;
 pub use ledger::{LedgerEntry, LedgerOutcome, LOCAL_SOURCE};
 pub use migrations::SCHEMA_VERSION;
-pub use retries::{Backoff, RetryState};
+pub use retries::{retry_delay, Backoff, Jitter, RetryState, RETRY_BACKOFF};
 pub use runs::{RunCounts, RunError, RunFinish, RunId, RunMark, RunOutcome, SyncRun};
 pub use schedule::Schedule;
 pub use secret::SecretString;

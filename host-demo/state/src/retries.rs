@@ -5,9 +5,10 @@
 use crate::connections::{self, ConnectionId};
 use crate::db::{StateDb, UnixSeconds};
 use crate::error::{sql, StateError};
-use rand::Rng;
+pub use bincio_backoff::{Backoff, Jitter};
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
+use std::time::Duration;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RetryState {
@@ -21,49 +22,18 @@ pub struct RetryState {
     pub last_error: String,
 }
 
-/// How long to wait after the n-th failure: `base * 2^(n-1)`, capped, then
-/// scaled by a random factor in `[1 - jitter, 1]` so that items that failed
-/// together do not all come back in the same second.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Backoff {
-    pub base_secs: i64,
-    pub max_secs: i64,
-    /// Fraction of the delay that may be taken off at random, `0.0..1.0`.
-    pub jitter: f64,
-}
+/// How long an item waits after its n-th failure: 5 minutes, doubling, at most one day, up
+/// to 20 % earlier at random, so that items that failed together do not all come back in the
+/// same second. At least a second.
+pub const RETRY_BACKOFF: Backoff = Backoff {
+    base: Duration::from_secs(5 * 60),
+    max: Duration::from_secs(24 * 60 * 60),
+    jitter: Jitter::below(0.2),
+};
 
-impl Default for Backoff {
-    /// 5 minutes, doubling, at most one day, up to 20 % earlier.
-    fn default() -> Self {
-        Self {
-            base_secs: 5 * 60,
-            max_secs: 24 * 60 * 60,
-            jitter: 0.2,
-        }
-    }
-}
-
-impl Backoff {
-    /// The delay before the next attempt after `attempts` failures.
-    pub fn delay(&self, attempts: u32, rng: &mut impl Rng) -> i64 {
-        let full = self.ceiling(attempts);
-        let jitter = self.jitter.clamp(0.0, 0.99);
-        let factor = if jitter > 0.0 {
-            rng.gen_range((1.0 - jitter)..=1.0)
-        } else {
-            1.0
-        };
-        ((full as f64 * factor).round() as i64).max(1)
-    }
-
-    /// The delay without jitter: the upper bound of [`Backoff::delay`].
-    pub fn ceiling(&self, attempts: u32) -> i64 {
-        let doublings = attempts.saturating_sub(1).min(40);
-        self.base_secs
-            .max(1)
-            .saturating_mul(1_i64 << doublings)
-            .min(self.max_secs.max(1))
-    }
+/// The delay after `attempts` failures (1 after the first), in seconds.
+pub fn retry_delay(backoff: &Backoff, attempts: u32, rng: &mut impl rand::Rng) -> i64 {
+    backoff.delay_secs(attempts.saturating_sub(1), rng).max(1)
 }
 
 const SELECT: &str = "SELECT connection_id, external_id, attempts, first_failed_at, \
@@ -115,7 +85,8 @@ pub(crate) fn defer(
         Some((attempts, first)) => (attempts.saturating_add(1), first),
         None => (1, now),
     };
-    let next_attempt_at = now.saturating_add(backoff.delay(attempts, &mut rand::thread_rng()));
+    let delay = retry_delay(backoff, attempts, &mut rand::thread_rng());
+    let next_attempt_at = now.saturating_add(delay);
     conn.execute(
         "INSERT INTO retries (connection_id, external_id, attempts, first_failed_at,
                               next_attempt_at, last_error)
@@ -174,7 +145,7 @@ impl StateDb {
         error: &str,
         now: UnixSeconds,
     ) -> Result<RetryState, StateError> {
-        self.defer_with(connection, external_id, error, now, &Backoff::default())
+        self.defer_with(connection, external_id, error, now, &RETRY_BACKOFF)
     }
 
     /// [`StateDb::defer`] with an explicit backoff policy.

@@ -4,8 +4,8 @@
 mod common;
 
 use bincio_state::{
-    Backoff, ConnectionId, ConnectionStatus, CooldownScope, RunCounts, RunError, RunFinish,
-    RunOutcome, StateDb, StateError, SCHEMA_VERSION,
+    retry_delay, Backoff, ConnectionId, ConnectionStatus, CooldownScope, Jitter, RunCounts,
+    RunError, RunFinish, RunOutcome, StateDb, StateError, RETRY_BACKOFF, SCHEMA_VERSION,
 };
 use common::{connection, sha, store, Fixture, GARMIN, NOW};
 
@@ -157,7 +157,7 @@ fn another_sqlite_file_is_not_taken_for_a_state_db() {
 #[test]
 fn retry_backoff_grows_and_due_retries_respect_now() {
     let (_fx, db, id) = Fixture::with_connection();
-    let backoff = Backoff::default();
+    let backoff = RETRY_BACKOFF;
     let mut now = NOW;
     let mut previous_delay = 0;
     for attempt in 1..=6u32 {
@@ -167,7 +167,7 @@ fn retry_backoff_grows_and_due_retries_respect_now() {
         assert_eq!(state.attempts, attempt);
         assert_eq!(state.first_failed_at, NOW);
         let delay = state.next_attempt_at - now;
-        let ceiling = backoff.ceiling(attempt);
+        let ceiling = backoff.ceiling_secs(attempt - 1);
         assert!(
             delay <= ceiling && delay as f64 >= ceiling as f64 * 0.8 - 1.0,
             "{delay}"
@@ -192,7 +192,7 @@ fn retry_backoff_grows_and_due_retries_respect_now() {
         let state = db.defer(&id, "1001", "again", now).unwrap();
         assert!(state.next_attempt_at - now <= 24 * 3600);
     }
-    assert_eq!(backoff.ceiling(100), 24 * 3600);
+    assert_eq!(backoff.ceiling_secs(100), 24 * 3600);
     // Another item, deferred later, is due later and listed after.
     db.defer(&id, "1002", "timeout", now + 10).unwrap();
     let pending = db.pending_retries(&id).unwrap();
@@ -204,11 +204,11 @@ fn retry_backoff_grows_and_due_retries_respect_now() {
 #[test]
 fn backoff_without_jitter_doubles_up_to_the_cap() {
     let plain = Backoff {
-        jitter: 0.0,
-        ..Backoff::default()
+        jitter: Jitter::NONE,
+        ..RETRY_BACKOFF
     };
     let mut rng = rand::thread_rng();
-    let delays: Vec<i64> = (1..=10).map(|n| plain.delay(n, &mut rng)).collect();
+    let delays: Vec<i64> = (1..=10).map(|n| retry_delay(&plain, n, &mut rng)).collect();
     assert_eq!(
         delays,
         [300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 76800, 86400]

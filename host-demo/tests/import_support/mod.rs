@@ -2,6 +2,8 @@
 //! activities, store inspection and schema validation.
 #![allow(dead_code)]
 
+pub mod odd_fit;
+
 use garmin_emulator::fit_writer::{write_activity, FitActivitySpec, Sport};
 use host_demo::import::sources::{self, Found};
 use host_demo::import::{open_local, ImportPipeline, Item, Outcome, Tally};

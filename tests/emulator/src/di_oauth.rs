@@ -47,7 +47,7 @@ fn mint_jwt(
         "client_type": "UNDEFINED",
         "exp": exp,
         "iat": iat,
-        "garmin_guid": format!("{:x}", guid_hash)[..32].to_string(),
+        "garmin_guid": hex::encode(&guid_hash[..16]),
         "jti": jti,
         "client_id": client_id,
     });

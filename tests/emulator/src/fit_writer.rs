@@ -120,18 +120,10 @@ pub fn write_activity(spec: &FitActivitySpec) -> Result<Vec<u8>, FitWriteError> 
     Ok(w.finish())
 }
 
-/// The FIT CRC-16 of `data`, as stored in the header and at the end of a file.
+/// The FIT CRC-16 of `data`, as stored in the header and at the end of a file (CRC-16/ARC).
 pub fn fit_crc(data: &[u8]) -> u16 {
-    const TABLE: [u16; 16] = [
-        0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401, 0xA001, 0x6C00, 0x7800,
-        0xB401, 0x5000, 0x9C01, 0x8801, 0x4400,
-    ];
-    data.iter().fold(0u16, |crc, &byte| {
-        let tmp = TABLE[(crc & 0xF) as usize];
-        let crc = ((crc >> 4) & 0x0FFF) ^ tmp ^ TABLE[(byte & 0xF) as usize];
-        let tmp = TABLE[(crc & 0xF) as usize];
-        ((crc >> 4) & 0x0FFF) ^ tmp ^ TABLE[(byte >> 4) as usize]
-    })
+    const FIT_CRC: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_ARC);
+    FIT_CRC.checksum(data)
 }
 
 const ENUM: u8 = 0x00;

@@ -10,7 +10,6 @@ pub mod limiter;
 use super::error::WebError;
 use super::net::{client_info, ClientInfo};
 use super::state::AppState;
-use crate::plugins::descriptor::hex_sha256;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -19,6 +18,7 @@ use bincio_state::{
     hash_password, verify_password, NewSession, SecretString, User, UserHandle, WebSession,
 };
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 
@@ -32,12 +32,12 @@ pub const CSRF_FIELD: &str = "csrf";
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// What a token is stored as.
 pub fn token_hash(token: &str) -> String {
-    hex_sha256(token.as_bytes())
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Equal-time comparison of two tokens.

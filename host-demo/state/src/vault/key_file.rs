@@ -97,8 +97,7 @@ pub(crate) fn write_pending(pending: &Path, key: &MasterKey) -> Result<(), Vault
 
 /// Makes the pending key current: one atomic rename, then a directory fsync.
 pub(crate) fn promote(pending: &Path, path: &Path) -> std::io::Result<()> {
-    fs::rename(pending, path)?;
-    sync_dir(path)
+    bincio_atomic_file::rename_durably(pending, path).map_err(|e| e.source)
 }
 
 pub(crate) fn remove_if_present(path: &Path) -> Result<(), VaultError> {
@@ -127,12 +126,7 @@ pub(crate) fn ensure_dir(dir: &Path) -> Result<(), VaultError> {
         })
 }
 
-/// fsync of the directory holding `path`, so a create or rename survives a
-/// power cut.
+/// fsync of the directory holding `path`, so a create survives a power cut.
 fn sync_dir(path: &Path) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()
+    bincio_atomic_file::sync_dir(bincio_atomic_file::parent_dir(path)).map_err(|e| e.source)
 }
