@@ -1,11 +1,15 @@
-//! `--child PHASE DATA_DIR PLUGIN URL EMAIL CAP`: one host phase in its
-//! own process. Prints `RESULT runs listed imported already_there failed
+//! `--child PHASE DATA_DIR PLUGIN URL EMAIL CAP [EDGE_CA]`: one host phase in its
+//! own process (trusting the edge's CA when given). Prints `RESULT runs listed imported already_there failed
 //! microseconds before_kib peak_kib`.
 use super::*;
 
 pub fn main(args: &[String]) {
+    let (args, edge_ca) = match args {
+        [first @ .., ca] if args.len() == 7 => (first, Some(ca)),
+        _ => (args, None),
+    };
     let [phase, data, plugin, url, email, cap] = args else {
-        panic!("usage: --child PHASE DATA_DIR PLUGIN URL EMAIL CAP, got {args:?}");
+        panic!("usage: --child PHASE DATA_DIR PLUGIN URL EMAIL CAP [EDGE_CA], got {args:?}");
     };
     let cap: u32 = cap.parse().expect("CAP is a number");
     let (cap, lookback, until_done, handle) = match phase.as_str() {
@@ -18,12 +22,10 @@ pub fn main(args: &[String]) {
     };
     let data = Path::new(data);
     std::fs::create_dir_all(data).expect("data dir");
-    let host = open_host(
-        data,
-        handle,
-        Path::new(plugin),
-        &plugin_settings(url, cap, lookback),
-    );
+    // Plugin settings come before the `[plugins.request_budget]` table `plugin_settings` ends with.
+    let trust = edge_ca.map_or(String::new(), |ca| format!("extra_ca_file = {ca:?}\n"));
+    let settings = format!("{trust}{}", plugin_settings(url, cap, lookback));
+    let host = open_host(data, handle, Path::new(plugin), &settings);
     let connection = match host.db.connections().expect("connections read").first() {
         Some(c) => c.id.to_string(),
         None => connect(&host, email),

@@ -30,6 +30,10 @@
 //!    backfill through the emulator's `--edge` (HTTPS, HTTP/2, the plugin's
 //!    browser TLS for SSO and DI) against plain HTTP, same run, as ratios.
 //!
+//! 4. Peak memory of the host's first run (login, then 200 downloads) through the emulator
+//!    binary's `--edge` against plain HTTP, same run, as a ratio: what the browser's TLS and
+//!    HTTP/2 client cost in memory.
+//!
 //! Run: `cargo bench -p bincio-tests --bench sync` (it first builds
 //! plugin-garmin and garmin-emulator in release). `SYNC_BENCH_QUICK=1`
 //! divides every size by 10 (a smoke run; not comparable).
@@ -105,15 +109,25 @@ fn main() {
     let sizes = sizes();
     let (plugin, emulator) = release_artifacts();
     println!("plugin library: {}", plugin.display());
-    // `SYNC_BENCH_ONLY=edge` runs part 3 alone.
+    // `SYNC_BENCH_ONLY=edge` runs part 3 alone, `=memory-edge` part 4 alone.
     let only = std::env::var("SYNC_BENCH_ONLY").unwrap_or_default();
-    if only != "edge" {
+    assert!(
+        ["", "edge", "memory-edge"].contains(&only.as_str()),
+        "SYNC_BENCH_ONLY is edge, memory-edge or unset, not {only:?}"
+    );
+    if only.is_empty() {
         let throughput = throughput::measure(&plugin, &sizes);
         let memory = memory::measure(&plugin, &emulator, &sizes);
         report(&sizes, &throughput, &memory);
     }
-    let edge = edge::measure(&plugin, &sizes);
-    edge::report(&edge);
+    if only.is_empty() || only == "edge" {
+        let edge = edge::measure(&plugin, &sizes);
+        edge::report(&edge);
+    }
+    if only.is_empty() || only == "memory-edge" {
+        let memory = memory::measure_edge(&plugin, &emulator, &sizes);
+        memory::report_edge(&memory, &sizes);
+    }
 }
 
 /// Builds plugin-garmin (cdylib) and the emulator binary in release and

@@ -45,7 +45,7 @@ pub fn measure(plugin: &Path, emulator: &Path, sizes: &Sizes) -> Vec<Account> {
         text.push_str(&format!("sample_activities = false\nsynthetic = {n}\n\n"));
     }
     std::fs::write(&accounts, text).expect("write accounts file");
-    let (emulator, url) = start_emulator(emulator, &accounts);
+    let (emulator, url, _) = start_emulator(emulator, &accounts, false);
     println!("emulator process {} at {url}", emulator.0.id());
     let mut results = Vec::new();
     for n in sizes.listed {
@@ -56,21 +56,41 @@ pub fn measure(plugin: &Path, emulator: &Path, sizes: &Sizes) -> Vec<Account> {
     results
 }
 
-fn start_emulator(binary: &Path, accounts: &Path) -> (EmulatorProcess, String) {
-    let mut child = Command::new(binary)
-        .args(["--port", "0", "--accounts"])
-        .arg(accounts)
+/// The emulator binary on `accounts`, plain or `--edge`: the process, its base URL and, with
+/// the edge, the path of the CA it wrote.
+fn start_emulator(
+    binary: &Path,
+    accounts: &Path,
+    edge: bool,
+) -> (EmulatorProcess, String, Option<String>) {
+    let mut command = Command::new(binary);
+    command.args(["--port", "0", "--accounts"]).arg(accounts);
+    if edge {
+        command.arg("--edge");
+    }
+    let mut child = command
         .stdout(Stdio::piped())
         .spawn()
         .expect("emulator starts");
     let stdout = child.stdout.take().expect("piped stdout");
     let process = EmulatorProcess(child);
-    let mut line = String::new();
-    let read = BufReader::new(stdout).read_line(&mut line);
-    read.expect("emulator prints its address");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut next_line = || {
+        lines
+            .next()
+            .expect("emulator prints its address")
+            .expect("emulator's stdout reads")
+    };
+    let line = next_line();
     let url = line.trim().strip_prefix("listening on ");
     let url = url.unwrap_or_else(|| panic!("unexpected first line from the emulator: {line:?}"));
-    (process, url.to_string())
+    let ca = edge.then(|| {
+        let line = next_line();
+        let ca = line.trim().strip_prefix("edge CA: ");
+        ca.unwrap_or_else(|| panic!("unexpected second line from the edge emulator: {line:?}"))
+            .to_string()
+    });
+    (process, url.to_string(), ca)
 }
 
 /// The phases for an account listing `listed` activities, checked.
@@ -78,7 +98,7 @@ fn account(plugin: &Path, url: &str, data: &Path, listed: usize, cap: u32) -> Ac
     let email = email(listed);
     let phases: Vec<Phase> = PHASES
         .iter()
-        .map(|(phase, _)| run_child(phase, data, plugin, url, &email, cap))
+        .map(|(phase, _)| run_child(phase, data, plugin, url, &email, cap, None))
         .collect();
     let t: Vec<Totals> = phases.iter().map(|p| p.totals).collect();
     let n = listed as u64;
@@ -124,13 +144,23 @@ fn account(plugin: &Path, url: &str, data: &Path, listed: usize, cap: u32) -> Ac
     Account { listed, phases }
 }
 
-/// Runs this binary as `--child PHASE ...` and reads its RESULT line.
-fn run_child(phase: &str, data: &Path, plugin: &Path, url: &str, email: &str, cap: u32) -> Phase {
+/// Runs this binary as `--child PHASE ...` (trusting the edge's CA when given) and reads its
+/// RESULT line.
+fn run_child(
+    phase: &str,
+    data: &Path,
+    plugin: &Path,
+    url: &str,
+    email: &str,
+    cap: u32,
+    edge_ca: Option<&str>,
+) -> Phase {
     let exe = std::env::current_exe().expect("bench binary path");
     let output = Command::new(exe)
         .args(["--child", phase])
         .args([data, plugin])
         .args([url, email, &cap.to_string()])
+        .args(edge_ca)
         .stderr(Stdio::inherit())
         .output()
         .expect("child runs");
@@ -164,5 +194,97 @@ fn run_child(phase: &str, data: &Path, plugin: &Path, url: &str, email: &str, ca
         seconds: micros as f64 / 1e6,
         before_kib,
         peak_kib,
+    }
+}
+
+/// Part 4: peak memory of the host's first run (login through the SSO and DI steps, then a run
+/// capped at the first-run size) against the emulator binary plain and `--edge`, rounds
+/// interleaved: the memory the browser's TLS and HTTP/2 client costs. Medians of the peaks.
+pub struct EdgeMemory {
+    pub plain: Vec<Phase>,
+    pub edge: Vec<Phase>,
+}
+
+pub fn measure_edge(plugin: &Path, emulator: &Path, sizes: &Sizes) -> EdgeMemory {
+    let work = tempfile::tempdir().expect("temp dir");
+    let accounts = work.path().join("accounts.toml");
+    let n = sizes.listed[0];
+    let email = email(n);
+    let text = format!(
+        "[[account]]\nemail = {email:?}\npassword = {PASSWORD:?}\nsample_activities = false\nsynthetic = {n}\n"
+    );
+    std::fs::write(&accounts, text).expect("write accounts file");
+    let (plain_process, plain_url, _) = start_emulator(emulator, &accounts, false);
+    let (edge_process, edge_url, ca) = start_emulator(emulator, &accounts, true);
+    let ca = ca.expect("the edge wrote its CA");
+    let mut figures = EdgeMemory {
+        plain: Vec::new(),
+        edge: Vec::new(),
+    };
+    for round in 0..sizes.rounds {
+        for step in 0..2 {
+            let through_edge = (round + step) % 2 == 1;
+            let name = if through_edge { "edge" } else { "plain" };
+            let data = work.path().join(format!("{name}-{round}"));
+            let (url, trust) = if through_edge {
+                (&edge_url, Some(ca.as_str()))
+            } else {
+                (&plain_url, None)
+            };
+            let phase = run_child(
+                "first-run",
+                &data,
+                plugin,
+                url,
+                &email,
+                sizes.first_run_cap,
+                trust,
+            );
+            assert_eq!(
+                (phase.totals.imported, phase.totals.failed),
+                (u64::from(sizes.first_run_cap), 0),
+                "{name}: {:?}",
+                phase.totals
+            );
+            println!(
+                "edge memory round {}: {name} first run peak RSS {}",
+                round + 1,
+                mib(phase.peak_kib)
+            );
+            if through_edge {
+                figures.edge.push(phase);
+            } else {
+                figures.plain.push(phase);
+            }
+        }
+    }
+    drop((plain_process, edge_process));
+    figures
+}
+
+fn median_kib(phases: &[Phase], kib: fn(&Phase) -> u64) -> u64 {
+    let mut values: Vec<u64> = phases.iter().map(kib).collect();
+    values.sort_unstable();
+    values[values.len() / 2]
+}
+
+pub fn report_edge(f: &EdgeMemory, sizes: &Sizes) {
+    println!(
+        "\n## Host memory through the edge (first run: login + {} downloads; median of {} rounds)\n",
+        sizes.first_run_cap,
+        f.plain.len()
+    );
+    println!("| peak RSS | plain HTTP | --edge | edge / plain |\n|---|---|---|---|");
+    for (what, kib) in [
+        ("after login (before the sync)", (|p: &Phase| p.before_kib) as fn(&Phase) -> u64),
+        ("at the end of the first run", |p: &Phase| p.peak_kib),
+    ] {
+        let (plain, edge) = (median_kib(&f.plain, kib), median_kib(&f.edge, kib));
+        println!(
+            "| {what} | {} | {} | {:.2}x |",
+            mib(plain),
+            mib(edge),
+            edge as f64 / plain as f64
+        );
     }
 }
