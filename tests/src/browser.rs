@@ -458,3 +458,62 @@ pub fn find_secrets(label: &str, texts: &[String], secrets: &[Secret]) -> Vec<St
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_search_finds_a_secret_and_does_not_print_it() {
+        let texts = vec![
+            "200 OK\ncontent-type: text/html\n\n<p>nothing here</p>".to_string(),
+            "200 OK\nset-cookie: s=abc\n\n{\"token\":\"eyJ-secret-token\"}".to_string(),
+            "the code 480217 was typed; id 104802170 is not it".to_string(),
+        ];
+        let found = find_secrets(
+            "answer",
+            &texts,
+            &[
+                Secret::Exact("eyJ-secret-token".into()),
+                Secret::Token("480217".into()),
+            ],
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].starts_with("answer #1: secret 0 (16 chars)"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].starts_with("answer #2: secret 1 (6 chars)"),
+            "{found:?}"
+        );
+        for line in &found {
+            assert!(
+                !line.contains("eyJ-secret-token") && !line.contains("480217 "),
+                "{line}"
+            );
+        }
+        let inside_a_number = vec!["id 104802170".to_string()];
+        assert!(
+            find_secrets("log", &inside_a_number, &[Secret::Token("480217".into())]).is_empty()
+        );
+    }
+
+    #[test]
+    fn a_missing_browser_fails_naming_the_setup() {
+        // A variable of this test's own, so no other test's lookup is disturbed.
+        const ENV: &str = "BINCIO_TEST_BROWSER_THAT_IS_NOT_THERE";
+        std::env::set_var(ENV, "/nonexistent/chromium");
+        let failure = std::panic::catch_unwind(|| program(ENV, "chromium", "chromium"))
+            .expect_err("a missing program fails");
+        let message = failure
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(message.contains("run `cargo xtask setup`"), "{message}");
+        assert!(
+            message.contains("/nonexistent/chromium does not run"),
+            "{message}"
+        );
+    }
+}
