@@ -4,6 +4,7 @@
 //! The suites load the real `cdylib`s through the host's real loader, so the
 //! libraries are built with cargo first, once per test process.
 
+pub mod browser;
 pub mod harness;
 pub mod logs;
 pub mod multi_user;

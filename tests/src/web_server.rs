@@ -130,6 +130,18 @@ impl WebTest {
         out
     }
 
+    /// The connection is disconnected: its credentials and tokens are gone from the vault.
+    pub fn assert_disconnected(&self, id: &bincio_state::ConnectionId) {
+        assert!(
+            self.host.vault.fields(id).unwrap().is_empty(),
+            "credentials and tokens gone"
+        );
+        assert_eq!(
+            self.host.db.connection(id).unwrap().unwrap().status,
+            bincio_state::ConnectionStatus::Disconnected
+        );
+    }
+
     /// Stops the server as Ctrl-C would.
     pub fn stop(&mut self) {
         if let Some(server) = self.server.take() {

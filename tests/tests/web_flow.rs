@@ -196,14 +196,7 @@ fn the_json_api_flow_from_sign_in_to_disconnect() {
         .as_str()
         .unwrap()
         .contains("Changing your Garmin password"));
-    assert!(
-        t.host.vault.fields(&id).unwrap().is_empty(),
-        "credentials and tokens gone"
-    );
-    assert_eq!(
-        t.host.db.connection(&id).unwrap().unwrap().status,
-        ConnectionStatus::Disconnected
-    );
+    t.assert_disconnected(&id);
     assert_eq!(
         std::fs::read_dir(&store).unwrap().count(),
         files_before,

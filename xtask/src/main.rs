@@ -3,8 +3,8 @@
 //!
 //! - `cargo xtask demo [ARGS]`: the system packages the build needs ([`setup::BUILD`]), then
 //!   `cargo build` and `host-demo demo [ARGS]`.
-//! - `cargo xtask test [ARGS]`: the same, plus the Python virtualenv of the interop tests
-//!   ([`venv`]), then `cargo test --workspace [ARGS]` with `BINCIO_PYTHON_VENV` pointing at it.
+//! - `cargo xtask test [ARGS]`: the same, plus Chromium and chromedriver for the browser suite
+//!   ([`setup::BROWSER`]) and the Python virtualenv of the interop tests ([`venv`]), then `cargo test --workspace [ARGS]` with `BINCIO_PYTHON_VENV` pointing at it.
 //! - `cargo xtask setup`: only the set-up.
 //!
 //! No dependencies: it must build before cmake and libclang are installed.
@@ -53,8 +53,11 @@ fn demo(args: &[String]) -> Result<(), String> {
     run(host, "host-demo demo")
 }
 
+/// What `test` and `setup` need: the build, the interop virtualenv's Python, the browser.
+const FOR_TESTS: &[&[setup::Requirement]] = &[setup::BUILD, setup::INTEROP, setup::BROWSER];
+
 fn test(args: &[String]) -> Result<(), String> {
-    setup::ensure(&[setup::BUILD, setup::INTEROP])?;
+    setup::ensure(FOR_TESTS)?;
     let venv = venv::prepare(&target_dir())?;
     let mut cmd = cargo();
     cmd.args(["test", "--workspace"])
@@ -72,8 +75,7 @@ fn main() -> ExitCode {
     let outcome = match command {
         "demo" => demo(rest),
         "test" => test(rest),
-        "setup" => setup::ensure(&[setup::BUILD, setup::INTEROP])
-            .and_then(|()| venv::prepare(&target_dir()).map(|_| ())),
+        "setup" => setup::ensure(FOR_TESTS).and_then(|()| venv::prepare(&target_dir()).map(|_| ())),
         _ => Err("usage: cargo xtask demo [ARGS] | test [ARGS] | setup".to_string()),
     };
     match outcome {

@@ -1,9 +1,8 @@
 //! What a fresh machine needs beyond the Rust toolchain and Python 3, how to tell whether it is
 //! there, and installing it (apt-get, when root on Debian) or saying exactly what to run.
 //!
-//! Each need is a [`Requirement`]; the lists ([`BUILD`], [`INTEROP`]) are what a command asks
-//! for. Another list (say, a browser for UI tests) is one more `const` and one more argument to
-//! [`ensure`].
+//! Each need is a [`Requirement`]; the lists ([`BUILD`], [`INTEROP`], [`BROWSER`]) are what a
+//! command asks for. Another list is one more `const` and one more argument to [`ensure`].
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -57,6 +56,37 @@ pub const INTEROP: &[Requirement] = &[Requirement {
     debian: &["python3-venv"],
     elsewhere: "install Python 3 with its venv module",
 }];
+
+/// The variables that name another Chromium and chromedriver than the ones on `PATH` (Debian's
+/// `/usr/bin/chromium` and `/usr/bin/chromedriver`); the browser suite reads the same ones.
+pub const CHROMIUM_ENV: &str = "BINCIO_CHROMIUM";
+pub const CHROMEDRIVER_ENV: &str = "BINCIO_CHROMEDRIVER";
+
+/// The browser suite (`tests/tests/web_browser.rs`): headless Chromium driven through
+/// chromedriver. Debian packages both from the same Chromium build, so their versions match.
+pub const BROWSER: &[Requirement] = &[
+    Requirement {
+        what: "Chromium",
+        why: "the browser suite drives the web settings page in headless Chromium",
+        present: |p| runs_program(p, CHROMIUM_ENV, "chromium"),
+        debian: &["chromium"],
+        elsewhere: "install Chromium, or set BINCIO_CHROMIUM to a Chromium or Chrome binary",
+    },
+    Requirement {
+        what: "chromedriver",
+        why: "the browser suite talks WebDriver to Chromium through chromedriver",
+        present: |p| runs_program(p, CHROMEDRIVER_ENV, "chromedriver"),
+        debian: &["chromium-driver"],
+        elsewhere:
+            "install the chromedriver of your Chromium's version, or set BINCIO_CHROMEDRIVER to it",
+    },
+];
+
+/// Whether the program `env` names (else `default`, looked up on `PATH`) answers `--version`.
+fn runs_program(probe: &dyn Probe, env: &str, default: &str) -> bool {
+    let program = probe.env(env).unwrap_or_else(|| default.to_string());
+    probe.runs(&program, &["--version"])
+}
 
 /// What the detection looks at: commands, files, the environment.
 pub trait Probe {
@@ -335,6 +365,42 @@ mod tests {
         ] {
             assert!(!is_libclang(no), "{no}");
         }
+    }
+
+    #[test]
+    fn the_browser_list_wants_debians_chromium_and_its_driver() {
+        let bare = Fake {
+            commands: vec!["cc", "c++", "cmake", "python3"],
+            ..Fake::default()
+        };
+        let lacking = missing(&bare, &[BROWSER]);
+        assert_eq!(names(&lacking), vec!["Chromium", "chromedriver"]);
+        assert_eq!(apt_packages(&lacking), vec!["chromium", "chromium-driver"]);
+
+        let installed = Fake {
+            commands: vec!["chromium", "chromedriver"],
+            ..Fake::default()
+        };
+        assert!(missing(&installed, &[BROWSER]).is_empty());
+    }
+
+    #[test]
+    fn the_browser_paths_can_be_overridden() {
+        let mut elsewhere = Fake {
+            commands: vec!["/opt/chrome/chrome", "/opt/chrome/chromedriver"],
+            ..Fake::default()
+        };
+        // Named by the variables, the programs on PATH are not needed...
+        elsewhere
+            .env
+            .insert(CHROMIUM_ENV, "/opt/chrome/chrome".into());
+        elsewhere
+            .env
+            .insert(CHROMEDRIVER_ENV, "/opt/chrome/chromedriver".into());
+        assert!(missing(&elsewhere, &[BROWSER]).is_empty());
+        // ...and a variable naming nothing that runs is missing, even with one on PATH.
+        elsewhere.commands = vec!["chromium", "/opt/chrome/chromedriver"];
+        assert_eq!(names(&missing(&elsewhere, &[BROWSER])), vec!["Chromium"]);
     }
 
     #[test]

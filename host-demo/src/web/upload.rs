@@ -191,12 +191,12 @@ fn import(
                 let outcome = pipeline
                     .lock()
                     .import_prepared(&Item::local(&name, &bytes), *prepared)?;
-                outcomes.push(describe(display_name(&name), &outcome));
+                outcomes.push(describe(&name, &outcome));
             }
             Ready::Unreadable { name, reason } => outcomes.push(FileOutcome {
+                detail: for_the_user(&name, &reason),
                 name: display_name(&name),
                 outcome: "rejected",
-                detail: reason,
             }),
             Ready::More(_) => {}
         }
@@ -220,7 +220,18 @@ fn display_name(name: &str) -> String {
     }
 }
 
-fn describe(name: String, outcome: &Outcome) -> FileOutcome {
+/// A reason that names the file by its path on the server (the temporary
+/// upload folder) as the user sees it: without the name the row shows beside
+/// it, and any other mention as the user's name for it.
+fn for_the_user(full_name: &str, reason: &str) -> String {
+    match reason.strip_prefix(full_name) {
+        Some(rest) => rest.trim_start_matches([':', ' ']).to_string(),
+        None => reason.replace(full_name, &display_name(full_name)),
+    }
+}
+
+fn describe(full_name: &str, outcome: &Outcome) -> FileOutcome {
+    let name = display_name(full_name);
     match outcome {
         Outcome::Imported {
             activity_id,
@@ -243,7 +254,7 @@ fn describe(name: String, outcome: &Outcome) -> FileOutcome {
         Outcome::Rejected { reason } => FileOutcome {
             name,
             outcome: "rejected",
-            detail: reason.clone(),
+            detail: for_the_user(full_name, reason),
         },
     }
 }
@@ -251,6 +262,19 @@ fn describe(name: String, outcome: &Outcome) -> FileOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasons_do_not_show_the_servers_upload_folder() {
+        let full = "/srv/data/.uploads/1c46a0/2/export.zip/export/settings.fit";
+        assert_eq!(
+            for_the_user(full, &format!("{full}: not an activity: a settings file")),
+            "not an activity: a settings file"
+        );
+        assert_eq!(
+            for_the_user(full, &format!("cannot read {full}")),
+            "cannot read export.zip/export/settings.fit"
+        );
+    }
 
     #[test]
     fn upload_names_cannot_leave_their_directory() {

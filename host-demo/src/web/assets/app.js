@@ -8,7 +8,7 @@
   function follow(card) {
     var slug = card.id.replace(/^card-/, "");
     var el = function (name) { return document.getElementById(name + "-" + slug); };
-    var items = el("progress-items"), state = el("run-state");
+    var items = el("progress-items"), state = el("run-state"), outcome = el("last-outcome");
     var counts = { imported: 0, skipped: 0, error: 0 };
     var first = true;
     var source = new EventSource(card.getAttribute("data-stream"));
@@ -35,10 +35,12 @@
         state.textContent = "Sync finished" +
           (event.left_for_next_run ? "; " + event.left_for_next_run + " left for the next run" : "") +
           (event.has_more ? "; more history comes with the next runs" : "") + ".";
+        if (outcome) { outcome.textContent = "succeeded"; }
         source.close();
         card.setAttribute("data-running", "false");
       } else if (event.type === "error") {
         state.textContent = "Sync failed: " + event.message;
+        if (outcome) { outcome.textContent = "failed"; }
         source.close();
         card.setAttribute("data-running", "false");
       }

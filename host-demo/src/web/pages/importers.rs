@@ -11,7 +11,7 @@ use crate::web::auth::SignedIn;
 use crate::web::error::{PageResult, WebError};
 use crate::web::importers::{self, Card, Step};
 use crate::web::live::RunEvent;
-use crate::web::markdown::to_safe_html;
+use crate::web::markdown::section_html;
 use crate::web::state::AppState;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::HeaderMap;
@@ -98,7 +98,8 @@ fn card_markup(state: &AppState, signed: &SignedIn, card: &Card) -> Markup {
                             @match &r.last_run {
                                 Some(run) => {
                                     (format_time(run.started_at)) ", "
-                                    (run.outcome.map(|o| o.to_string()).unwrap_or_else(|| "running".into()))
+                                    // The script sets it when the live run ends.
+                                    span id={ "last-outcome-" (s) } { (run.outcome.map(|o| o.to_string()).unwrap_or_else(|| "running".into())) }
                                     @if let Some(e) = &run.error { ": " (e.message) }
                                 }
                                 None => "never",
@@ -205,7 +206,7 @@ fn connect_markup(
             section id="disclaimer" aria-labelledby="disclaimer-title" {
                 h2 id="disclaimer-title" { (disclaimer.title) " (version " (disclaimer.version) ")" }
                 @if *state == DisclaimerState::Changed { p class="attention" { "This disclaimer changed since you accepted it; read it again." } }
-                div class="markdown" { (PreEscaped(to_safe_html(&disclaimer.markdown))) }
+                div class="markdown" { (PreEscaped(section_html(&disclaimer.markdown, &disclaimer.title, pulldown_cmark::HeadingLevel::H2))) }
                 form id="accept-form" method="post" action={ "/settings/importers/" (d.id) "/accept" } {
                     (csrf_input(signed))
                     input type="hidden" name="sha256" value=(disclaimer.sha256);
@@ -219,7 +220,7 @@ fn connect_markup(
         } @else {
             form id="connect-form" method="post" enctype="multipart/form-data" action={ "/settings/importers/" (d.id) "/connect" } {
                 (csrf_input(signed))
-                @for f in d.credential_fields.iter().filter(|f| f.kind != Kind::OneTimeCode) { (field_markup(f)) }
+                @for f in d.credential_fields.iter().filter(|f| f.kind != Kind::OneTimeCode) { (field_markup(f, false)) }
                 button id="connect-submit" type="submit" { "Connect" }
             }
         }
@@ -227,7 +228,9 @@ fn connect_markup(
     }
 }
 
-fn field_markup(f: &Field) -> Markup {
+/// One input for `f`; `asked` on the step page, where the code the plugin
+/// asks for is what the form is for.
+fn field_markup(f: &Field, asked: bool) -> Markup {
     let id = format!("field-{}", f.key);
     let (kind, autocomplete) = match f.kind {
         Kind::Email => ("email", "email"),
@@ -239,11 +242,18 @@ fn field_markup(f: &Field) -> Markup {
         Kind::Bool => ("checkbox", "off"),
         Kind::Text => ("text", "off"),
     };
-    // A token file replaces the password: not required on the page.
-    let required = f.required && f.kind != Kind::SecretFile;
+    // A token file replaces the password: not required on the page. A
+    // one-time code is optional at connect, but the step asking for it needs it.
+    let required =
+        (f.required && f.kind != Kind::SecretFile) || (asked && f.kind == Kind::OneTimeCode);
+    let label = match (required, f.label.strip_suffix(')')) {
+        (true, _) => f.label.clone(),
+        (false, Some(open)) => format!("{open}, optional)"),
+        (false, None) => format!("{} (optional)", f.label),
+    };
     html! {
         p {
-            label for=(id) { (f.label) @if !required { " (optional)" } }
+            label for=(id) { (label) }
             @if f.kind == Kind::OneTimeCode {
                 input id=(id) name=(f.key) type="text" inputmode="numeric" autocomplete=(autocomplete) required[required] aria-describedby=[(!f.help.is_empty()).then(|| format!("{id}-help"))];
             } @else {
@@ -394,7 +404,7 @@ async fn step_page(
         form id="mfa-form" method="post" action={ "/settings/importers/" (plugin) "/step" } {
             (csrf_input(&signed))
             input type="hidden" name="flow" value=(q.flow);
-            @for f in &flow.fields { (field_markup(f)) }
+            @for f in &flow.fields { (field_markup(f, true)) }
             button id="mfa-submit" type="submit" { "Continue" }
         }
     };
