@@ -57,7 +57,7 @@ fn sizes() -> Sizes {
             users: 20,
             clients: 200,
             polls_per_client: 40,
-            new_activities: 300,
+            new_activities: 1000,
         }
     }
 }
