@@ -359,3 +359,32 @@ fn sign_in_attempts_are_limited_per_address_and_per_handle() {
     assert_eq!(page.status, 429, "{}", page.body);
     assert!(page.body.contains("too many failed sign-ins"));
 }
+
+#[test]
+fn a_burst_of_sign_ins_hashes_at_most_the_bound_at_once() {
+    // Each argon2id check holds 19 MiB while it runs: 16 sign-ins at once
+    // would hold 16 of them without the bound.
+    let web = WebConfig {
+        password_checks_at_once: 2,
+        ..WebTest::config()
+    };
+    let t = WebTest::start(EmulatorConfig::default_demo(), "", web);
+    t.add_user("ada", PW, Role::User);
+    let barrier = std::sync::Barrier::new(16);
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let signing: Vec<_> = (0..16)
+            .map(|_| {
+                let mut c = t.client();
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    c.login("ada", PW).status
+                })
+            })
+            .collect();
+        signing.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(statuses, vec![200; 16], "every sign-in gets its turn");
+    let gate = &t.server.as_ref().unwrap().state().passwords;
+    assert!(gate.peak() >= 1 && gate.peak() <= 2, "peak {}", gate.peak());
+}

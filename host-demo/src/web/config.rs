@@ -12,6 +12,11 @@ pub const MAX_UPLOAD_LIMIT_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
 /// The most header bytes a request may carry (all names and values).
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Password hashes computed at once by default (each argon2id check holds
+/// 19 MiB while it runs; see `auth::password_gate`).
+pub const DEFAULT_PASSWORD_CHECKS_AT_ONCE: usize = 4;
+/// The most a config may allow at once (about 1.2 GiB of argon2 memory).
+pub const MAX_PASSWORD_CHECKS_AT_ONCE: usize = 64;
 
 #[derive(Debug, Clone)]
 pub struct WebConfig {
@@ -29,6 +34,8 @@ pub struct WebConfig {
     pub attempts_per_ip: u32,
     pub attempts_per_handle: u32,
     pub attempt_window: Duration,
+    /// Sign-ins (and new passwords) hashed at once; the rest wait.
+    pub password_checks_at_once: usize,
 }
 
 impl Default for WebConfig {
@@ -42,6 +49,7 @@ impl Default for WebConfig {
             attempts_per_ip: 20,
             attempts_per_handle: 5,
             attempt_window: Duration::from_secs(15 * 60),
+            password_checks_at_once: DEFAULT_PASSWORD_CHECKS_AT_ONCE,
         }
     }
 }
@@ -52,6 +60,10 @@ pub enum WebConfigError {
     UploadLimitTooLarge(u64),
     #[error("the upload limit must be at least 1 byte")]
     UploadLimitZero,
+    #[error(
+        "password checks at once must be between 1 and {MAX_PASSWORD_CHECKS_AT_ONCE}, not {0}"
+    )]
+    PasswordChecksOutOfRange(usize),
 }
 
 impl WebConfig {
@@ -62,6 +74,11 @@ impl WebConfig {
         }
         if self.max_upload_bytes > MAX_UPLOAD_LIMIT_BYTES {
             return Err(WebConfigError::UploadLimitTooLarge(self.max_upload_bytes));
+        }
+        if !(1..=MAX_PASSWORD_CHECKS_AT_ONCE).contains(&self.password_checks_at_once) {
+            return Err(WebConfigError::PasswordChecksOutOfRange(
+                self.password_checks_at_once,
+            ));
         }
         Ok(())
     }
@@ -84,5 +101,21 @@ mod tests {
         ));
         c.max_upload_bytes = 0;
         assert!(matches!(c.validate(), Err(WebConfigError::UploadLimitZero)));
+    }
+
+    #[test]
+    fn password_checks_at_once_are_bounded_both_ways() {
+        let mut c = WebConfig::default();
+        for ok in [1, MAX_PASSWORD_CHECKS_AT_ONCE] {
+            c.password_checks_at_once = ok;
+            assert!(c.validate().is_ok());
+        }
+        for bad in [0, MAX_PASSWORD_CHECKS_AT_ONCE + 1] {
+            c.password_checks_at_once = bad;
+            assert!(matches!(
+                c.validate(),
+                Err(WebConfigError::PasswordChecksOutOfRange(n)) if n == bad
+            ));
+        }
     }
 }

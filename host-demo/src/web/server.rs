@@ -75,6 +75,9 @@ impl WebServer {
                 config.attempts_per_handle,
                 i64::try_from(config.attempt_window.as_secs()).unwrap_or(i64::MAX),
             ),
+            passwords: super::auth::password_gate::PasswordGate::new(
+                config.password_checks_at_once,
+            ),
             config: config.clone(),
             stopping: stopping.clone(),
         });

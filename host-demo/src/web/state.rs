@@ -1,7 +1,9 @@
 //! What every handler shares: the host, the scheduler, the live runs, the
-//! connect flows waiting for a code, the sign-in limiter and the config.
+//! connect flows waiting for a code, the sign-in limiter, the bound on
+//! password hashing at once, and the config.
 
 use super::auth::limiter::AttemptLimiter;
+use super::auth::password_gate::PasswordGate;
 use super::config::WebConfig;
 use super::flows::ConnectFlows;
 use super::live::LiveRuns;
@@ -19,6 +21,8 @@ pub struct Shared {
     pub live: Arc<LiveRuns>,
     pub flows: ConnectFlows,
     pub limiter: AttemptLimiter,
+    /// Bounds the argon2id work (and its memory) running at once.
+    pub passwords: PasswordGate,
     pub config: WebConfig,
     /// Turns true when the server stops: open event streams end.
     pub stopping: watch::Receiver<bool>,

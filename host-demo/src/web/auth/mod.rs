@@ -5,7 +5,9 @@
 //! checks, and signing out (the row is deleted: the cookie is dead
 //! everywhere it was copied).
 
+pub mod argon;
 pub mod limiter;
+pub mod password_gate;
 
 use super::error::WebError;
 use super::net::{client_info, ClientInfo};
@@ -14,13 +16,10 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
-use bincio_state::{
-    hash_password, verify_password, NewSession, SecretString, User, UserHandle, WebSession,
-};
+use bincio_state::{NewSession, SecretString, User, UserHandle, WebSession};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 
 pub const COOKIE: &str = "bincio_session";
 /// The header JavaScript and API clients send the session's CSRF token in.
@@ -198,10 +197,12 @@ pub struct NewSignIn {
 }
 
 /// A hash to verify against when the handle is unknown, so a wrong handle
-/// takes as long as a wrong password.
-fn decoy_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| hash_password(&SecretString::new(random_token())).unwrap_or_default())
+/// takes as long as a wrong password (made once, through the gate).
+async fn decoy_hash(state: &AppState) -> Result<String, WebError> {
+    static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    HASH.get_or_try_init(|| state.passwords.hash(SecretString::new(random_token())))
+        .await
+        .cloned()
 }
 
 const WRONG: &str = "wrong handle or password";
@@ -233,13 +234,12 @@ pub async fn sign_in(
         Some(h) if user.is_some() => state.host.db.password_hash(h)?,
         _ => None,
     };
-    let verified = tokio::task::spawn_blocking(move || {
-        let stored = hash.as_deref();
-        let ok = verify_password(stored.unwrap_or(decoy_hash()), &password);
-        ok && stored.is_some()
-    })
-    .await
-    .map_err(WebError::internal)?;
+    let known = hash.is_some();
+    let hash = match hash {
+        Some(hash) => hash,
+        None => decoy_hash(state).await?,
+    };
+    let verified = state.passwords.verify(hash, password).await? && known;
     let user = match user {
         Some(user) if verified && !user.is_disabled() => user,
         _ => {

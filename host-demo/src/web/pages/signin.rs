@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use bincio_state::{hash_password, SecretString, UserHandle};
+use bincio_state::{SecretString, UserHandle};
 use maud::html;
 use serde::Deserialize;
 
@@ -175,9 +175,7 @@ async fn accept_invite(
         ));
     }
     let password = SecretString::new(form.password);
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(WebError::internal)??;
+    let hash = state.passwords.hash(password).await?;
     match state
         .host
         .db
