@@ -276,7 +276,10 @@ pub fn report_edge(f: &EdgeMemory, sizes: &Sizes) {
     );
     println!("| peak RSS | plain HTTP | --edge | edge / plain |\n|---|---|---|---|");
     for (what, kib) in [
-        ("after login (before the sync)", (|p: &Phase| p.before_kib) as fn(&Phase) -> u64),
+        (
+            "after login (before the sync)",
+            (|p: &Phase| p.before_kib) as fn(&Phase) -> u64,
+        ),
         ("at the end of the first run", |p: &Phase| p.peak_kib),
     ] {
         let (plain, edge) = (median_kib(&f.plain, kib), median_kib(&f.edge, kib));
