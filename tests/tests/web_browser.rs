@@ -161,6 +161,17 @@ fn a_new_user_connects_with_mfa_follows_a_sync_uploads_and_disconnects_in_chromi
             form.contains("(instead of a password, optional)"),
             "one pair of brackets: {form}"
         );
+        // A token file may stand in for the password, so the page requires
+        // neither; the server says when both are missing.
+        assert_eq!(b.attr("field-password", "required").await, None);
+        assert!(b.attr("field-email", "required").await.is_some());
+        assert!(form.contains("(or a token file below)"), "{form}");
+        let connect_page = b.current_url().await;
+        b.type_into("field-email", GARMIN_EMAIL).await;
+        b.click("connect-submit").await;
+        let refused = b.text("connect-error").await;
+        assert!(refused.contains("password is required"), "{refused}");
+        b.goto(&connect_page).await;
         b.type_into("field-email", GARMIN_EMAIL).await;
         b.type_into("field-password", GARMIN_PASSWORD).await;
         shot(b, "03-connect").await;

@@ -220,7 +220,7 @@ fn connect_markup(
         } @else {
             form id="connect-form" method="post" enctype="multipart/form-data" action={ "/settings/importers/" (d.id) "/connect" } {
                 (csrf_input(signed))
-                @for f in d.credential_fields.iter().filter(|f| f.kind != Kind::OneTimeCode) { (field_markup(f, false)) }
+                @for f in d.credential_fields.iter().filter(|f| f.kind != Kind::OneTimeCode) { (field_markup(f, false, offers_token_file(&d.credential_fields))) }
                 button id="connect-submit" type="submit" { "Connect" }
             }
         }
@@ -228,9 +228,16 @@ fn connect_markup(
     }
 }
 
+/// Whether the plugin takes a token file, which replaces the password (as the
+/// server's `inputs_for` accepts).
+fn offers_token_file(fields: &[Field]) -> bool {
+    fields.iter().any(|f| f.kind == Kind::SecretFile)
+}
+
 /// One input for `f`; `asked` on the step page, where the code the plugin
-/// asks for is what the form is for.
-fn field_markup(f: &Field, asked: bool) -> Markup {
+/// asks for is what the form is for; `token_file_offered` when a token file
+/// may stand in for a password.
+fn field_markup(f: &Field, asked: bool, token_file_offered: bool) -> Markup {
     let id = format!("field-{}", f.key);
     let (kind, autocomplete) = match f.kind {
         Kind::Email => ("email", "email"),
@@ -242,12 +249,15 @@ fn field_markup(f: &Field, asked: bool) -> Markup {
         Kind::Bool => ("checkbox", "off"),
         Kind::Text => ("text", "off"),
     };
-    // A token file replaces the password: not required on the page. A
-    // one-time code is optional at connect, but the step asking for it needs it.
-    let required =
-        (f.required && f.kind != Kind::SecretFile) || (asked && f.kind == Kind::OneTimeCode);
+    // A token file replaces the password, so neither is required on the page
+    // (the server checks that one of them came). A one-time code is optional at
+    // connect, but the step asking for it needs it.
+    let replaced_by_token = token_file_offered && f.kind == Kind::Secret;
+    let required = (f.required && f.kind != Kind::SecretFile && !replaced_by_token)
+        || (asked && f.kind == Kind::OneTimeCode);
     let label = match (required, f.label.strip_suffix(')')) {
         (true, _) => f.label.clone(),
+        (false, _) if replaced_by_token => format!("{} (or a token file below)", f.label),
         (false, Some(open)) => format!("{open}, optional)"),
         (false, None) => format!("{} (optional)", f.label),
     };
@@ -343,7 +353,11 @@ async fn connect(
     let fields = small_form(multipart).await?;
     signed.check_form_csrf(&headers, fields.get("csrf").map(String::as_str))?;
     let d = importers::descriptor(&state, &plugin)?;
-    let inputs = importers::inputs_for(&d.credential_fields, |k| fields.get(k).cloned())?;
+    // A missing field is answered on the form itself, like the plugin's refusals.
+    let inputs = match importers::inputs_for(&d.credential_fields, |k| fields.get(k).cloned()) {
+        Ok(inputs) => inputs,
+        Err(e) => return after_step(&state, &signed, &plugin, Err(e)),
+    };
     let user = signed.handle().clone();
     let id = plugin.clone();
     let step = blocking(move |s| importers::begin(s, &user, &id, inputs), &state).await;
@@ -404,7 +418,7 @@ async fn step_page(
         form id="mfa-form" method="post" action={ "/settings/importers/" (plugin) "/step" } {
             (csrf_input(&signed))
             input type="hidden" name="flow" value=(q.flow);
-            @for f in &flow.fields { (field_markup(f, true)) }
+            @for f in &flow.fields { (field_markup(f, true, false)) }
             button id="mfa-submit" type="submit" { "Continue" }
         }
     };
