@@ -3,8 +3,9 @@
 //! through a proxy that records every answer the browser got. A new user signs in, reads and
 //! accepts the disclaimer, connects an MFA account typing the code, follows a long sync live
 //! (reloading mid-run: the same run), sees the imported count, uploads a FIT file and a zip,
-//! disconnects. Each page is screenshotted into docs/screenshots/ (the README shows them); no
-//! answer, header or log line holds the Garmin password, a token or the MFA code.
+//! disconnects. Each page is screenshotted into target/screenshots/ (into docs/screenshots/,
+//! which the README shows, with BINCIO_UPDATE_SCREENSHOTS=1); no answer, header or log line
+//! holds the Garmin password, a token or the MFA code.
 
 use bincio_state::{ConnectionId, ConnectionStatus, Role, UserHandle};
 use bincio_tests::browser::proxy::RecordingProxy;
@@ -29,8 +30,18 @@ const ACTIVITIES: usize = 36;
 const DOWNLOAD_DELAY: Duration = Duration::from_millis(350);
 const PLUGIN: &str = "dev.bincio.garmin";
 
+/// `target/screenshots/` on every run (look at them there); `docs/screenshots/`, the README's,
+/// when `BINCIO_UPDATE_SCREENSHOTS=1`, so a test run does not leave the checkout modified.
 fn screenshots() -> PathBuf {
-    bincio_tests::workspace_root().join("docs/screenshots")
+    let root = bincio_tests::workspace_root();
+    let dir = match std::env::var("BINCIO_UPDATE_SCREENSHOTS").as_deref() {
+        Ok("1") => root.join("docs/screenshots"),
+        _ => std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| root.join("target"), PathBuf::from)
+            .join("screenshots"),
+    };
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    dir
 }
 
 async fn shot(browser: &Browser, name: &str) {
