@@ -8,14 +8,10 @@
 //! - [`settings`]: the settings from `plugin.toml`, every base URL included.
 //! - [`importer`]: the `Importer` the host drives.
 //!
-//! Signing in (research/garmin-auth-2026.md), in layers, each using only
-//! those above it here (tests/layering.rs checks it):
-//! - [`sso_endpoints`]: the SSO's URLs, queries and headers;
-//! - [`sso_answers`]: reading its JSON answers and HTML pages (with [`html`]);
-//! - [`mfa`]: a login waiting for its one-time code, and where a login got to;
-//! - [`sso_json`] (mobile, portal) and [`sso_widget`] (the HTML form): the flows;
-//! - [`login`]: the strategy chain over them; [`connect`]: the connect step
-//!   machine.
+//! Signing in (research/garmin-auth-2026.md):
+//! - [`login`]: the strategy chain over [`sso_json`] (mobile, portal) and
+//!   [`sso_widget`] (the HTML form, read with [`html`]); [`mfa`]: a login
+//!   waiting for its one-time code; [`connect`]: the connect step machine.
 //! - [`di_token`]: service ticket → DI OAuth2 tokens, and refresh; [`jwt`]:
 //!   reading `exp`; [`tokens`]: what is kept in the host's `SecretStore`;
 //!   [`auth`]: refresh early, renew on 401, one re-login when tokens are dead.
@@ -52,8 +48,6 @@ pub mod mfa;
 pub mod paging;
 pub mod settings;
 pub mod shared;
-pub mod sso_answers;
-pub mod sso_endpoints;
 pub mod sso_json;
 pub mod sso_widget;
 pub mod sync;

@@ -13,10 +13,28 @@
 
 use crate::browser;
 use crate::clock::Clock;
+use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
-pub use crate::mfa::Step;
+use crate::mfa::PendingMfa;
 use crate::settings::{Settings, Strategy};
 use crate::{sso_json, sso_widget};
+
+/// Where a strategy got to.
+pub enum Step {
+    /// Signed in: a service ticket to exchange for tokens.
+    Ticket(Ticket),
+    /// Garmin wants a one-time code first.
+    Mfa(PendingMfa),
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ticket(t) => write!(f, "Ticket({t:?})"),
+            Self::Mfa(m) => write!(f, "Mfa({})", m.flow_name()),
+        }
+    }
+}
 
 pub fn name(strategy: Strategy) -> &'static str {
     match strategy {
@@ -62,7 +80,7 @@ pub async fn password_login(
                     tracing::warn!(target: "garmin::login", strategy = name(strategy), "login refused: {e}");
                     return Err(e);
                 }
-                Err(e) if crate::sso_answers::blocked_at_edge(&e) && i + 1 < profiles.len() => {
+                Err(e) if crate::sso_json::blocked_at_edge(&e) && i + 1 < profiles.len() => {
                     tracing::warn!(target: "garmin::login", strategy = name(strategy), profile = profile.name(), "blocked at the edge ({e}); trying the next browser profile");
                 }
                 Err(e) => {

@@ -1,7 +1,5 @@
 //! A login waiting for its MFA code: the HTTP client holding the SSO
-//! session cookies, the flow that asked, and what its verify POST needs; and
-//! [`Step`], where a login got to (a ticket, or this). Below the two flows,
-//! which make it, and the chain (`login`), which hands it on.
+//! session cookies, the flow that asked, and what its verify POST needs.
 //!
 //! It lives only in memory (see `connect::PendingFlows`); the code is used
 //! once and never stored or logged.
@@ -13,26 +11,9 @@ use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
 use crate::html;
 use crate::settings::Settings;
-use crate::sso_answers::{blocked_at_edge, challenge, read_answer, read_page, Answer};
-use crate::sso_endpoints::{widget_service_url, widget_signin_query, JsonFlow};
+use crate::sso_json::{read_answer, Answer, JsonFlow};
+use crate::sso_widget::{self, read_page};
 use serde_json::json;
-
-/// Where a strategy got to.
-pub enum Step {
-    /// Signed in: a service ticket to exchange for tokens.
-    Ticket(Ticket),
-    /// Garmin wants a one-time code first.
-    Mfa(PendingMfa),
-}
-
-impl std::fmt::Debug for Step {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Ticket(t) => write!(f, "Ticket({t:?})"),
-            Self::Mfa(m) => write!(f, "Mfa({})", m.flow_name()),
-        }
-    }
-}
 
 pub struct PendingMfa {
     client: Client,
@@ -124,7 +105,7 @@ pub fn is_passing(error: &GarminError) -> bool {
     matches!(
         error,
         GarminError::RateLimited { .. } | GarminError::Transient { .. }
-    ) || blocked_at_edge(error)
+    ) || crate::sso_json::blocked_at_edge(error)
 }
 
 async fn verify_json_at(
@@ -174,7 +155,7 @@ async fn verify_widget(
             "{}/sso/verifyMFA/loginEnterMfaCode",
             settings.sso()
         ))
-        .query(&widget_signin_query(settings))
+        .query(&sso_widget::signin_query(settings))
         .header(REFERER, referer)
         .form(&[
             ("mfa-code", code),
@@ -193,13 +174,13 @@ async fn verify_widget(
         ));
     }
     if page.status == crate::browser::StatusCode::FORBIDDEN {
-        return Err(challenge(ENDPOINT));
+        return Err(crate::sso_json::challenge(ENDPOINT));
     }
     if page.title.eq_ignore_ascii_case("success") {
         if let Some(ticket) = html::service_ticket(&page.text) {
             return Ok(Verdict::Ticket(Ticket {
                 ticket,
-                service_url: widget_service_url(settings),
+                service_url: sso_widget::service_url(settings),
             }));
         }
     }

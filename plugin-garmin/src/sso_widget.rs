@@ -3,20 +3,65 @@
 //! judged by its `<title>`.
 
 use crate::browser::header::{ACCEPT, CONTENT_TYPE, REFERER};
-use crate::browser::{transport_error, Client, StatusCode};
+use crate::browser::{self, transport_error, Client, Response, StatusCode};
 use crate::clock::Clock;
 use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
 use crate::excerpt::excerpt;
 use crate::html;
 use crate::http;
-use crate::mfa::{PendingMfa, Step};
+use crate::login::Step;
+use crate::mfa::PendingMfa;
 use crate::settings::Settings;
-use crate::sso_answers::{challenge, read_page, Page};
-use crate::sso_endpoints::{
-    widget_service_url as service_url, widget_signin_query as signin_query,
-};
+use crate::sso_json::challenge;
 use serde_json::json;
+
+/// The service URL a widget ticket is issued for.
+pub fn service_url(settings: &Settings) -> String {
+    format!("{}/sso/embed", settings.sso())
+}
+
+/// The query of the sign-in form and of every POST after it.
+pub fn signin_query(settings: &Settings) -> Vec<(&'static str, String)> {
+    let embed = service_url(settings);
+    vec![
+        ("id", "gauth-widget".into()),
+        ("embedWidget", "true".into()),
+        ("gauthHost", embed.clone()),
+        ("service", embed.clone()),
+        ("source", embed.clone()),
+        ("redirectAfterAccountLoginUrl", embed.clone()),
+        ("redirectAfterAccountCreationUrl", embed),
+    ]
+}
+
+/// A page the widget answered: status, final URL (after redirects) and text.
+pub struct Page {
+    pub status: StatusCode,
+    pub url: String,
+    pub text: String,
+    pub title: String,
+}
+
+pub async fn read_page(
+    response: Response,
+    endpoint: &str,
+    settings: &Settings,
+    clock: &Clock,
+) -> Result<Page> {
+    let status = response.status();
+    http::check_login_rate_limit(status, response.headers(), endpoint, settings, clock)?;
+    let url = response.uri().to_string();
+    let body = browser::read_body(endpoint, response, browser::ANSWER_LIMIT).await?;
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let title = html::title(&text).unwrap_or_default();
+    Ok(Page {
+        status,
+        url,
+        text,
+        title,
+    })
+}
 
 pub async fn login(
     client: Client,
