@@ -29,14 +29,18 @@ type Uses = BTreeMap<String, BTreeSet<String>>;
 #[test]
 fn the_sign_in_modules_use_only_lower_layers() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut texts = BTreeMap::new();
-    for entry in std::fs::read_dir(&src).expect("src/ is readable") {
-        let path = entry.expect("src/ lists").path();
-        if path.extension().is_some_and(|e| e == "rs") {
-            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-            texts.insert(stem, std::fs::read_to_string(&path).expect("readable"));
-        }
-    }
+    let texts: BTreeMap<String, String> = std::fs::read_dir(&src)
+        .expect("src/ is readable")
+        .map(|entry| entry.expect("src/ lists").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "rs"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("readable");
+            (
+                path.file_stem().unwrap().to_string_lossy().into_owned(),
+                text,
+            )
+        })
+        .collect();
     for module in LAYERS.iter().flat_map(|layer| layer.iter()) {
         assert!(texts.contains_key(*module), "src/{module}.rs is missing");
     }
