@@ -343,7 +343,7 @@ fn done(profile: Profile) -> ConnectStep {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sso_json::JsonFlow;
+    use crate::sso_endpoints::JsonFlow;
 
     fn flow(connection: &str, expires_in: Duration, expired: bool) -> PendingFlow {
         let now = Instant::now();

@@ -83,7 +83,7 @@ pub async fn exchange_ticket(
         let status = response.status();
         http::check_login_rate_limit(status, response.headers(), TICKET_ENDPOINT, settings, clock)?;
         if status == StatusCode::FORBIDDEN {
-            return Err(crate::sso_json::challenge(TICKET_ENDPOINT));
+            return Err(GarminError::challenge(TICKET_ENDPOINT));
         }
         if !status.is_success() {
             any_transient |= status.is_server_error();

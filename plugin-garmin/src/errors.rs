@@ -68,6 +68,9 @@ pub enum GarminError {
     Host(PluginError),
 }
 
+/// How [`GarminError::challenge`] ends its detail, so the edge's refusals can be told apart.
+const CHALLENGE_DETAIL: &str = "HTTP 403 challenge";
+
 pub type Result<T, E = GarminError> = std::result::Result<T, E>;
 
 impl GarminError {
@@ -95,6 +98,21 @@ impl GarminError {
             retry_after,
             fallback_secs,
         }
+    }
+
+    /// A Cloudflare challenge (403): a browser check this client cannot pass.
+    pub fn challenge(endpoint: &str) -> Self {
+        Self::needs_user(
+            "Garmin's bot protection (Cloudflare) blocked the sign-in from this server's network. Try again later, or connect with a token file made on another machine.",
+            format!("{endpoint}: {CHALLENGE_DETAIL}"),
+        )
+    }
+
+    /// Whether this is what the edge answers a fingerprint it blocks (403
+    /// challenge, 427/429): another browser profile may get through.
+    pub fn is_blocked_at_edge(&self) -> bool {
+        self.is_rate_limited()
+            || matches!(self, Self::NeedsUser { detail, .. } if detail.ends_with(CHALLENGE_DETAIL))
     }
 
     pub fn is_rate_limited(&self) -> bool {

@@ -8,13 +8,20 @@
 //! - [`settings`]: the settings from `plugin.toml`, every base URL included.
 //! - [`importer`]: the `Importer` the host drives.
 //!
-//! Signing in (research/garmin-auth-2026.md):
-//! - [`login`]: the strategy chain over [`sso_json`] (mobile, portal) and
-//!   [`sso_widget`] (the HTML form, read with [`html`]); [`mfa`]: a login
-//!   waiting for its one-time code; [`connect`]: the connect step machine.
-//! - [`di_token`]: service ticket → DI OAuth2 tokens, and refresh; [`jwt`]:
-//!   reading `exp`; [`tokens`]: what is kept in the host's `SecretStore`;
-//!   [`auth`]: refresh early, renew on 401, one re-login when tokens are dead.
+//! Signing in (research/garmin-auth-2026.md), in layers: each module uses
+//! only those above it in this list (`tests/layering.rs` keeps it so):
+//! 1. [`sso_endpoints`]: every SSO URL, query, Referer and header set.
+//! 2. [`sso_answers`]: reading the answers (JSON status, widget pages read
+//!    with [`html`], rate limits, challenges, refusals).
+//! 3. [`mfa`]: a login waiting for its one-time code, and the verify step.
+//! 4. [`sso_json`] (mobile, portal) and [`sso_widget`] (the HTML form): the flows.
+//! 5. [`login`]: the strategy chain over the flows.
+//! 6. [`auth`]: refresh early, renew on 401, one re-login when tokens are dead.
+//! 7. [`connect`]: the connect step machine.
+//!
+//! Below them all: [`di_token`] (service ticket → DI OAuth2 tokens, and
+//! refresh), [`jwt`] (reading `exp`), [`tokens`] (what is kept in the host's
+//! `SecretStore`).
 //!
 //! Syncing:
 //! - [`api`]: signed-in, paced, retried calls to connectapi; [`sync`]: one
@@ -48,6 +55,8 @@ pub mod mfa;
 pub mod paging;
 pub mod settings;
 pub mod shared;
+pub mod sso_answers;
+pub mod sso_endpoints;
 pub mod sso_json;
 pub mod sso_widget;
 pub mod sync;

@@ -13,28 +13,12 @@
 
 use crate::browser;
 use crate::clock::Clock;
-use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
-use crate::mfa::PendingMfa;
+pub use crate::mfa::Step;
 use crate::settings::{Settings, Strategy};
-use crate::{sso_json, sso_widget};
-
-/// Where a strategy got to.
-pub enum Step {
-    /// Signed in: a service ticket to exchange for tokens.
-    Ticket(Ticket),
-    /// Garmin wants a one-time code first.
-    Mfa(PendingMfa),
-}
-
-impl std::fmt::Debug for Step {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Ticket(t) => write!(f, "Ticket({t:?})"),
-            Self::Mfa(m) => write!(f, "Mfa({})", m.flow_name()),
-        }
-    }
-}
+use crate::sso_endpoints::JsonFlow;
+use crate::sso_json;
+use crate::sso_widget;
 
 pub fn name(strategy: Strategy) -> &'static str {
     match strategy {
@@ -80,7 +64,7 @@ pub async fn password_login(
                     tracing::warn!(target: "garmin::login", strategy = name(strategy), "login refused: {e}");
                     return Err(e);
                 }
-                Err(e) if crate::sso_json::blocked_at_edge(&e) && i + 1 < profiles.len() => {
+                Err(e) if e.is_blocked_at_edge() && i + 1 < profiles.len() => {
                     tracing::warn!(target: "garmin::login", strategy = name(strategy), profile = profile.name(), "blocked at the edge ({e}); trying the next browser profile");
                 }
                 Err(e) => {
@@ -106,26 +90,10 @@ async fn attempt(
     let client = browser::login_client(settings, profile)?;
     match strategy {
         Strategy::Mobile => {
-            sso_json::login(
-                client,
-                settings,
-                clock,
-                sso_json::JsonFlow::Mobile,
-                email,
-                password,
-            )
-            .await
+            sso_json::login(client, settings, clock, JsonFlow::Mobile, email, password).await
         }
         Strategy::Portal => {
-            sso_json::login(
-                client,
-                settings,
-                clock,
-                sso_json::JsonFlow::Portal,
-                email,
-                password,
-            )
-            .await
+            sso_json::login(client, settings, clock, JsonFlow::Portal, email, password).await
         }
         Strategy::Widget => sso_widget::login(client, settings, clock, email, password).await,
     }

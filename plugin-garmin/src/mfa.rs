@@ -5,15 +5,32 @@
 //! once and never stored or logged.
 
 use crate::browser::header::REFERER;
-use crate::browser::{transport_error, Client};
+use crate::browser::{transport_error, Client, StatusCode};
 use crate::clock::Clock;
 use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
 use crate::html;
 use crate::settings::Settings;
-use crate::sso_json::{read_answer, Answer, JsonFlow};
-use crate::sso_widget::{self, read_page};
+use crate::sso_answers::{read_answer, read_page, Answer};
+use crate::sso_endpoints::{widget_service_url, widget_signin_query, JsonFlow};
 use serde_json::json;
+
+/// Where a sign-in flow got to.
+pub enum Step {
+    /// Signed in: a service ticket to exchange for tokens.
+    Ticket(Ticket),
+    /// Garmin wants a one-time code first.
+    Mfa(PendingMfa),
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ticket(t) => write!(f, "Ticket({t:?})"),
+            Self::Mfa(m) => write!(f, "Mfa({})", m.flow_name()),
+        }
+    }
+}
 
 pub struct PendingMfa {
     client: Client,
@@ -105,7 +122,7 @@ pub fn is_passing(error: &GarminError) -> bool {
     matches!(
         error,
         GarminError::RateLimited { .. } | GarminError::Transient { .. }
-    ) || crate::sso_json::blocked_at_edge(error)
+    ) || error.is_blocked_at_edge()
 }
 
 async fn verify_json_at(
@@ -155,7 +172,7 @@ async fn verify_widget(
             "{}/sso/verifyMFA/loginEnterMfaCode",
             settings.sso()
         ))
-        .query(&sso_widget::signin_query(settings))
+        .query(&widget_signin_query(settings))
         .header(REFERER, referer)
         .form(&[
             ("mfa-code", code),
@@ -173,14 +190,14 @@ async fn verify_widget(
             format!("HTTP {}", page.status.as_u16()),
         ));
     }
-    if page.status == crate::browser::StatusCode::FORBIDDEN {
-        return Err(crate::sso_json::challenge(ENDPOINT));
+    if page.status == StatusCode::FORBIDDEN {
+        return Err(GarminError::challenge(ENDPOINT));
     }
     if page.title.eq_ignore_ascii_case("success") {
         if let Some(ticket) = html::service_ticket(&page.text) {
             return Ok(Verdict::Ticket(Ticket {
                 ticket,
-                service_url: sso_widget::service_url(settings),
+                service_url: widget_service_url(settings),
             }));
         }
     }

@@ -3,65 +3,18 @@
 //! judged by its `<title>`.
 
 use crate::browser::header::{ACCEPT, CONTENT_TYPE, REFERER};
-use crate::browser::{self, transport_error, Client, Response, StatusCode};
+use crate::browser::{transport_error, Client, StatusCode};
 use crate::clock::Clock;
 use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
 use crate::excerpt::excerpt;
 use crate::html;
 use crate::http;
-use crate::login::Step;
-use crate::mfa::PendingMfa;
+use crate::mfa::{PendingMfa, Step};
 use crate::settings::Settings;
-use crate::sso_json::challenge;
+use crate::sso_answers::{read_page, Page};
+use crate::sso_endpoints::{widget_service_url, widget_signin_query};
 use serde_json::json;
-
-/// The service URL a widget ticket is issued for.
-pub fn service_url(settings: &Settings) -> String {
-    format!("{}/sso/embed", settings.sso())
-}
-
-/// The query of the sign-in form and of every POST after it.
-pub fn signin_query(settings: &Settings) -> Vec<(&'static str, String)> {
-    let embed = service_url(settings);
-    vec![
-        ("id", "gauth-widget".into()),
-        ("embedWidget", "true".into()),
-        ("gauthHost", embed.clone()),
-        ("service", embed.clone()),
-        ("source", embed.clone()),
-        ("redirectAfterAccountLoginUrl", embed.clone()),
-        ("redirectAfterAccountCreationUrl", embed),
-    ]
-}
-
-/// A page the widget answered: status, final URL (after redirects) and text.
-pub struct Page {
-    pub status: StatusCode,
-    pub url: String,
-    pub text: String,
-    pub title: String,
-}
-
-pub async fn read_page(
-    response: Response,
-    endpoint: &str,
-    settings: &Settings,
-    clock: &Clock,
-) -> Result<Page> {
-    let status = response.status();
-    http::check_login_rate_limit(status, response.headers(), endpoint, settings, clock)?;
-    let url = response.uri().to_string();
-    let body = browser::read_body(endpoint, response, browser::ANSWER_LIMIT).await?;
-    let text = String::from_utf8_lossy(&body).into_owned();
-    let title = html::title(&text).unwrap_or_default();
-    Ok(Page {
-        status,
-        url,
-        text,
-        title,
-    })
-}
 
 pub async fn login(
     client: Client,
@@ -86,8 +39,8 @@ pub async fn login(
 
     let form = client
         .get(format!("{sso}/sso/signin"))
-        .query(&signin_query(settings))
-        .header(REFERER, service_url(settings))
+        .query(&widget_signin_query(settings))
+        .header(REFERER, widget_service_url(settings))
         .send()
         .await
         .map_err(|e| transport_error("widget sign-in page", e))?;
@@ -102,7 +55,7 @@ pub async fn login(
     tracing::debug!(target: "garmin::login", flow = "widget", "posting credentials");
     let answer = client
         .post(format!("{sso}/sso/signin"))
-        .query(&signin_query(settings))
+        .query(&widget_signin_query(settings))
         .header(REFERER, form.url.as_str())
         .form(&[
             ("username", email),
@@ -120,7 +73,7 @@ pub async fn login(
 fn ensure_ok(page: &Page, endpoint: &str) -> Result<()> {
     match page.status {
         s if s.is_success() => Ok(()),
-        StatusCode::FORBIDDEN => Err(challenge(endpoint)),
+        StatusCode::FORBIDDEN => Err(GarminError::challenge(endpoint)),
         s => Err(GarminError::transient(
             endpoint,
             format!(
@@ -152,7 +105,7 @@ async fn judge(client: Client, settings: &Settings, clock: &Clock, page: Page) -
         || title.contains("cloudflare")
         || page.status == StatusCode::FORBIDDEN
     {
-        return Err(challenge(ENDPOINT));
+        return Err(GarminError::challenge(ENDPOINT));
     }
     if title.contains("locked") {
         return Err(GarminError::AccountLocked { detail });
@@ -191,7 +144,7 @@ async fn judge(client: Client, settings: &Settings, clock: &Clock, page: Page) -
         })?;
         return Ok(Step::Ticket(Ticket {
             ticket,
-            service_url: service_url(settings),
+            service_url: widget_service_url(settings),
         }));
     }
     if page.text.to_ascii_lowercase().contains("captcha") {
