@@ -289,6 +289,33 @@ fn the_session_id_changes_at_sign_in_and_dies_at_sign_out() {
     );
 }
 
+/// Login CSRF: a sign-in form posted from another site gets no session, even
+/// with the right password; the same form from the server's own page does.
+#[test]
+fn a_sign_in_form_posted_from_another_site_makes_no_session() {
+    let t = WebTest::start(EmulatorConfig::default_demo(), "", WebTest::config());
+    t.add_user("ada", PW, Role::User);
+    let mut c = t.client();
+    let fields = [("handle", "ada"), ("password", PW)];
+    let forged = c.http.post(c.url("/signin")).form(&fields);
+    let answer = c.send(forged.header("Origin", "https://evil.example"));
+    assert_eq!(answer.status, 403, "{}", answer.body);
+    assert!(answer.set_cookie().is_none(), "no session cookie");
+    assert!(answer.body.contains("another site"), "{}", answer.body);
+    let forged = c.http.post(c.url("/signin")).form(&fields);
+    let answer = c.send(forged.header("Sec-Fetch-Site", "cross-site"));
+    assert_eq!(answer.status, 403);
+    assert!(answer.set_cookie().is_none());
+    let own = c.url("/");
+    let own_origin = own.trim_end_matches('/');
+    let genuine = c.http.post(c.url("/signin")).form(&fields);
+    let answer = c.send(genuine.header("Origin", own_origin));
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    assert!(answer
+        .set_cookie()
+        .is_some_and(|v| v.contains("bincio_session")));
+}
+
 fn from_ip(
     c: &mut WebClient,
     ip: &str,

@@ -179,6 +179,38 @@ pub fn csrf_refused() -> WebError {
     )
 }
 
+/// A sign-in form posted from another site (login CSRF: signing the victim in
+/// as the attacker) is refused. There is no session yet to hold a token, so the
+/// browser's own headers decide: `Sec-Fetch-Site` when sent (anything but
+/// `same-origin` or `none`, a typed address, is refused), else an `Origin`
+/// whose host differs from the request's `Host`. A request with neither (a
+/// script, curl) is not a browser and cannot be forged by a site.
+pub fn check_same_origin(headers: &HeaderMap) -> Result<(), WebError> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let refused = || {
+        WebError::Forbidden(
+            "a sign-in sent from another site is refused; open this server's own sign-in page"
+                .into(),
+        )
+    };
+    if let Some(site) = text("sec-fetch-site") {
+        return match site.trim() {
+            "same-origin" | "none" => Ok(()),
+            _ => Err(refused()),
+        };
+    }
+    let Some(origin) = text("origin") else {
+        return Ok(());
+    };
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest.trim_end_matches('/'));
+    match (origin_host, text("host")) {
+        (Some(from), Some(host)) if from.eq_ignore_ascii_case(host.trim()) => Ok(()),
+        _ => Err(refused()),
+    }
+}
+
 /// Whether the request says its body is JSON.
 pub fn is_json(headers: &HeaderMap) -> bool {
     headers
@@ -297,6 +329,41 @@ pub fn sign_out(state: &AppState, signed_in: &SignedIn) -> Result<(), WebError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sign_in_from_another_site_is_refused_by_the_browsers_headers() {
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (name, value) in pairs {
+                h.insert(*name, HeaderValue::from_str(value).unwrap());
+            }
+            h
+        };
+        let host = ("host", "127.0.0.1:8080");
+        for allowed in [
+            headers(&[host]),
+            headers(&[host, ("sec-fetch-site", "same-origin")]),
+            headers(&[host, ("sec-fetch-site", "none")]),
+            headers(&[host, ("origin", "http://127.0.0.1:8080")]),
+        ] {
+            assert!(check_same_origin(&allowed).is_ok(), "{allowed:?}");
+        }
+        for refused in [
+            headers(&[host, ("sec-fetch-site", "cross-site")]),
+            headers(&[host, ("sec-fetch-site", "same-site")]),
+            headers(&[host, ("origin", "https://evil.example")]),
+            headers(&[host, ("origin", "null")]),
+            headers(&[("origin", "http://127.0.0.1:8080")]),
+            // Sec-Fetch-Site wins over a matching Origin.
+            headers(&[
+                host,
+                ("origin", "http://127.0.0.1:8080"),
+                ("sec-fetch-site", "cross-site"),
+            ]),
+        ] {
+            assert!(check_same_origin(&refused).is_err(), "{refused:?}");
+        }
+    }
 
     #[test]
     fn the_cookie_is_http_only_lax_and_secure_only_over_https() {

@@ -60,6 +60,9 @@ async fn signin(
     headers: HeaderMap,
     form: Result<Form<SignInForm>, axum::extract::rejection::FormRejection>,
 ) -> PageResult {
+    if let Err(e) = auth::check_same_origin(&headers) {
+        return Ok((e.status(), signin_form(Some(&e.to_string()))).into_response());
+    }
     let Form(form) =
         form.map_err(|e| WebError::BadRequest(format!("the sign-in form was malformed: {e}")))?;
     let old = auth::session_cookie(&headers);
