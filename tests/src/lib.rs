@@ -46,23 +46,34 @@ const PACKAGES: [&str; 7] = [
     "test-plugin-not-a-plugin",
 ];
 
+/// Runs `cargo ARGS` in the workspace (the cargo that runs the tests, else the one on PATH);
+/// panics with cargo's output, naming `what`, if it fails. Every test and bench that needs a
+/// build of another package goes through here.
+pub fn cargo_build(args: &[&std::ffi::OsStr], what: &str) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args(args)
+        .current_dir(workspace_root())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "building {what} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// Builds every plugin library (debug profile, the workspace's target dir)
 /// and returns their paths. Panics with cargo's output if the build fails.
 pub fn plugin_libraries() -> &'static PluginLibraries {
     static LIBS: OnceLock<PluginLibraries> = OnceLock::new();
     LIBS.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut command = Command::new(cargo);
-        command.arg("build").current_dir(workspace_root());
+        let mut args = vec!["build"];
         for package in PACKAGES {
-            command.args(["-p", package]);
+            args.extend(["-p", package]);
         }
-        let output = command.output().expect("cargo runs");
-        assert!(
-            output.status.success(),
-            "building the plugin libraries failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        cargo_build(&args, "the plugin libraries");
         let dir = target_dir().join("debug");
         let lib = |name: &str| {
             dir.join(format!(
@@ -91,20 +102,13 @@ pub fn frozen_v1_library() -> &'static Path {
     LIB.get_or_init(|| {
         let manifest = workspace_root().join("tests/plugins/frozen-v1/Cargo.toml");
         let target = target_dir().join("frozen-v1");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = Command::new(cargo)
-            .args(["build", "--locked", "--manifest-path"])
-            .arg(&manifest)
-            .arg("--target-dir")
-            .arg(&target)
-            .current_dir(workspace_root())
-            .output()
-            .expect("cargo runs");
-        assert!(
-            output.status.success(),
-            "building the frozen plugin failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let args = ["build", "--locked", "--manifest-path"].map(std::ffi::OsStr::new);
+        let paths = [
+            manifest.as_os_str(),
+            "--target-dir".as_ref(),
+            target.as_os_str(),
+        ];
+        cargo_build(&[&args[..], &paths[..]].concat(), "the frozen plugin");
         target.join("debug").join(format!(
             "{}test_plugin_frozen_v1{}",
             std::env::consts::DLL_PREFIX,

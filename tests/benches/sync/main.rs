@@ -133,17 +133,11 @@ fn main() {
 /// Builds plugin-garmin (cdylib) and the emulator binary in release and
 /// returns their paths; panics with cargo's output if that fails.
 fn release_artifacts() -> (PathBuf, PathBuf) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        .args("build --release -p plugin-garmin -p garmin-emulator".split(' '))
-        .current_dir(workspace_root())
-        .output()
-        .expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "building plugin-garmin and garmin-emulator in release failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let args = "build --release -p plugin-garmin -p garmin-emulator"
+        .split(' ')
+        .map(std::ffi::OsStr::new)
+        .collect::<Vec<_>>();
+    bincio_tests::cargo_build(&args, "plugin-garmin and garmin-emulator in release");
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"))

@@ -4,7 +4,7 @@
 //! through SIGINT as Ctrl-C would (killed by its pid if it does not stop).
 
 use bincio_state::{Role, SecretString, StateDb};
-use bincio_tests::{workspace_root, write_plugin_toml, Entry};
+use bincio_tests::{write_plugin_toml, Entry};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -41,21 +41,12 @@ pub fn build_artifacts() -> Artifacts {
         .expect("the bench runs from target/<profile>/deps")
         .to_path_buf();
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(cargo);
-    command.args(["build", "-p", "host-demo", "-p", "plugin-garmin"]);
+    let mut args = vec!["build", "-p", "host-demo", "-p", "plugin-garmin"];
     if release {
-        command.arg("--release");
+        args.push("--release");
     }
-    let output = command
-        .current_dir(workspace_root())
-        .output()
-        .expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "building host-demo and plugin-garmin failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    bincio_tests::cargo_build(&args, "host-demo and plugin-garmin");
     let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
     let artifacts = Artifacts {
         host_demo: profile_dir.join(format!("host-demo{}", std::env::consts::EXE_SUFFIX)),
