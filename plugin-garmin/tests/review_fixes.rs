@@ -1,7 +1,7 @@
 //! What a review against the reference client found, each against the emulator: the widget's
-//! User-Agent, tokens the API refuses, the widget page's CAPTCHA script, MFA that survives a
-//! transient error, and the activity list (short pages, explicit date windows, a list that never
-//! ends).
+//! User-Agent, its 302 redirects and the case of its MFA method, tokens the API refuses, the widget
+//! page's CAPTCHA script, MFA that survives a transient error (which costs no try), and the
+//! activity list (short pages, explicit date windows, a list that never ends).
 
 mod common;
 
@@ -98,6 +98,56 @@ fn a_pending_mfa_survives_a_transient_error_and_tries_both_endpoints() {
         verify_paths.iter().any(|p| p.starts_with("/portal/")),
         "{verify_paths:?}"
     );
+}
+
+/// Whether the emulator saw `method path`.
+fn saw(h: &Harness, method: &str, path: &str) -> bool {
+    h.emulator
+        .stats()
+        .requests
+        .iter()
+        .any(|(m, p)| m == method && p == path)
+}
+
+#[test]
+fn the_widget_follows_garmins_redirects_and_reads_the_mfa_method_in_any_case() {
+    // Garmin answers the credential POST that needs MFA, and the right code, with 302s; the
+    // method comes as `EMAIL`, and an e-mailed code is sent only when the client asks for it.
+    let mut upper = config();
+    upper.mfa_method = "EMAIL".into();
+    let h = Harness::new(upper.clone(), json!({ "login_strategies": "widget" }));
+    let (flow, _) = need_code(h.connect(MFA_EMAIL, PASSWORD));
+    assert!(saw(&h, "GET", "/sso/verifyMFA/loginEnterMfaCode"));
+    assert!(
+        saw(&h, "POST", "/sso/verifyMFA/mfaCode"),
+        "the code was asked for"
+    );
+    done(h.resume(&flow, MFA_CODE));
+    assert!(saw(&h, "GET", "/sso/login"));
+    // The JSON flows carry the method back as Garmin wrote it.
+    let h = Harness::new(upper, json!({ "login_strategies": "mobile" }));
+    let (flow, _) = need_code(h.connect(MFA_EMAIL, PASSWORD));
+    done(h.resume(&flow, MFA_CODE));
+}
+
+#[test]
+fn only_a_wrong_code_counts_against_the_tries() {
+    let h = harness();
+    let (flow, _) = need_code(h.connect(MFA_EMAIL, PASSWORD));
+    // A rate limit, a server error and a bare 403 at both verify endpoints: none is a try.
+    for status in [429, 503, 403] {
+        h.emulator
+            .set_fault(Fault::Status(status).on(Target::Mfa).times(2));
+        let (same, errors) = need_code(h.resume(&flow, MFA_CODE));
+        assert_eq!((same.as_str(), errors), (flow.as_str(), 1), "HTTP {status}");
+    }
+    // Four wrong codes of the five allowed: had the three above counted, the second would end
+    // the sign-in.
+    for _ in 0..4 {
+        let (same, _) = need_code(h.resume(&flow, "000000"));
+        assert_eq!(same, flow);
+    }
+    done(h.resume(&flow, MFA_CODE));
 }
 
 fn list_harness(

@@ -249,6 +249,8 @@ pub fn ensure(lists: &[&[Requirement]]) -> Result<(), String> {
                 }
             ));
         }
+        // The downloaded packages are not needed once installed, and CI disks are small.
+        System.runs("apt-get", &["clean"]);
         let still = missing(&System, lists);
         if !still.is_empty() {
             let names: Vec<&str> = still.iter().map(|r| r.what).collect();

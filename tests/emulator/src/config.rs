@@ -117,6 +117,11 @@ pub struct EmulatorConfig {
     /// The most entries one list page holds whatever `limit` asks (Garmin caps it on some
     /// endpoints). Default 100.
     pub list_page_cap: usize,
+    /// How the MFA code reaches the user, as the SSO writes it (`mfaLastMethodUsed`, the widget's
+    /// `mfaMethod`). Default `email`; Garmin's spelling of it is not fixed, so tests also use
+    /// `EMAIL` to show a client compares it case-insensitively. With `email` or `sms` the widget
+    /// sends the code only once a client asked for it (`/sso/verifyMFA/mfaCode`).
+    pub mfa_method: String,
 }
 
 impl EmulatorConfig {
@@ -154,6 +159,7 @@ impl EmulatorConfig {
             burn_ticket_on_failure: false,
             edge: None,
             list_page_cap: 100,
+            mfa_method: "email".to_string(),
         }
     }
 

@@ -248,6 +248,8 @@ impl RequestKind {
             | "/portal/sso/en-US/sign-in"
             | "/sso/embed"
             | "/sso/signin"
+            | "/sso/verifyMFA/loginEnterMfaCode"
+            | "/sso/login"
                 if !post =>
             {
                 RequestKind::SignInPage

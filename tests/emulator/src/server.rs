@@ -56,8 +56,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/sso/verifyMFA/mfaCode", post(sso_widget::request_code))
         .route(
             "/sso/verifyMFA/loginEnterMfaCode",
-            post(sso_widget::enter_code),
+            get(sso_widget::mfa_code_page).post(sso_widget::enter_code),
         )
+        .route("/sso/login", get(sso_widget::completed_login))
         // diauth.garmin.com
         .route(DI_TOKEN_PATH, post(di_oauth::token))
         // connectapi.garmin.com

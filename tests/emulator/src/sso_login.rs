@@ -63,7 +63,7 @@ pub fn evaluate_login(
         email,
         flow,
         service_url: service_url.to_string(),
-        method: "email".to_string(),
+        method: shared.knobs.mfa_method.clone(),
         customer_guid: random_token(32).to_lowercase(),
         code,
     };

@@ -1,19 +1,21 @@
 //! The SSO embed widget: HTML pages with a CSRF token, a form POST classified by the page title,
-//! the MFA page with its inline JS variables, the code request and the code form.
+//! the MFA page with its inline JS variables, the code request and the code form. As on Garmin,
+//! the credential POST that needs MFA and the right code answer with 302 redirects (to the MFA
+//! page, and to `/sso/login?logintoken=` for the Success page), so a client must follow them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use crate::responses::{html, json};
 use crate::sso_login::{evaluate_login, ticket_for, verify_mfa, LoginOutcome, MfaOutcome};
 use crate::sso_session::{in_session, session_id};
-use crate::state::{random_token, Flow, Shared};
+use crate::state::{random_token, CompletedLogin, Flow, Shared};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -79,6 +81,23 @@ fn invalid_service() -> Response {
     )
 }
 
+/// A 302 to `location` (a path on this host).
+fn redirect(location: &str) -> Response {
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, location.to_string())],
+    )
+        .into_response()
+}
+
+fn session_expired() -> Response {
+    html(
+        StatusCode::BAD_REQUEST,
+        SIGN_IN_TITLE,
+        "<p>Your session has expired. Sign in again.</p>",
+    )
+}
+
 fn sign_in_form(csrf: &str, message: &str) -> String {
     format!(
         "<div id=\"login-state\">{message}</div>\n<form method=\"post\" id=\"login-form\">\n<input type=\"email\" name=\"username\" id=\"username\" />\n<input type=\"password\" name=\"password\" id=\"password\" />\n<input type=\"hidden\" name=\"embed\" value=\"true\" />\n<input type=\"hidden\" name=\"_csrf\" value=\"{csrf}\" />\n<button type=\"submit\" id=\"login-btn-signin\">Sign In</button>\n</form>"
@@ -132,6 +151,7 @@ pub async fn sign_in_page(
 pub async fn sign_in_post(
     State(shared): State<Arc<Shared>>,
     Query(params): Params,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -154,13 +174,10 @@ pub async fn sign_in_post(
         LoginOutcome::Success { email } => {
             success_page(&service_url, &ticket_for(&shared, &email, &service_url))
         }
-        LoginOutcome::MfaRequired {
-            method,
-            customer_guid,
-        } => {
-            let csrf = new_csrf(&shared, &id);
-            mfa_page(&csrf, &customer_guid, &method, "", "")
-        }
+        LoginOutcome::MfaRequired { .. } => redirect(&format!(
+            "/sso/verifyMFA/loginEnterMfaCode?{}",
+            uri.query().unwrap_or_default()
+        )),
         LoginOutcome::InvalidCredentials => {
             let csrf = new_csrf(&shared, &id);
             html(
@@ -183,6 +200,30 @@ pub async fn sign_in_post(
             )
         }
     }
+}
+
+/// `GET /sso/verifyMFA/loginEnterMfaCode`: the MFA page the credential POST redirected to.
+pub async fn mfa_code_page(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let Some(id) = session_id(&shared, &headers) else {
+        return session_expired();
+    };
+    let pending = shared
+        .lock()
+        .sessions
+        .get(&id)
+        .and_then(|s| s.pending_mfa.clone());
+    let Some(pending) = pending else {
+        return session_expired();
+    };
+    let csrf = new_csrf(&shared, &id);
+    mfa_page(&csrf, &pending.customer_guid, &pending.method, "", "")
+}
+
+/// Whether Garmin sends this method's code only when a client asks for it.
+fn delivered_on_request(method: &str) -> bool {
+    ["email", "sms"]
+        .iter()
+        .any(|m| method.eq_ignore_ascii_case(m))
 }
 
 /// `POST /sso/verifyMFA/mfaCode`: asks for the code to be (re)sent.
@@ -218,7 +259,8 @@ pub async fn request_code(
     }
 }
 
-/// `POST /sso/verifyMFA/loginEnterMfaCode`: the code form.
+/// `POST /sso/verifyMFA/loginEnterMfaCode`: the code form. A code Garmin was never asked to send
+/// (email or SMS without a `/sso/verifyMFA/mfaCode` request) cannot be right.
 pub async fn enter_code(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -228,18 +270,44 @@ pub async fn enter_code(
     let Some(id) = session_with_csrf(&shared, &headers, &fields) else {
         return invalid_csrf();
     };
+    let (pending, code_requested) = shared
+        .lock()
+        .sessions
+        .get(&id)
+        .map(|s| (s.pending_mfa.clone(), s.code_requested))
+        .unwrap_or_default();
+    let never_sent = pending
+        .as_ref()
+        .is_some_and(|p| delivered_on_request(&p.method) && !code_requested);
     let code = fields.get("mfa-code").cloned().unwrap_or_default();
-    match verify_mfa(&shared, Some(&id), &code) {
+    let outcome = if never_sent {
+        MfaOutcome::WrongCode
+    } else {
+        verify_mfa(&shared, Some(&id), &code)
+    };
+    match outcome {
         MfaOutcome::Ticket {
             ticket,
             service_url,
-        } => success_page(&service_url, &ticket),
+        } => {
+            let login_token = random_token(10);
+            let location = format!(
+                "/sso/login?logintoken={login_token}&{}",
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair("service", &service_url)
+                    .append_pair("embed", "true")
+                    .finish()
+            );
+            if let Some(session) = shared.lock().sessions.get_mut(&id) {
+                session.completed_login = Some(CompletedLogin {
+                    login_token,
+                    ticket,
+                    service_url,
+                });
+            }
+            redirect(&location)
+        }
         MfaOutcome::WrongCode => {
-            let pending = shared
-                .lock()
-                .sessions
-                .get(&id)
-                .and_then(|s| s.pending_mfa.clone());
             let csrf = new_csrf(&shared, &id);
             let (guid, method) = pending
                 .map(|p| (p.customer_guid, p.method))
@@ -252,10 +320,29 @@ pub async fn enter_code(
                 "Invalid code. Please try again.",
             )
         }
-        MfaOutcome::NoPendingLogin => html(
-            StatusCode::BAD_REQUEST,
-            SIGN_IN_TITLE,
-            "<p>Your session has expired. Sign in again.</p>",
-        ),
+        MfaOutcome::NoPendingLogin => session_expired(),
+    }
+}
+
+/// `GET /sso/login?logintoken=…`: where a right MFA code redirects; the Success page, once.
+pub async fn completed_login(
+    State(shared): State<Arc<Shared>>,
+    Query(params): Params,
+    headers: HeaderMap,
+) -> Response {
+    let Some(id) = session_id(&shared, &headers) else {
+        return session_expired();
+    };
+    let completed = {
+        let mut state = shared.lock();
+        let session = state.sessions.get_mut(&id);
+        session.and_then(|s| {
+            s.completed_login
+                .take_if(|c| params.get("logintoken") == Some(&c.login_token))
+        })
+    };
+    match completed {
+        Some(c) => success_page(&c.service_url, &c.ticket),
+        None => session_expired(),
     }
 }

@@ -93,6 +93,16 @@ pub struct SsoSession {
     pub pending_mfa: Option<PendingMfa>,
     /// Widget: a code was requested via `/sso/verifyMFA/mfaCode`.
     pub code_requested: bool,
+    /// Widget: the MFA code was right; `/sso/login?logintoken=` shows the Success page.
+    pub completed_login: Option<CompletedLogin>,
+}
+
+/// A widget login whose MFA code was accepted, waiting for the redirect to `/sso/login`.
+#[derive(Debug, Clone)]
+pub struct CompletedLogin {
+    pub login_token: String,
+    pub ticket: String,
+    pub service_url: String,
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +196,7 @@ pub struct Knobs {
     pub burn_ticket_on_failure: bool,
     pub edge: Option<crate::edge::EdgeConfig>,
     pub list_page_cap: usize,
+    pub mfa_method: String,
 }
 
 /// Shared by every handler and the control API.
@@ -217,6 +228,7 @@ impl Shared {
                 burn_ticket_on_failure: config.burn_ticket_on_failure,
                 edge: config.edge,
                 list_page_cap: config.list_page_cap.max(1),
+                mfa_method: config.mfa_method,
             },
             base_url,
             jwt_secret: random_token(32),

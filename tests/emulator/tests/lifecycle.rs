@@ -56,9 +56,10 @@ fn runs_and_stops_inside_another_runtime() {
 }
 
 #[test]
-fn native_headers_can_be_required() {
-    let mut config = EmulatorConfig::empty().with_account(Account::new("a@example.com", "pw"));
-    config.require_native_headers = true;
+fn native_headers_are_required_by_default() {
+    // By default, so that every plugin suite shows the plugin sends them.
+    let config = EmulatorConfig::empty().with_account(Account::new("a@example.com", "pw"));
+    assert!(config.require_native_headers);
     let emu = Emulator::start(config).unwrap();
     let token = emu.mint_tokens("a@example.com", FIRST_CLIENT).access_token;
     assert_eq!(profile_status(&emu.base_url(), &token), 200);

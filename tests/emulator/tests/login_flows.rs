@@ -257,12 +257,49 @@ fn widget_rejects_a_wrong_csrf_and_a_wrong_password() {
     assert_eq!(forged.status(), 403);
 }
 
+/// The `Location` of a 302 answer, which must be a path on this host.
+fn redirect_target(resp: &reqwest::blocking::Response) -> String {
+    assert_eq!(resp.status(), 302, "a redirect");
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with('/'), "{location}");
+    location
+}
+
 #[test]
-fn widget_mfa_page_defines_the_js_variables_and_accepts_the_code() {
+fn widget_mfa_redirects_to_the_code_page_and_to_the_success_page() {
     let emu = demo();
     let base = emu.base_url();
     let c = client();
-    let (_, mfa_page) = widget_sign_in(&c, &base, "mfa@example.com", "demo-password");
+    c.get(format!("{base}/sso/embed")).send().unwrap();
+    let page = c
+        .get(format!("{base}/sso/signin"))
+        .query(&widget_query(&base))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let posted = c
+        .post(format!("{base}/sso/signin"))
+        .query(&widget_query(&base))
+        .form(&[
+            ("username", "mfa@example.com"),
+            ("password", "demo-password"),
+            ("embed", "true"),
+            ("_csrf", &csrf(&page)),
+        ])
+        .send()
+        .unwrap();
+    let to_code_page = redirect_target(&posted);
+    assert!(
+        to_code_page.starts_with("/sso/verifyMFA/loginEnterMfaCode?id=gauth-widget&"),
+        "{to_code_page}"
+    );
+    let mfa_page = c
+        .get(format!("{base}{to_code_page}"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
     assert!(title(&mfa_page).to_lowercase().contains("mfa"));
     for var in [
         "customerGuid",
@@ -276,15 +313,6 @@ fn widget_mfa_page_defines_the_js_variables_and_accepts_the_code() {
             "missing {var}"
         );
     }
-    let guid_start = mfa_page.find("var customerGuid = \"").unwrap() + 20;
-    let guid = &mfa_page[guid_start..guid_start + mfa_page[guid_start..].find('"').unwrap()];
-    let sent = c
-        .post(format!("{base}/sso/verifyMFA/mfaCode"))
-        .query(&[("clientId", "GarminConnect")])
-        .json(&serde_json::json!({"customerGuid": guid, "mfaMethod": "email", "locale": "en_US"}))
-        .send()
-        .unwrap();
-    assert_eq!(sent.status(), 200);
     let enter = |code: &str, csrf_token: &str| {
         c.post(format!("{base}/sso/verifyMFA/loginEnterMfaCode"))
             .query(&widget_query(&base))
@@ -296,13 +324,37 @@ fn widget_mfa_page_defines_the_js_variables_and_accepts_the_code() {
             ])
             .send()
             .unwrap()
-            .text()
-            .unwrap()
     };
-    let again = enter("111111", &csrf(&mfa_page));
+    // An e-mailed code that was never asked for cannot be right, even the right one.
+    let unsent = enter("123456", &csrf(&mfa_page)).text().unwrap();
+    assert!(title(&unsent).to_lowercase().contains("mfa"), "{unsent}");
+    let guid_start = mfa_page.find("var customerGuid = \"").unwrap() + 20;
+    let guid = &mfa_page[guid_start..guid_start + mfa_page[guid_start..].find('"').unwrap()];
+    let sent = c
+        .post(format!("{base}/sso/verifyMFA/mfaCode"))
+        .query(&[("clientId", "GarminConnect")])
+        .json(&serde_json::json!({"customerGuid": guid, "mfaMethod": "email", "locale": "en_US"}))
+        .send()
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let again = enter("111111", &csrf(&unsent)).text().unwrap();
     assert_ne!(title(&again), "Success");
-    let done = enter("123456", &csrf(&again));
+    let right = enter("123456", &csrf(&again));
+    let to_success = redirect_target(&right);
+    assert!(
+        to_success.starts_with("/sso/login?logintoken="),
+        "{to_success}"
+    );
+    let done = c
+        .get(format!("{base}{to_success}"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
     assert_eq!(title(&done), "Success");
+    // The Success page is shown once.
+    let replay = c.get(format!("{base}{to_success}")).send().unwrap();
+    assert_eq!(replay.status(), 400);
     assert_eq!(
         exchange(
             &base,
