@@ -25,4 +25,7 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error(transparent)]
     State(#[from] StateError),
+    /// The thread that makes batches durable could not start, or ended (it panicked).
+    #[error("the import flush thread could not start or ended")]
+    FlushThread,
 }

@@ -237,7 +237,9 @@ fn to_plugin_error(action: &str, error: ImportError) -> PluginError {
     let plugin_error = match &error {
         ImportError::DataDir { .. } | ImportError::Lock { .. } => PluginError::transient(&message),
         ImportError::Store(StoreError::Io { .. }) => PluginError::transient(&message),
-        ImportError::Store(StoreError::Serialize { .. }) => PluginError::internal(&message),
+        ImportError::Store(StoreError::Serialize { .. }) | ImportError::FlushThread => {
+            PluginError::internal(&message)
+        }
         ImportError::Store(_) => PluginError::permanent(&message),
         ImportError::State(e) => kind_of_state(e),
     };
