@@ -37,7 +37,8 @@ fn a_batch_in_flight_answers_dedupe_and_flush_makes_it_durable() {
     pipeline.flush().unwrap();
     assert_eq!(pipeline.pending(), 0);
     let rows = pipeline.db().ledger_entries("local").unwrap();
-    assert_eq!(rows.len(), 10, "every decision recorded once");
+    // A local file with content already stored is answered, not recorded: one row a ride.
+    assert_eq!(rows.len(), 5, "every ride recorded once");
     let store_dir = dir.path().join(HANDLE);
     assert_eq!(
         check_store(&store_dir, &validator),
@@ -79,4 +80,35 @@ fn a_failed_flush_in_flight_is_reported_and_leaves_nothing_half_listed() {
     pipeline.flush().unwrap();
     assert_eq!(check_store(&store_dir, &validator), [id].into());
     assert_eq!(pipeline.db().ledger_entries("local").unwrap().len(), 1);
+}
+
+#[test]
+fn a_batch_is_handed_to_the_flush_thread_once_its_bytes_reach_the_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let validator = schema();
+    let rides: Vec<Vec<u8>> = (0..4).map(|n| synthetic(n, 300)).collect();
+    // Items would allow a thousand: only the bytes bound makes each activity its own batch.
+    let mut pipeline = open(dir.path()).with_batch_items(1_000).with_batch_bytes(1);
+    for (n, ride) in rides.iter().enumerate() {
+        pipeline
+            .import(&Item::local(&format!("{n}.fit"), ride))
+            .unwrap();
+        // The batch just handed over (the one before it is durable by then).
+        assert_eq!(pipeline.pending(), 1, "after ride {n}");
+    }
+    pipeline.flush().unwrap();
+    assert_eq!(check_store(&dir.path().join(HANDLE), &validator).len(), 4);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut pipeline = open(dir.path()).with_batch_items(1_000);
+    for (n, ride) in rides.iter().enumerate() {
+        pipeline
+            .import(&Item::local(&format!("{n}.fit"), ride))
+            .unwrap();
+    }
+    assert_eq!(
+        pipeline.pending(),
+        4,
+        "four small rides stay under the default bound"
+    );
 }

@@ -130,6 +130,9 @@ pub fn commit_group(files: Vec<PendingFile>) -> Result<(), AtomicFileError> {
     publish(&mut synced)
 }
 
+/// Files to write as one group of [`commit_groups`]: each one's destination and bytes.
+pub type FileGroup = Vec<(PathBuf, Vec<u8>)>;
+
 /// Files held open at once by [`commit_groups`] while they wait for their fsync.
 const OPEN_FILES: usize = 64;
 
@@ -139,7 +142,7 @@ const OPEN_FILES: usize = 64;
 /// fsynced before the next group is renamed. So a later group (an index) becomes visible only
 /// once the files it lists are durable, while its own fsync ran beside theirs. On error no temp
 /// file is left behind; groups renamed before it stay.
-pub fn commit_groups(groups: Vec<Vec<(PathBuf, Vec<u8>)>>) -> Result<(), AtomicFileError> {
+pub fn commit_groups(groups: Vec<FileGroup>) -> Result<(), AtomicFileError> {
     let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
     let mut open: Vec<PendingFile> = Vec::with_capacity(OPEN_FILES);
     let mut synced: Vec<(PathBuf, PathBuf)> = Vec::new();

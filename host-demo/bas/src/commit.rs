@@ -1,5 +1,5 @@
 //! Adding a batch of activities with the work split three ways, so an importer can keep every
-//! core busy: serializing an activity ([`Encoded::new`], on any thread, ahead of the decision
+//! core busy: serializing an activity ([`Encoded::new`](crate::Encoded::new), on any thread, ahead of the decision
 //! to store it), listing a batch in the in-memory index ([`BasStore::prepare_commit`], quick,
 //! on the thread that owns the store), and the disk work ([`CommitJob::run`], on any thread,
 //! while the owner goes on with the next batch).
@@ -8,77 +8,21 @@
 //! index that lists them is renamed into place, so a crash at any point leaves a store that
 //! recovery makes consistent (orphans adopted, temp files removed).
 
-use std::path::PathBuf;
+use bincio_atomic_file::{commit_groups, FileGroup};
 
-use bincio_atomic_file::commit_groups;
-
-use crate::activity::{BasActivity, Privacy};
-use crate::convert::Converted;
+use crate::encoded::Encoded;
 use crate::error::StoreError;
-use crate::geojson::Track;
-use crate::index::{IndexEntry, Shard};
+use crate::index::Shard;
 use crate::layout::index_files;
 use crate::store::{catalog_detail, BasStore};
-
-/// An activity serialized for the store under its id: the bytes of its files and its index
-/// entry. Holds no timeseries, so a batch of them takes the size of the files it will write.
-#[derive(Debug, Clone)]
-pub struct Encoded {
-    pub(crate) id: String,
-    /// The GeoJSON track, when the activity has one it may show.
-    pub(crate) track: Option<Vec<u8>>,
-    pub(crate) activity: Vec<u8>,
-    pub(crate) entry: IndexEntry,
-}
-
-impl Encoded {
-    /// Serializes `converted` as it is (its id and source as they will be stored).
-    pub fn new(converted: &Converted) -> Result<Encoded, StoreError> {
-        Self::of(&converted.activity, converted.track.as_ref())
-    }
-
-    pub(crate) fn of(activity: &BasActivity, track: Option<&Track>) -> Result<Encoded, StoreError> {
-        let id = &activity.id;
-        let track = track.filter(|_| activity.privacy != Privacy::NoGps);
-        let serialize = |e| StoreError::Serialize {
-            what: format!("activity {id}"),
-            source: e,
-        };
-        let track_bytes = track
-            .map(|track| serde_json::to_vec(&track.feature(id)))
-            .transpose()
-            .map_err(serialize)?;
-        Ok(Encoded {
-            id: id.clone(),
-            activity: serde_json::to_vec(activity).map_err(serialize)?,
-            entry: IndexEntry::for_activity(activity, track.is_some()),
-            track: track_bytes,
-        })
-    }
-
-    /// The id it is serialized under.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// Bytes held (what its files will take).
-    pub fn len(&self) -> usize {
-        self.activity.len() + self.track.as_ref().map_or(0, Vec::len)
-    }
-
-    /// Never true: an activity document is never empty.
-    pub fn is_empty(&self) -> bool {
-        self.activity.is_empty()
-    }
-}
 
 /// The disk work of a batch, ready to run on any thread: see [`BasStore::prepare_commit`].
 #[must_use = "the batch is not on disk until the job runs"]
 pub struct CommitJob {
     /// Each activity's track, then its document (recovery looks for the document).
-    activity_files: Vec<(PathBuf, Vec<u8>)>,
+    activity_files: FileGroup,
     /// Changed shards, then `index.json`.
-    index_files: Vec<(PathBuf, Vec<u8>)>,
+    index_files: FileGroup,
 }
 
 impl CommitJob {

@@ -4,7 +4,8 @@
 //! `index.json` listing the shards plus the [`INLINE_RECENT`] newest activities. Only shards
 //! whose year changed are rewritten, so a batch costs a year of summaries, not the whole past.
 
-use std::path::{Path, PathBuf};
+use bincio_atomic_file::FileGroup;
+use std::path::Path;
 
 use crate::activity::BAS_VERSION;
 use crate::catalog::Catalog;
@@ -28,7 +29,7 @@ pub(crate) fn index_files(
     owner: &Owner,
     catalog: &Catalog,
     shards: &[Shard],
-) -> Result<(Vec<(PathBuf, Vec<u8>)>, Vec<Shard>), StoreError> {
+) -> Result<(FileGroup, Vec<Shard>), StoreError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let generated_at = LocalTime::new(now, None).rfc3339();
     let index_path = dir.join("index.json");

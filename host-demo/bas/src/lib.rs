@@ -34,6 +34,7 @@ mod index;
 // `bincio-atomic-file`).
 mod catalog;
 mod commit;
+mod encoded;
 mod layout;
 mod recover;
 mod store;
@@ -42,8 +43,9 @@ mod error;
 
 pub use activity::{BasActivity, Lap, Privacy, Source, Timeseries, BAS_VERSION};
 pub use catalog::{NEAR_DISTANCE_FRACTION, NEAR_START_S};
-pub use commit::{CommitJob, Committing, Encoded};
+pub use commit::{CommitJob, Committing};
 pub use convert::{content_hash, convert, convert_hashed, convert_with_profile, Converted};
+pub use encoded::Encoded;
 pub use error::{RejectCause, Rejected, StoreError};
 pub use geojson::{Track, TrackPoint, TRACK_EPSILON_DEG};
 pub use index::{IndexEntry, IndexFile, Owner, Shard};

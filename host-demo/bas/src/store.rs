@@ -11,8 +11,8 @@ use bincio_atomic_file::{commit_group, commit_groups, remove_stale_temps, sync_d
 
 use crate::activity::BasActivity;
 use crate::catalog::{Catalog, CatalogError};
-use crate::commit::Encoded;
 use crate::convert::Converted;
+use crate::encoded::Encoded;
 use crate::error::StoreError;
 use crate::index::{IndexEntry, IndexFile, Owner, Shard};
 use crate::layout::index_files;

@@ -13,6 +13,7 @@ use super::error::ImportError;
 use super::pending::PendingBatch;
 use bincio_bas::{BasStore, CommitJob, Committing};
 use bincio_state::{ConnectionId, StateDb, StateError};
+use std::collections::HashSet;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -36,6 +37,8 @@ pub(super) struct Flusher {
     done: Receiver<Result<(), ImportError>>,
     in_flight: Option<InFlight>,
     thread: Option<JoinHandle<()>>,
+    /// Connections with decisions in a batch that failed (or was dropped behind one that did).
+    lost: HashSet<ConnectionId>,
 }
 
 impl Flusher {
@@ -58,6 +61,7 @@ impl Flusher {
             done,
             in_flight: None,
             thread: Some(thread),
+            lost: HashSet::new(),
         })
     }
 
@@ -74,7 +78,10 @@ impl Flusher {
         mut batch: PendingBatch,
         cursor: Option<(ConnectionId, String)>,
     ) -> Result<(), ImportError> {
-        self.wait(store)?;
+        if let Err(e) = self.wait(store) {
+            self.lose(&batch);
+            return Err(e);
+        }
         let activities: Vec<_> = std::mem::take(&mut batch.activities)
             .into_iter()
             .map(|a| a.encoded)
@@ -82,7 +89,13 @@ impl Flusher {
         let prepared = if activities.is_empty() {
             None
         } else {
-            Some(store.prepare_commit(activities)?)
+            match store.prepare_commit(activities) {
+                Ok(prepared) => Some(prepared),
+                Err(e) => {
+                    self.lose(&batch);
+                    return Err(e.into());
+                }
+            }
         };
         let (commit, committing) = prepared.map_or((None, None), |(j, c)| (Some(j), Some(c)));
         let batch = Arc::new(batch);
@@ -99,6 +112,7 @@ impl Flusher {
             if let Some(committing) = committing {
                 store.commit_failed(committing);
             }
+            self.lose(&batch);
             return Err(ImportError::FlushThread);
         }
         self.in_flight = Some(InFlight { batch, committing });
@@ -107,7 +121,7 @@ impl Flusher {
 
     /// Waits until the batch in flight (if any) is durable. On failure its activities leave the
     /// store's in-memory index and its decisions are forgotten (none was reported durable): the
-    /// next run decides those items again.
+    /// next run decides those items again, and until then its connections store no cursor.
     pub(super) fn wait(&mut self, store: &mut BasStore) -> Result<(), ImportError> {
         let Some(in_flight) = self.in_flight.take() else {
             return Ok(());
@@ -120,8 +134,29 @@ impl Flusher {
             if let Some(committing) = in_flight.committing {
                 store.commit_failed(committing);
             }
+            self.lose(&in_flight.batch);
         }
         result
+    }
+
+    /// Whether decisions of `connection` were lost since its run began: then no cursor of it
+    /// may be stored (it would pass items that are in neither the store nor the ledger).
+    pub(super) fn lost(&self, connection: &ConnectionId) -> bool {
+        self.lost.contains(connection)
+    }
+
+    /// Forgets the loss of `connection` once its run ended: the next run starts from the
+    /// cursor stored before the loss and decides those items again.
+    pub(super) fn run_ended(&mut self, connection: &ConnectionId) {
+        self.lost.remove(connection);
+    }
+
+    fn lose(&mut self, batch: &PendingBatch) {
+        let connections = batch
+            .rows
+            .iter()
+            .filter_map(|row| row.connection_id.clone());
+        self.lost.extend(connections);
     }
 }
 

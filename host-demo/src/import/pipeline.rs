@@ -47,9 +47,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Decisions held before the batch is flushed on its own.
 pub const DEFAULT_BATCH_ITEMS: usize = 200;
-/// Bytes of serialized activities held in memory before the batch is flushed
-/// on its own.
-const MAX_BATCH_BYTES: usize = 64 << 20;
+/// Bytes of serialized activities held before the batch is flushed on its own.
+/// Two batches live at once (one being decided, one on the flush thread), so
+/// this bounds an import's memory whatever the size of the export: 200 long
+/// activities are some 30 MiB, and at that size a 3,000-file export peaked a
+/// third above a 300-file one. Eight MiB still spreads a fsync round over
+/// dozens of files.
+pub const DEFAULT_BATCH_BYTES: usize = 8 << 20;
 
 /// The pipeline of one BAS store (`{data_dir}/{handle}/`), recording its
 /// decisions in the shared state database.
@@ -61,6 +65,7 @@ pub struct ImportPipeline {
     clock: Arc<dyn Clock>,
     pending: PendingBatch,
     batch_items: usize,
+    batch_bytes: usize,
     flusher: Flusher,
 }
 
@@ -128,6 +133,7 @@ impl ImportPipeline {
             clock: Arc::new(SystemClock),
             pending: PendingBatch::default(),
             batch_items: DEFAULT_BATCH_ITEMS,
+            batch_bytes: DEFAULT_BATCH_BYTES,
         })
     }
 
@@ -140,6 +146,13 @@ impl ImportPipeline {
     /// Flushes on its own once this many decisions are pending (at least 1).
     pub fn with_batch_items(mut self, items: usize) -> Self {
         self.batch_items = items.max(1);
+        self
+    }
+
+    /// Flushes on its own once the pending activities' serialized bytes reach
+    /// this (at least 1: then every stored activity is its own batch).
+    pub fn with_batch_bytes(mut self, bytes: usize) -> Self {
+        self.batch_bytes = bytes.max(1);
         self
     }
 
@@ -306,10 +319,24 @@ impl ImportPipeline {
         &mut self,
         cursor: Option<(&ConnectionId, &str)>,
     ) -> Result<(), ImportError> {
+        let refused = cursor.filter(|(connection, _)| self.flusher.lost(connection));
+        let cursor = cursor.filter(|_| refused.is_none());
         if !self.pending.is_empty() || cursor.is_some() {
             self.start_flush(cursor)?;
         }
-        self.flusher.wait(&mut self.store)
+        self.flusher.wait(&mut self.store)?;
+        match refused {
+            Some((connection, _)) => Err(ImportError::CursorAfterLoss {
+                connection: connection.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Says that `connection`'s run ended (after its last flush): a loss of its decisions
+    /// no longer refuses its cursors, since its next run starts from the one stored before.
+    pub fn run_ended(&mut self, connection: &ConnectionId) {
+        self.flusher.run_ended(connection);
     }
 
     /// Hands the pending batch to the flush thread (after the batch before it
@@ -385,7 +412,7 @@ impl ImportPipeline {
 
     /// Flushes on its own when the batch is full, then answers `outcome`.
     fn settle(&mut self, outcome: Outcome) -> Result<Outcome, ImportError> {
-        if self.pending.len() >= self.batch_items || self.pending.bytes() >= MAX_BATCH_BYTES {
+        if self.pending.len() >= self.batch_items || self.pending.bytes() >= self.batch_bytes {
             self.start_flush(None)?;
         }
         Ok(outcome)
