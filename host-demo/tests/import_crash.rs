@@ -43,8 +43,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_host-demo");
 const KILLS_PER_RUN: usize = 5;
 const RUNS: usize = 5;
 /// Synthetic activities beside the fixtures: enough for several batches and
-/// a run long enough to be interrupted anywhere.
-const SYNTHETIC: u32 = 400;
+/// a run long enough to be interrupted anywhere. A batch's files appear in one
+/// burst of renames (up to 200), and each kill lets about one burst through,
+/// so five kills a run need well over 1,000 files.
+const SYNTHETIC: u32 = 1_500;
+/// Records per synthetic activity: short ones, so the corpus stays quick to import.
+const SYNTHETIC_RECORDS: usize = 60;
 
 fn import_command(data_dir: &Path, corpus: &[PathBuf]) -> Command {
     let mut command = Command::new(BIN);
@@ -135,7 +139,7 @@ fn sigkill_after_n_new_files_never_breaks_the_store() {
     let corpus_dir = tempfile::tempdir().unwrap();
     for n in 0..SYNTHETIC {
         let path = corpus_dir.path().join(format!("synthetic-{n:04}.fit"));
-        std::fs::write(path, synthetic(n, 600)).unwrap();
+        std::fs::write(path, synthetic(n, SYNTHETIC_RECORDS)).unwrap();
     }
     let corpus = vec![fixtures_dir(), corpus_dir.path().to_owned()];
 

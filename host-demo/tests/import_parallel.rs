@@ -112,8 +112,14 @@ fn import_one_thread(data: &Path, paths: &[PathBuf]) -> Result {
     snapshot(data, outcomes)
 }
 
-fn import_pool(data: &Path, paths: &[PathBuf], workers: usize, slots: usize) -> Result {
-    let mut pipeline = open(data).with_clock(Arc::new(ManualClock::new(1_700_000_000)));
+fn import_pool(
+    data: &Path,
+    paths: &[PathBuf],
+    (workers, slots, batch): (usize, usize, usize),
+) -> Result {
+    let mut pipeline = open(data)
+        .with_clock(Arc::new(ManualClock::new(1_700_000_000)))
+        .with_batch_items(batch);
     let inputs = sources::plan(paths).unwrap();
     let mut outcomes = Vec::new();
     let stats = parallel::for_each_ready(
@@ -169,12 +175,12 @@ fn the_pool_decides_exactly_as_one_thread() {
         "{:?}",
         kinds(&one)
     );
-    for (workers, slots) in [(2, 2), (4, 1), (3, 5)] {
+    // Small batches too: many flushed on the flush thread while the next is decided.
+    for (workers, slots, batch) in [(2, 2, 200), (4, 1, 7), (3, 5, 1)] {
         let pool = import_pool(
-            &dir.path().join(format!("pool-{workers}-{slots}")),
+            &dir.path().join(format!("pool-{workers}-{slots}-{batch}")),
             &paths,
-            workers,
-            slots,
+            (workers, slots, batch),
         );
         assert_eq!(
             pool.outcomes, one.outcomes,

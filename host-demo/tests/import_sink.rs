@@ -9,7 +9,7 @@ use abi_stable::std_types::{RStr, RString, RVec};
 use bincio_state::{ConnectionId, LedgerOutcome, StateDb};
 use host_api::{ErrorKind, ImportItem, ImportOutcome, ImportSinkBox};
 use host_demo::clock::ManualClock;
-use host_demo::import::{open_local, SharedPipeline};
+use host_demo::import::{open_local, ImportPipeline, SharedPipeline};
 use host_demo::services::import_sink::PipelineSink;
 use import_support::*;
 use std::sync::Arc;
@@ -27,12 +27,18 @@ struct Setup {
 }
 
 fn setup() -> Setup {
+    setup_with(|pipeline| pipeline)
+}
+
+fn setup_with(configure: impl FnOnce(ImportPipeline) -> ImportPipeline) -> Setup {
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path().to_owned();
     let clock = ManualClock::new(START);
-    let pipeline = open_local(&data_dir, HANDLE)
-        .unwrap()
-        .with_clock(Arc::new(clock.clone()));
+    let pipeline = configure(
+        open_local(&data_dir, HANDLE)
+            .unwrap()
+            .with_clock(Arc::new(clock.clone())),
+    );
     let db = pipeline.db().clone();
     let connection = db.create_connection(PLUGIN, START).unwrap();
     let sink = PipelineSink::new(
@@ -269,13 +275,53 @@ fn a_store_failure_is_transient_and_keeps_the_cursor_behind() {
     assert_eq!(s.db.cursor(&s.connection).unwrap().as_deref(), Some("c1"));
     assert_eq!(ledger_outcome(&s.db, "402"), None);
 
-    // Fixed: the pending batch was kept, the next commit stores it.
+    // Fixed, but 402's decision went with the failed batch: a later cursor of this run would
+    // pass it, so it is refused and the cursor stays behind 402.
     std::fs::remove_file(&activities).unwrap();
     std::fs::rename(&aside, &activities).unwrap();
+    let error = service.commit(RStr::from("c2")).unwrap_err();
+    assert_eq!(error.kind, ErrorKind::TRANSIENT, "{error}");
+    assert!(error.user_message.contains("next sync"), "{error}");
+    assert_eq!(s.db.cursor(&s.connection).unwrap().as_deref(), Some("c1"));
+    s.sink.finish().unwrap();
+
+    // The next run lists 402 again from c1 and stores it.
+    let outcome = service.import(item("402", synthetic(2, 20))).unwrap();
+    assert!(
+        matches!(outcome.as_enum(), Ok(ImportOutcome::Imported { .. })),
+        "{outcome:?}"
+    );
     service.commit(RStr::from("c2")).unwrap();
     assert_eq!(s.db.cursor(&s.connection).unwrap().as_deref(), Some("c2"));
     assert_eq!(ledger_outcome(&s.db, "402"), Some(LedgerOutcome::Imported));
     assert_eq!(check_store(&s.data_dir.join(HANDLE), &schema()).len(), 2);
+}
+
+#[test]
+fn a_batch_lost_on_the_flush_thread_holds_back_every_later_cursor_of_its_run() {
+    // A batch of one: each import goes to the flush thread at once, without a cursor.
+    let s = setup_with(|pipeline| pipeline.with_batch_items(1));
+    let service = s.sink.to_service();
+    let activities = s.data_dir.join(HANDLE).join("activities");
+    let aside = s.data_dir.join("activities-aside");
+    service.import(item("601", synthetic(1, 20))).unwrap();
+    service.commit(RStr::from("c1")).unwrap();
+    std::fs::rename(&activities, &aside).unwrap();
+    std::fs::write(&activities, b"not a folder").unwrap();
+    // 602 fails on the flush thread; 603 is decided behind it.
+    service.import(item("602", synthetic(2, 20))).unwrap();
+    let _ = service.import(item("603", synthetic(3, 20)));
+    std::fs::remove_file(&activities).unwrap();
+    std::fs::rename(&aside, &activities).unwrap();
+    let _ = service.import(item("604", synthetic(4, 20)));
+    let error = service.commit(RStr::from("c4")).unwrap_err();
+    assert_eq!(error.kind, ErrorKind::TRANSIENT, "{error}");
+    assert_eq!(
+        s.db.cursor(&s.connection).unwrap().as_deref(),
+        Some("c1"),
+        "no cursor passes 602"
+    );
+    assert_eq!(ledger_outcome(&s.db, "602"), None);
 }
 
 #[test]

@@ -5,7 +5,9 @@
 //! Files can be written as a group ([`commit_group`]): every temp file of the group is fsynced
 //! (concurrently: the filesystem then commits them together) before any of them is renamed, and
 //! they are renamed in the order given, so a caller can make one file (an index) visible only
-//! after those it lists. A file that is replaced keeps its permissions (a private
+//! after those it lists. Several groups ([`commit_groups`]) are fsynced together and renamed
+//! group after group, each group's directories fsynced before the next is renamed: one round of
+//! fsyncs for a batch of activity files and the index that lists them. A file that is replaced keeps its permissions (a private
 //! `plugin.toml` stays private).
 //!
 //! The one writer of the host: the BAS store (`bincio-bas`), the host's configuration edits
@@ -94,6 +96,11 @@ impl PendingFile {
         &self.dest
     }
 
+    /// Closes the (synced) temp file: its temp and destination paths.
+    fn close(self) -> (PathBuf, PathBuf) {
+        (self.temp, self.dest)
+    }
+
     /// Removes the temp file (after a failure elsewhere in its group).
     pub fn discard(self) {
         drop(self.file);
@@ -119,16 +126,73 @@ pub fn commit_group(files: Vec<PendingFile>) -> Result<(), AtomicFileError> {
         files.into_iter().for_each(PendingFile::discard);
         return Err(error);
     }
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    let mut files = files.into_iter();
-    while let Some(pending) = files.next() {
-        if let Err(e) = fs::rename(&pending.temp, &pending.dest) {
-            let error = AtomicFileError::new("renaming into place", &pending.dest, e);
-            pending.discard();
-            files.for_each(PendingFile::discard);
-            return Err(error);
+    let mut synced = files.into_iter().map(PendingFile::close);
+    publish(&mut synced)
+}
+
+/// Files to write as one group of [`commit_groups`]: each one's destination and bytes.
+pub type FileGroup = Vec<(PathBuf, Vec<u8>)>;
+
+/// Files held open at once by [`commit_groups`] while they wait for their fsync.
+const OPEN_FILES: usize = 64;
+
+/// Makes groups of files (destination, bytes) durable and visible, one group after another:
+/// every file of every group is written to its temp file and fsynced first (all together, at
+/// most [`OPEN_FILES`] open at once), then each group is renamed in order and its directories
+/// fsynced before the next group is renamed. So a later group (an index) becomes visible only
+/// once the files it lists are durable, while its own fsync ran beside theirs. On error no temp
+/// file is left behind; groups renamed before it stay.
+pub fn commit_groups(groups: Vec<FileGroup>) -> Result<(), AtomicFileError> {
+    let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+    let mut open: Vec<PendingFile> = Vec::with_capacity(OPEN_FILES);
+    let mut synced: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let written = || -> Result<(), AtomicFileError> {
+        for (dest, bytes) in groups.into_iter().flatten() {
+            open.push(PendingFile::write(&dest, &bytes)?);
+            if open.len() == OPEN_FILES {
+                sync_all(&open)?;
+                synced.extend(open.drain(..).map(PendingFile::close));
+            }
         }
-        let dir = parent_dir(&pending.dest).to_path_buf();
+        if !open.is_empty() {
+            sync_all(&open)?;
+        }
+        synced.extend(open.drain(..).map(PendingFile::close));
+        Ok(())
+    };
+    if let Err(error) = written() {
+        open.into_iter().for_each(PendingFile::discard);
+        synced.iter().for_each(|(temp, _)| {
+            let _ = fs::remove_file(temp);
+        });
+        return Err(error);
+    }
+    let mut synced = synced.into_iter();
+    for size in sizes {
+        let result = publish(&mut synced.by_ref().take(size));
+        if result.is_err() {
+            synced.for_each(|(temp, _)| {
+                let _ = fs::remove_file(temp);
+            });
+            return result;
+        }
+    }
+    Ok(())
+}
+
+/// Renames synced temp files (temp, destination) in order, then fsyncs each destination
+/// directory once. On a failed rename the temp files not yet renamed are removed.
+fn publish(synced: &mut dyn Iterator<Item = (PathBuf, PathBuf)>) -> Result<(), AtomicFileError> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    while let Some((temp, dest)) = synced.next() {
+        if let Err(e) = fs::rename(&temp, &dest) {
+            let _ = fs::remove_file(&temp);
+            synced.for_each(|(temp, _)| {
+                let _ = fs::remove_file(temp);
+            });
+            return Err(AtomicFileError::new("renaming into place", &dest, e));
+        }
+        let dir = parent_dir(&dest).to_path_buf();
         if !dirs.contains(&dir) {
             dirs.push(dir);
         }

@@ -92,3 +92,47 @@ fn a_durable_rename_moves_the_file_and_names_a_missing_one() {
     assert_eq!(error.path, key);
     assert_eq!(parent_dir(Path::new("bare")), Path::new("."));
 }
+
+#[test]
+fn groups_land_in_order_with_more_files_than_are_held_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    fs::create_dir(&sub).unwrap();
+    let first: Vec<(PathBuf, Vec<u8>)> = (0..OPEN_FILES + 5)
+        .map(|i| (sub.join(format!("a{i:03}")), vec![i as u8; 3]))
+        .collect();
+    let index = vec![(dir.path().join("index"), b"lists a*".to_vec())];
+    commit_groups(vec![first, index]).unwrap();
+    assert_eq!(names(&sub).len(), OPEN_FILES + 5);
+    assert!(names(&sub).iter().all(|n| !is_temp_name(n)));
+    assert_eq!(fs::read(sub.join("a066")).unwrap(), vec![66u8; 3]);
+    assert_eq!(names(dir.path()), ["index", "sub"]);
+}
+
+#[test]
+fn a_failed_group_leaves_no_temp_and_keeps_the_groups_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing").join("f");
+    let groups = vec![
+        vec![(dir.path().join("a"), b"a".to_vec())],
+        vec![(missing, b"b".to_vec())],
+    ];
+    let error = commit_groups(groups).unwrap_err();
+    assert_eq!(error.action, "creating");
+    assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+
+    // A rename that fails (the destination is a non-empty directory) after the first group
+    // landed: the first group stays, no temp file is left.
+    let busy = dir.path().join("busy");
+    fs::create_dir_all(busy.join("inside")).unwrap();
+    let groups = vec![
+        vec![(dir.path().join("a"), b"a".to_vec())],
+        vec![
+            (busy.clone(), b"b".to_vec()),
+            (dir.path().join("c"), b"c".to_vec()),
+        ],
+    ];
+    let error = commit_groups(groups).unwrap_err();
+    assert_eq!(error.action, "renaming into place");
+    assert_eq!(names(dir.path()), ["a", "busy"]);
+}

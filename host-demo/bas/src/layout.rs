@@ -4,9 +4,8 @@
 //! `index.json` listing the shards plus the [`INLINE_RECENT`] newest activities. Only shards
 //! whose year changed are rewritten, so a batch costs a year of summaries, not the whole past.
 
+use bincio_atomic_file::FileGroup;
 use std::path::Path;
-
-use bincio_atomic_file::{commit_group, write_atomic, PendingFile};
 
 use crate::activity::BAS_VERSION;
 use crate::catalog::Catalog;
@@ -19,18 +18,18 @@ pub const SHARD_THRESHOLD: usize = 5_000;
 /// Newest activities kept inline in a sharded `index.json`, for fast feed rendering.
 pub const INLINE_RECENT: usize = 200;
 
-/// Writes the index files of `catalog` into `dir`: the shards whose count changed and
-/// `index.json`, as one durability group (all synced together, `index.json` renamed last).
-/// `shards` is what is on disk; it is updated.
+/// The index files of `catalog` for `dir`, (path, bytes) in the order to rename them: the
+/// shards whose count changed and `index.json` last, to be written as one durability group.
+/// `shards` is what is on disk; the layout they make up once written is returned beside them.
 ///
 /// Should a crash persist `index.json` but not a shard's rename, opening the store reads the
 /// older shard (or none): the activities missing from it are orphans, adopted by recovery.
-pub(crate) fn write_index_files(
+pub(crate) fn index_files(
     dir: &Path,
     owner: &Owner,
     catalog: &Catalog,
-    shards: &mut Vec<Shard>,
-) -> Result<(), StoreError> {
+    shards: &[Shard],
+) -> Result<(FileGroup, Vec<Shard>), StoreError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let generated_at = LocalTime::new(now, None).rfc3339();
     let index_path = dir.join("index.json");
@@ -39,7 +38,7 @@ pub(crate) fn write_index_files(
         document(&mut out, owner, &generated_at, &[], |out| {
             catalog.write_json_array(out, None, usize::MAX)
         })?;
-        return Ok(write_atomic(&index_path, &out)?);
+        return Ok((vec![(index_path, out)], Vec::new()));
     }
     let wanted: Vec<Shard> = catalog
         .per_year()
@@ -50,29 +49,20 @@ pub(crate) fn write_index_files(
             count,
         })
         .collect();
-    let mut group = Vec::new();
-    let written = (|| {
-        for shard in wanted.iter().filter(|s| !shards.contains(s)) {
-            let mut out = Vec::new();
-            document(&mut out, owner, &generated_at, &[], |out| {
-                catalog.write_json_array(out, Some(shard.year), usize::MAX)
-            })?;
-            group.push(PendingFile::write(&dir.join(&shard.url), &out)?);
-        }
+    let mut files = Vec::new();
+    for shard in wanted.iter().filter(|s| !shards.contains(s)) {
         let mut out = Vec::new();
-        document(&mut out, owner, &generated_at, &wanted, |out| {
-            catalog.write_json_array(out, None, INLINE_RECENT)
+        document(&mut out, owner, &generated_at, &[], |out| {
+            catalog.write_json_array(out, Some(shard.year), usize::MAX)
         })?;
-        group.push(PendingFile::write(&index_path, &out)?);
-        Ok::<(), StoreError>(())
-    })();
-    if let Err(e) = written {
-        group.into_iter().for_each(PendingFile::discard);
-        return Err(e);
+        files.push((dir.join(&shard.url), out));
     }
-    commit_group(group)?;
-    *shards = wanted;
-    Ok(())
+    let mut out = Vec::new();
+    document(&mut out, owner, &generated_at, &wanted, |out| {
+        catalog.write_json_array(out, None, INLINE_RECENT)
+    })?;
+    files.push((index_path, out));
+    Ok((files, wanted))
 }
 
 /// A BAS index document; `activities` appends the JSON array of summaries.

@@ -3,7 +3,9 @@
 //! - [`convert`]: FIT bytes to a [`Converted`] BAS activity, salvaging damaged files (with
 //!   [`Warning`]s) and refusing what is not an activity ([`Rejected`]).
 //! - [`BasStore`]: the store on disk (`index.json`, `activities/{id}.json`, `{id}.geojson`,
-//!   yearly shards when large), written atomically in [`Batch`]es, recovered after a crash.
+//!   yearly shards when large), written atomically in [`Batch`]es (or, for an importer that
+//!   serializes on other threads and writes while it decides, [`Encoded`] activities and
+//!   [`CommitJob`]s), recovered after a crash.
 //!
 //! The crate knows nothing of plugins or ledgers: the host composes it.
 
@@ -31,6 +33,8 @@ mod index;
 // The store: in-memory catalog, index layout, crash recovery (files written by
 // `bincio-atomic-file`).
 mod catalog;
+mod commit;
+mod encoded;
 mod layout;
 mod recover;
 mod store;
@@ -39,7 +43,9 @@ mod error;
 
 pub use activity::{BasActivity, Lap, Privacy, Source, Timeseries, BAS_VERSION};
 pub use catalog::{NEAR_DISTANCE_FRACTION, NEAR_START_S};
+pub use commit::{CommitJob, Committing};
 pub use convert::{content_hash, convert, convert_hashed, convert_with_profile, Converted};
+pub use encoded::Encoded;
 pub use error::{RejectCause, Rejected, StoreError};
 pub use geojson::{Track, TrackPoint, TRACK_EPSILON_DEG};
 pub use index::{IndexEntry, IndexFile, Owner, Shard};

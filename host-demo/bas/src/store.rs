@@ -3,19 +3,19 @@
 //! added in batches; the index is rewritten once per batch, after the batch's activity files
 //! are durable (see the README's crash-safety model).
 
-use std::borrow::Cow;
 use std::fs;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
-use bincio_atomic_file::{commit_group, remove_stale_temps, sync_dir, PendingFile};
+use bincio_atomic_file::{commit_group, commit_groups, remove_stale_temps, sync_dir, PendingFile};
 
-use crate::activity::{BasActivity, Privacy};
+use crate::activity::BasActivity;
 use crate::catalog::{Catalog, CatalogError};
 use crate::convert::Converted;
+use crate::encoded::Encoded;
 use crate::error::StoreError;
 use crate::index::{IndexEntry, IndexFile, Owner, Shard};
-use crate::layout::write_index_files;
+use crate::layout::index_files;
 use crate::recover::{adopt_orphans, RecoveryReport};
 
 /// Files written per durability group inside a batch: bounds memory and temp files while
@@ -24,11 +24,11 @@ const GROUP_FILES: usize = 64;
 
 /// An open BAS store. One process writes a store at a time.
 pub struct BasStore {
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     activities_dir: PathBuf,
-    owner: Owner,
-    shards: Vec<Shard>,
-    catalog: Catalog,
+    pub(crate) owner: Owner,
+    pub(crate) shards: Vec<Shard>,
+    pub(crate) catalog: Catalog,
     recovery: RecoveryReport,
 }
 
@@ -215,7 +215,10 @@ impl BasStore {
     }
 
     fn write_index(&mut self) -> Result<(), StoreError> {
-        write_index_files(&self.dir, &self.owner, &self.catalog, &mut self.shards)
+        let (files, shards) = index_files(&self.dir, &self.owner, &self.catalog, &self.shards)?;
+        commit_groups(vec![files])?;
+        self.shards = shards;
+        Ok(())
     }
 }
 
@@ -281,31 +284,18 @@ impl Batch<'_> {
             return Ok(Added::AlreadyStored(id.to_string()));
         }
         let id = store.free_id(converted.id(), &converted.sha256);
-        let activity = if id == converted.id() {
-            Cow::Borrowed(&converted.activity)
+        let encoded = if id == converted.id() {
+            Encoded::new(converted)?
         } else {
             let mut renamed = converted.activity.clone();
             renamed.id = id.clone();
-            Cow::Owned(renamed)
+            Encoded::of(&renamed, converted.track.as_ref())?
         };
-        let track = converted
-            .track
-            .as_ref()
-            .filter(|_| activity.privacy != Privacy::NoGps);
-        let serialize = |e| StoreError::Serialize {
-            what: format!("activity {id}"),
-            source: e,
-        };
-        let track_bytes = track
-            .map(|track| serde_json::to_vec(&track.feature(&id)))
-            .transpose()
-            .map_err(serialize)?;
-        let activity_bytes = serde_json::to_vec(&*activity).map_err(serialize)?;
         let mut files = Vec::with_capacity(2);
         // The activity file goes last: its presence is what recovery looks for.
         let targets = [
-            track_bytes.map(|bytes| (store.track_path(&id), bytes)),
-            Some((store.activity_path(&id), activity_bytes)),
+            encoded.track.map(|bytes| (store.track_path(&id), bytes)),
+            Some((store.activity_path(&id), encoded.activity)),
         ];
         for (path, bytes) in targets.into_iter().flatten() {
             match PendingFile::write(&path, &bytes) {
@@ -316,8 +306,7 @@ impl Batch<'_> {
                 }
             }
         }
-        let entry = IndexEntry::for_activity(&activity, track.is_some());
-        if let Err(e) = store.catalog.insert(entry) {
+        if let Err(e) = store.catalog.insert(encoded.entry) {
             files.into_iter().for_each(PendingFile::discard);
             return Err(StoreError::BadActivity {
                 id,
@@ -373,7 +362,7 @@ impl Drop for Batch<'_> {
     }
 }
 
-fn catalog_detail(e: CatalogError) -> String {
+pub(crate) fn catalog_detail(e: CatalogError) -> String {
     match e {
         CatalogError::BadStartedAt(s) => format!("started_at {s:?} is not an RFC 3339 time"),
         CatalogError::Serialize(e) => e.to_string(),

@@ -4,7 +4,7 @@
 //! [`Outcome::Rejected`]: super::Outcome::Rejected
 
 use bincio_bas::StoreError;
-use bincio_state::StateError;
+use bincio_state::{ConnectionId, StateError};
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,4 +25,14 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error(transparent)]
     State(#[from] StateError),
+    /// The thread that makes batches durable could not start, or ended (it panicked).
+    #[error("the import flush thread could not start or ended")]
+    FlushThread,
+    /// A batch holding decisions of this connection could not be written earlier in its run,
+    /// so storing a later cursor would skip them.
+    #[error(
+        "activities of connection {connection} could not be written earlier in this run; its \
+         cursor stays where it was, so the next sync lists them again"
+    )]
+    CursorAfterLoss { connection: ConnectionId },
 }

@@ -1,7 +1,7 @@
 //! What the pipeline is offered (an [`Item`]) and the work on its bytes that
 //! can run ahead of the decision on any thread (a [`Prepared`] item).
 
-use bincio_bas::{content_hash, convert_hashed, Converted, Rejected};
+use bincio_bas::{content_hash, convert_hashed, Converted, Encoded, Rejected};
 use bincio_state::{ConnectionId, LOCAL_SOURCE};
 
 /// One file offered to the pipeline.
@@ -32,12 +32,15 @@ impl<'a> Item<'a> {
     }
 }
 
-/// The work deciding an item needs that depends on its bytes alone: their hash and their
-/// conversion. It can run on any thread, ahead of the decision ([`ImportPipeline::import_prepared`]);
-/// the decision is the same as [`ImportPipeline::import`] would make.
+/// The work deciding an item needs that depends on its bytes alone: their hash, their
+/// conversion, and the activity serialized for the store as it will most likely be stored
+/// (under the converter's id, as a local file). It can run on any thread, ahead of the decision
+/// ([`ImportPipeline::import_prepared`]); the decision is the same as [`ImportPipeline::import`]
+/// would make, and the activity is serialized again should it be stored otherwise.
 pub struct Prepared {
     pub(super) sha256: String,
     pub(super) converted: Result<Converted, Rejected>,
+    pub(super) encoded: Option<Encoded>,
 }
 
 impl Prepared {
@@ -45,11 +48,18 @@ impl Prepared {
     pub fn new(file_name: &str, bytes: &[u8]) -> Self {
         let sha256 = content_hash(bytes);
         let converted = convert_hashed(bytes, base_name(file_name), &sha256);
-        Self { sha256, converted }
+        // Should serializing fail, the decision serializes again and reports it.
+        let encoded = converted.as_ref().ok().and_then(|c| Encoded::new(c).ok());
+        Self {
+            sha256,
+            converted,
+            encoded,
+        }
     }
 
     /// [`new`](Self::new) with fitparser's full profile conversion, as imports converted
-    /// before the fast path: the baseline of the import benchmark.
+    /// before the fast path, and nothing serialized ahead (the decision does it): the baseline
+    /// of the import benchmark.
     #[doc(hidden)]
     pub fn with_profile(file_name: &str, bytes: &[u8]) -> Self {
         let converted = bincio_bas::convert_with_profile(bytes, base_name(file_name));
@@ -57,7 +67,11 @@ impl Prepared {
             Ok(converted) => converted.sha256.clone(),
             Err(_) => content_hash(bytes),
         };
-        Self { sha256, converted }
+        Self {
+            sha256,
+            converted,
+            encoded: None,
+        }
     }
 }
 

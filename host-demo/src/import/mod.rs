@@ -5,6 +5,7 @@
 //!   [`SharedPipeline`], the handle the CLI and the import sinks share.
 //! - [`opener`]: opening the pipeline on first import, one per process.
 //! - [`pending`]: the batch decided but not yet durable.
+//! - `flusher`: making batches durable on a thread of their own.
 //! - [`outcome`]: what happened to an item ([`Outcome`]) and a run's [`Tally`].
 //! - [`sources`]: the files behind `import PATH...` (folders, zip archives).
 //! - [`parallel`]: reading and converting them on every core, decided in order.
@@ -14,6 +15,7 @@
 //! The plugin-facing side is [`crate::services::import_sink`].
 
 pub mod error;
+mod flusher;
 pub mod item;
 pub mod opener;
 pub mod outcome;

@@ -1,16 +1,19 @@
-//! The batch the pipeline has decided on but not yet made durable: converted
-//! activities waiting to be written, and the ledger rows that will record
+//! The batch the pipeline has decided on but not yet made durable: activities
+//! serialized and waiting to be written, and the ledger rows that will record
 //! every decision. Lookups here let an item be deduplicated against earlier
 //! items of the same batch exactly as against the store and the ledger.
 
-use bincio_bas::{Converted, NEAR_DISTANCE_FRACTION, NEAR_START_S};
+use bincio_bas::{Encoded, NEAR_DISTANCE_FRACTION, NEAR_START_S};
 use bincio_state::{ConnectionId, LedgerEntry, LedgerOutcome};
 use std::collections::{HashMap, HashSet};
 
-/// A converted activity waiting for the store, under the id it will get.
+/// An activity waiting for the store, serialized under the id it will get,
+/// with what near-duplicate checks need of it.
 pub struct PendingActivity {
     pub id: String,
-    pub converted: Converted,
+    pub encoded: Encoded,
+    pub started_at_unix: i64,
+    pub distance_m: Option<f64>,
 }
 
 #[derive(Default)]
@@ -23,8 +26,8 @@ pub struct PendingBatch {
     /// Content hash to the row that best answers for it (an import first).
     by_hash: HashMap<String, usize>,
     ids: HashSet<String>,
-    /// Timeseries samples held in memory, to bound the batch.
-    samples: usize,
+    /// Bytes of serialized activities held in memory, to bound the batch.
+    bytes: usize,
 }
 
 impl PendingBatch {
@@ -37,8 +40,8 @@ impl PendingBatch {
         self.rows.len()
     }
 
-    pub fn samples(&self) -> usize {
-        self.samples
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub fn by_external_id(&self, source: &str, external_id: &str) -> Option<&LedgerEntry> {
@@ -61,9 +64,9 @@ impl PendingBatch {
     pub fn find_near(&self, started_at: i64, distance_m: f64) -> Option<&str> {
         self.activities
             .iter()
-            .filter(|a| (a.converted.started_at_unix - started_at).abs() <= NEAR_START_S)
-            .filter(|a| similar_distance(a.converted.distance_m.unwrap_or(0.0), distance_m))
-            .min_by_key(|a| (a.converted.started_at_unix - started_at).abs())
+            .filter(|a| (a.started_at_unix - started_at).abs() <= NEAR_START_S)
+            .filter(|a| similar_distance(a.distance_m.unwrap_or(0.0), distance_m))
+            .min_by_key(|a| (a.started_at_unix - started_at).abs())
             .map(|a| a.id.as_str())
     }
 
@@ -85,7 +88,7 @@ impl PendingBatch {
             self.settled.push((connection.clone(), external_id.clone()));
         }
         if let Some(activity) = activity {
-            self.samples += activity.converted.activity.timeseries.t.len();
+            self.bytes += activity.encoded.len();
             self.ids.insert(activity.id.clone());
             self.activities.push(activity);
         }

@@ -17,31 +17,43 @@
 //! Flushing, in order (so a crash at any point loses no decision that was
 //! reported durable and leaves the store consistent):
 //! 1. the batch's activity files, durable (temp file, fsync, rename);
-//! 2. `index.json`, rewritten once;
+//! 2. `index.json`, rewritten once (its temp file fsynced beside the
+//!    activity files, renamed after them);
 //! 3. the batch's ledger rows, the retry rows they settle and the cursor,
 //!    in one SQLite transaction.
+//!
+//! A full batch is flushed on the flush thread ([`super::flusher`]) while the
+//! next one is decided; [`ImportPipeline::flush`] and
+//! [`ImportPipeline::commit`] return once everything decided is durable.
 //!
 //! A crash after 1 leaves orphans the store adopts when it is next opened;
 //! a crash after 2 leaves activities the ledger does not know yet, which
 //! step 4 adopts when the same bytes come again.
 
 use super::error::ImportError;
+use super::flusher::Flusher;
 use super::item::base_name;
 pub use super::item::{Item, Prepared};
 use super::outcome::{DuplicateOf, Outcome};
 use super::pending::{PendingActivity, PendingBatch};
 use super::store_lock::StoreLock;
 use crate::clock::{Clock, SystemClock};
-use bincio_bas::{content_hash, convert_hashed, BasStore, Converted, Rejected, Source, Warning};
-use bincio_state::{ConnectionId, LedgerEntry, LedgerOutcome, StateDb, StateError};
+use bincio_bas::{
+    content_hash, convert_hashed, BasStore, Converted, Encoded, Rejected, Source, Warning,
+};
+use bincio_state::{ConnectionId, LedgerEntry, LedgerOutcome, StateDb};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Decisions held before the batch is flushed on its own.
 pub const DEFAULT_BATCH_ITEMS: usize = 200;
-/// Timeseries samples held in memory before the batch is flushed on its own
-/// (about 100 MB of converted activities).
-const MAX_BATCH_SAMPLES: usize = 1_000_000;
+/// Bytes of serialized activities held before the batch is flushed on its own.
+/// Two batches live at once (one being decided, one on the flush thread), so
+/// this bounds an import's memory whatever the size of the export: 200 long
+/// activities are some 30 MiB, and at that size a 3,000-file export peaked a
+/// third above a 300-file one. Eight MiB still spreads a fsync round over
+/// dozens of files.
+pub const DEFAULT_BATCH_BYTES: usize = 8 << 20;
 
 /// The pipeline of one BAS store (`{data_dir}/{handle}/`), recording its
 /// decisions in the shared state database.
@@ -53,6 +65,8 @@ pub struct ImportPipeline {
     clock: Arc<dyn Clock>,
     pending: PendingBatch,
     batch_items: usize,
+    batch_bytes: usize,
+    flusher: Flusher,
 }
 
 /// A pipeline shared by the CLI, the scheduler and every connection's sink.
@@ -114,10 +128,12 @@ impl ImportPipeline {
         Ok(Self {
             _lock: lock,
             store,
+            flusher: Flusher::new(db.clone())?,
             db,
             clock: Arc::new(SystemClock),
             pending: PendingBatch::default(),
             batch_items: DEFAULT_BATCH_ITEMS,
+            batch_bytes: DEFAULT_BATCH_BYTES,
         })
     }
 
@@ -133,6 +149,13 @@ impl ImportPipeline {
         self
     }
 
+    /// Flushes on its own once the pending activities' serialized bytes reach
+    /// this (at least 1: then every stored activity is its own batch).
+    pub fn with_batch_bytes(mut self, bytes: usize) -> Self {
+        self.batch_bytes = bytes.max(1);
+        self
+    }
+
     pub fn store(&self) -> &BasStore {
         &self.store
     }
@@ -141,9 +164,9 @@ impl ImportPipeline {
         &self.db
     }
 
-    /// Decisions made but not yet durable.
+    /// Decisions made but not yet known durable.
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.flusher.in_flight().map_or(0, PendingBatch::len)
     }
 
     /// Whether the ledger (or the pending batch) knows this external id.
@@ -157,9 +180,15 @@ impl ImportPipeline {
             .is_some())
     }
 
-    /// Whether this external id was decided in the batch not yet flushed.
+    /// Whether this external id was decided in a batch not yet known durable.
     pub fn is_pending(&self, source: &str, external_id: &str) -> bool {
-        self.pending.by_external_id(source, external_id).is_some()
+        self.batches()
+            .any(|batch| batch.by_external_id(source, external_id).is_some())
+    }
+
+    /// The batch being decided, then the one in flight.
+    fn batches(&self) -> impl Iterator<Item = &PendingBatch> {
+        std::iter::once(&self.pending).chain(self.flusher.in_flight())
     }
 
     /// Decides one item (see the module doc). The decision is durable after
@@ -170,7 +199,7 @@ impl ImportPipeline {
         // conversion takes it as the activity's `source_hash`.
         let sha256 = content_hash(item.bytes);
         self.decide(item, sha256, |sha256| {
-            convert_hashed(item.bytes, base_name(item.file_name), sha256)
+            convert_hashed(item.bytes, base_name(item.file_name), sha256).map(|c| (c, None))
         })
     }
 
@@ -181,15 +210,19 @@ impl ImportPipeline {
         item: &Item<'_>,
         prepared: Prepared,
     ) -> Result<Outcome, ImportError> {
-        let Prepared { sha256, converted } = prepared;
-        self.decide(item, sha256, move |_| converted)
+        let Prepared {
+            sha256,
+            converted,
+            encoded,
+        } = prepared;
+        self.decide(item, sha256, move |_| converted.map(|c| (c, encoded)))
     }
 
     fn decide(
         &mut self,
         item: &Item<'_>,
         sha256: String,
-        convert: impl FnOnce(&str) -> Result<Converted, Rejected>,
+        convert: impl FnOnce(&str) -> Result<(Converted, Option<Encoded>), Rejected>,
     ) -> Result<Outcome, ImportError> {
         if let Some(external_id) = item.external_id {
             if let Some(entry) = self.known_external_id(item.source, external_id)? {
@@ -204,7 +237,7 @@ impl ImportPipeline {
             }
             return self.settle(outcome);
         }
-        let converted = match convert(&sha256) {
+        let (converted, encoded) = match convert(&sha256) {
             Ok(converted) => converted,
             Err(rejected) => {
                 let outcome = Outcome::Rejected {
@@ -239,9 +272,18 @@ impl ImportPipeline {
             return self.settle(outcome);
         }
         let mut converted = converted;
-        converted.set_source(bas_source(item.source));
+        let source = bas_source(item.source);
         let id = self.free_id(converted.id(), &sha256);
-        converted.activity.id = id.clone();
+        // Serialized ahead under the converter's id and source: kept if it is stored so.
+        let ahead = converted.activity.source == Some(source) && id == converted.id();
+        let encoded = match encoded.filter(|_| ahead) {
+            Some(encoded) => encoded,
+            None => {
+                converted.set_source(source);
+                converted.activity.id = id.clone();
+                Encoded::new(&converted)?
+            }
+        };
         let outcome = Outcome::Imported {
             activity_id: id.clone(),
             salvaged,
@@ -251,7 +293,12 @@ impl ImportPipeline {
             item,
             &sha256,
             &outcome,
-            Some(PendingActivity { id, converted }),
+            Some(PendingActivity {
+                id,
+                encoded,
+                started_at_unix: converted.started_at_unix,
+                distance_m: converted.distance_m,
+            }),
         );
         self.settle(outcome)
     }
@@ -272,64 +319,32 @@ impl ImportPipeline {
         &mut self,
         cursor: Option<(&ConnectionId, &str)>,
     ) -> Result<(), ImportError> {
-        if self.pending.is_empty() && cursor.is_none() {
-            return Ok(());
+        let refused = cursor.filter(|(connection, _)| self.flusher.lost(connection));
+        let cursor = cursor.filter(|_| refused.is_none());
+        if !self.pending.is_empty() || cursor.is_some() {
+            self.start_flush(cursor)?;
         }
-        self.write_activities()?;
-        let mut tx = self.db.import_tx()?;
-        for row in &self.pending.rows {
-            match tx.record(row) {
-                Ok(()) => {}
-                // Another writer recorded the same item first: its row stands.
-                Err(StateError::LedgerConflict { .. }) => {
-                    tracing::debug!(source = row.source, external_id = ?row.external_id, "ledger row already recorded");
-                }
-                Err(e) => return Err(e.into()),
-            }
+        self.flusher.wait(&mut self.store)?;
+        match refused {
+            Some((connection, _)) => Err(ImportError::CursorAfterLoss {
+                connection: connection.clone(),
+            }),
+            None => Ok(()),
         }
-        for (connection, external_id) in &self.pending.settled {
-            tx.clear_retry(connection, external_id)?;
-        }
-        if let Some((connection, cursor)) = cursor {
-            tx.set_cursor(connection, cursor)?;
-        }
-        tx.commit()?;
-        tracing::debug!(rows = self.pending.len(), "import batch durable");
-        self.pending.clear();
-        Ok(())
     }
 
-    /// Steps 1 and 2 of a flush. On failure nothing is forgotten: a retry
-    /// finds the activities already written by their content hash.
-    fn write_activities(&mut self) -> Result<(), ImportError> {
-        if self.pending.activities.is_empty() {
-            return Ok(());
-        }
-        let mut batch = self.store.begin_batch();
-        let mut renamed = Vec::new();
-        for activity in &self.pending.activities {
-            let stored = batch.add(&activity.converted)?;
-            if stored.id() != activity.id {
-                renamed.push((activity.id.clone(), stored.id().to_owned()));
-            }
-        }
-        batch.commit()?;
-        for (planned, stored) in renamed {
-            // Only if something else wrote the store meanwhile; keep the
-            // ledger truthful.
-            tracing::warn!(
-                planned,
-                stored,
-                "activity stored under another id than planned"
-            );
-            for row in &mut self.pending.rows {
-                if row.activity_id.as_deref() == Some(planned.as_str()) {
-                    row.activity_id = Some(stored.clone());
-                }
-            }
-        }
-        self.pending.activities.clear();
-        Ok(())
+    /// Says that `connection`'s run ended (after its last flush): a loss of its decisions
+    /// no longer refuses its cursors, since its next run starts from the one stored before.
+    pub fn run_ended(&mut self, connection: &ConnectionId) {
+        self.flusher.run_ended(connection);
+    }
+
+    /// Hands the pending batch to the flush thread (after the batch before it
+    /// is durable) and returns without waiting for it.
+    fn start_flush(&mut self, cursor: Option<(&ConnectionId, &str)>) -> Result<(), ImportError> {
+        let batch = std::mem::take(&mut self.pending);
+        let cursor = cursor.map(|(connection, cursor)| (connection.clone(), cursor.to_owned()));
+        self.flusher.start(&mut self.store, batch, cursor)
     }
 
     fn known_external_id(
@@ -337,14 +352,18 @@ impl ImportPipeline {
         source: &str,
         external_id: &str,
     ) -> Result<Option<LedgerEntry>, ImportError> {
-        if let Some(entry) = self.pending.by_external_id(source, external_id) {
+        let pending = self.batches();
+        if let Some(entry) = pending
+            .filter_map(|b| b.by_external_id(source, external_id))
+            .next()
+        {
             return Ok(Some(entry.clone()));
         }
         Ok(self.db.ledger_by_external_id(source, external_id)?)
     }
 
     fn known_content(&self, sha256: &str) -> Result<Option<LedgerEntry>, ImportError> {
-        if let Some(entry) = self.pending.by_hash(sha256) {
+        if let Some(entry) = self.batches().filter_map(|b| b.by_hash(sha256)).next() {
             return Ok(Some(entry.clone()));
         }
         Ok(self.db.ledger_by_hash(sha256)?)
@@ -393,8 +412,8 @@ impl ImportPipeline {
 
     /// Flushes on its own when the batch is full, then answers `outcome`.
     fn settle(&mut self, outcome: Outcome) -> Result<Outcome, ImportError> {
-        if self.pending.len() >= self.batch_items || self.pending.samples() >= MAX_BATCH_SAMPLES {
-            self.flush()?;
+        if self.pending.len() >= self.batch_items || self.pending.bytes() >= self.batch_bytes {
+            self.start_flush(None)?;
         }
         Ok(outcome)
     }
@@ -415,7 +434,7 @@ impl Drop for ImportPipeline {
     /// Decisions still pending are made durable on a best-effort basis; if
     /// that fails, the next run decides those items again.
     fn drop(&mut self) {
-        if !self.pending.is_empty() {
+        if self.pending() > 0 {
             if let Err(e) = self.flush() {
                 tracing::error!(error = %e, "pending imports could not be stored");
             }

@@ -91,10 +91,16 @@ impl PipelineSink {
 
     /// Makes everything still pending durable (activity files, index, ledger
     /// rows), leaving the cursor where the plugin last committed it. The host
-    /// calls this after `sync` returns, whether it succeeded or not.
+    /// calls this after `sync` returns, whether it succeeded or not; the run has ended then
+    /// (see [`ImportPipeline::run_ended`](crate::import::ImportPipeline::run_ended)).
     pub fn finish(&self) -> Result<(), ImportError> {
         match self.pipeline.if_open() {
-            Some(pipeline) => pipeline.lock().flush(),
+            Some(pipeline) => {
+                let mut pipeline = pipeline.lock();
+                let flushed = pipeline.flush();
+                pipeline.run_ended(&self.connection);
+                flushed
+            }
             None => Ok(()),
         }
     }
@@ -236,8 +242,12 @@ fn to_plugin_error(action: &str, error: ImportError) -> PluginError {
     };
     let plugin_error = match &error {
         ImportError::DataDir { .. } | ImportError::Lock { .. } => PluginError::transient(&message),
-        ImportError::Store(StoreError::Io { .. }) => PluginError::transient(&message),
-        ImportError::Store(StoreError::Serialize { .. }) => PluginError::internal(&message),
+        ImportError::Store(StoreError::Io { .. }) | ImportError::CursorAfterLoss { .. } => {
+            PluginError::transient(&message)
+        }
+        ImportError::Store(StoreError::Serialize { .. }) | ImportError::FlushThread => {
+            PluginError::internal(&message)
+        }
         ImportError::Store(_) => PluginError::permanent(&message),
         ImportError::State(e) => kind_of_state(e),
     };

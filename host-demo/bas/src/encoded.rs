@@ -1,0 +1,61 @@
+//! An activity serialized for the store ahead of the decision to store it, on any thread: the
+//! importer's pool encodes while the owner of the store decides, so the owner's thread only
+//! lists and writes bytes.
+
+use crate::activity::{BasActivity, Privacy};
+use crate::convert::Converted;
+use crate::error::StoreError;
+use crate::geojson::Track;
+use crate::index::IndexEntry;
+
+/// An activity serialized for the store under its id: the bytes of its files and its index
+/// entry. Holds no timeseries, so a batch of them takes the size of the files it will write.
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    pub(crate) id: String,
+    /// The GeoJSON track, when the activity has one it may show.
+    pub(crate) track: Option<Vec<u8>>,
+    pub(crate) activity: Vec<u8>,
+    pub(crate) entry: IndexEntry,
+}
+
+impl Encoded {
+    /// Serializes `converted` as it is (its id and source as they will be stored).
+    pub fn new(converted: &Converted) -> Result<Encoded, StoreError> {
+        Self::of(&converted.activity, converted.track.as_ref())
+    }
+
+    pub(crate) fn of(activity: &BasActivity, track: Option<&Track>) -> Result<Encoded, StoreError> {
+        let id = &activity.id;
+        let track = track.filter(|_| activity.privacy != Privacy::NoGps);
+        let serialize = |e| StoreError::Serialize {
+            what: format!("activity {id}"),
+            source: e,
+        };
+        let track_bytes = track
+            .map(|track| serde_json::to_vec(&track.feature(id)))
+            .transpose()
+            .map_err(serialize)?;
+        Ok(Encoded {
+            id: id.clone(),
+            activity: serde_json::to_vec(activity).map_err(serialize)?,
+            entry: IndexEntry::for_activity(activity, track.is_some()),
+            track: track_bytes,
+        })
+    }
+
+    /// The id it is serialized under.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Bytes held (what its files will take).
+    pub fn len(&self) -> usize {
+        self.activity.len() + self.track.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Never true: an activity document is never empty.
+    pub fn is_empty(&self) -> bool {
+        self.activity.is_empty()
+    }
+}
