@@ -2,17 +2,19 @@
 //! activity list and the original-file download.
 //!
 //! Every request carries the native app headers and a bearer token that is
-//! refreshed before it expires; a 401 gets one renewal and one retry; 5xx
+//! refreshed before it expires (or, for an account diauth gives no tokens, the
+//! web app's `JWT_WEB` cookie and headers); a 401 gets one renewal and one retry; 5xx
 //! and broken connections are retried with exponential backoff (a short
 //! `Retry-After` is waited out); a 429 ends the call as a rate limit.
 //! Requests are paced `request_pacing_ms` apart (jittered), and each waits
 //! for the host's plugin-wide request budget; a 429 slows every account.
 
-use crate::auth::Session;
+use crate::auth::{Credential, Session};
 use crate::budget::Budget;
 use crate::errors::{GarminError, Result};
 use crate::excerpt::excerpt;
 use crate::http::{self, transport_error};
+use crate::web_cookie;
 use reqwest::header::ACCEPT;
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -80,19 +82,18 @@ impl Api {
                 http::pause(http::pacing(&settings)).await;
             }
             self.requests += 1;
-            let token = self.session.access_token().await?;
+            let credential = self.session.current().await?;
             self.budget
                 .wait_for_slot(&settings, &self.session.cancelled)
                 .await?;
-            let sent = self
-                .session
-                .client
-                .get(&url)
-                .query(query)
-                .bearer_auth(&token)
-                .header(ACCEPT, accept)
-                .send()
-                .await;
+            let request = self.session.client.get(&url).query(query);
+            let request = match &credential {
+                Credential::Di(tokens) => request.bearer_auth(&tokens.di_token),
+                Credential::Web(cookie) => {
+                    request.headers(web_cookie::api_headers(&settings, cookie))
+                }
+            };
+            let sent = request.header(ACCEPT, accept).send().await;
             let failure = match sent {
                 Err(e) => transport_error(endpoint, e),
                 Ok(response) => {
@@ -116,7 +117,7 @@ impl Api {
                             });
                         }
                         tracing::debug!(target: "garmin::api", endpoint, "401: renewing the tokens and retrying once");
-                        self.session.renew(&token).await?;
+                        self.session.renew(&credential).await?;
                         renewed = true;
                         continue;
                     } else if let Some(error) = http::rate_limit_error(
@@ -152,7 +153,7 @@ impl Api {
                         let body = http::read_body(endpoint, response, 4096)
                             .await
                             .unwrap_or_default();
-                        let known = self.session.secrets_to_scrub(&token);
+                        let known = self.session.secrets_to_scrub(&credential);
                         let known: Vec<&str> = known.iter().map(|s| s.as_str()).collect();
                         return Err(GarminError::permanent(
                             endpoint,

@@ -128,6 +128,11 @@ pub fn di_client(settings: &Settings) -> Result<Client> {
         .map_err(|e| GarminError::transient("HTTP client", e.to_string()))
 }
 
+/// A per-request policy that follows no redirect (the caller reads each hop).
+pub fn no_redirects() -> wreq::redirect::Policy {
+    wreq::redirect::Policy::none()
+}
+
 /// A transport failure as a transient error naming `endpoint` (never the URL: it may hold a
 /// ticket).
 pub fn transport_error(endpoint: &str, error: wreq::Error) -> GarminError {

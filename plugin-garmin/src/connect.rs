@@ -5,11 +5,10 @@
 //! only, keyed by a random flow id, for `mfa_flow_timeout_secs`.
 
 use crate::api::{Api, Profile};
-use crate::auth;
+use crate::auth::{self, Credential};
 use crate::descriptor::{fields, mfa_field};
-use crate::di_token::Ticket;
 use crate::errors::{GarminError, Result};
-use crate::login::{self, Step};
+use crate::login::{self, SignedIn, Step};
 use crate::mfa::{PendingMfa, Verdict};
 use crate::settings::Strategy;
 use crate::shared::{cancel_fn, Shared};
@@ -116,8 +115,8 @@ pub async fn begin(
         )
         .await;
         match outcome {
-            Ok((strategy, Step::Ticket(ticket))) => {
-                match finish(shared, ctx, &vault, email, password, &ticket).await {
+            Ok((strategy, Step::Ticket(signed_in))) => {
+                match finish(shared, ctx, &vault, email, password, &signed_in).await {
                     // The reference's verification: tokens the API refuses
                     // (401/403 on the profile) mean the next strategy.
                     Err(e) if refused_by_api(&e) => {
@@ -193,7 +192,11 @@ pub async fn resume(
     match flow.mfa.verify(&shared.settings, &shared.clock, &code).await {
         Ok(Verdict::Ticket(ticket)) => {
             let vault = Vault::new(ctx.secrets().host_api().clone());
-            match finish(shared, ctx, &vault, &flow.email, &flow.password, &ticket).await {
+            let signed_in = SignedIn {
+                ticket,
+                session: flow.mfa.session(),
+            };
+            match finish(shared, ctx, &vault, &flow.email, &flow.password, &signed_in).await {
                 Ok(profile) => done(profile),
                 Err(e) => failed(e),
             }
@@ -253,18 +256,23 @@ fn failed(error: GarminError) -> ConnectStep {
     ConnectStep::Failed(error.into_plugin_error())
 }
 
-/// A fresh login's ticket: tokens, profile, then everything stored.
+/// A fresh login's ticket: tokens (or the `JWT_WEB` cookie), profile, then everything stored.
 async fn finish(
     shared: &Shared,
     ctx: &Connection,
     vault: &Vault,
     email: &str,
     password: &str,
-    ticket: &Ticket,
+    signed_in: &SignedIn,
 ) -> Result<Profile> {
-    let tokens =
-        auth::tokens_for_ticket(&shared.di_client, &shared.settings, &shared.clock, ticket).await?;
-    validate_and_store(shared, ctx, vault, tokens, Some(email), Some(password)).await
+    let credential = auth::credential_for(
+        &shared.di_client,
+        &shared.settings,
+        &shared.clock,
+        signed_in,
+    )
+    .await?;
+    validate_and_store(shared, ctx, vault, credential, Some(email), Some(password)).await
 }
 
 async fn import_tokens(
@@ -283,7 +291,7 @@ async fn import_tokens(
         }
     };
     tracing::info!(target: "garmin::connect", "connecting with an imported token file");
-    match validate_and_store(shared, ctx, vault, tokens, inputs.get(fields::EMAIL), inputs.get(fields::PASSWORD)).await {
+    match validate_and_store(shared, ctx, vault, Credential::Di(tokens), inputs.get(fields::EMAIL), inputs.get(fields::PASSWORD)).await {
         Ok(profile) => done(profile),
         Err(GarminError::TokensDead { detail }) => ConnectStep::Failed(
             PluginError::invalid_credentials(
@@ -295,21 +303,24 @@ async fn import_tokens(
     }
 }
 
-/// Stores `tokens`, proves them with the profile (refreshing when they
-/// expire soon), then keeps the credentials. On failure the previously
-/// stored tokens are put back.
+/// Stores `credential` (DI tokens; a `JWT_WEB` cookie only once proved, and in memory),
+/// proves it with the profile (refreshing tokens that expire soon), then keeps the
+/// credentials. On failure the previously stored tokens are put back.
 async fn validate_and_store(
     shared: &Shared,
     ctx: &Connection,
     vault: &Vault,
-    tokens: Tokens,
+    credential: Credential,
     email: Option<&str>,
     password: Option<&str>,
 ) -> Result<Profile> {
     let previous = vault.get(keys::TOKENS)?;
-    vault.save_tokens(&tokens)?;
+    if let Credential::Di(tokens) = &credential {
+        vault.save_tokens(tokens)?;
+    }
+    let keeper = shared.keeper(ctx.id(), vault.clone());
     let session = shared
-        .session_with(ctx.id(), vault.clone(), ctx.cancel_service(), tokens)
+        .session_with(keeper.clone(), ctx.cancel_service(), Some(credential))
         .without_relogin();
     let mut api = Api::new(session);
     let profile = match api.profile().await {
@@ -323,6 +334,10 @@ async fn validate_and_store(
             return Err(e);
         }
     };
+    // The credential that proved itself (a refresh may have replaced the tokens).
+    if let Some(proved) = api.session.credential() {
+        keeper.keep(proved)?;
+    }
     if let Some(email) = email {
         vault.put(keys::EMAIL, email)?;
     }

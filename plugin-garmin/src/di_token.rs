@@ -109,13 +109,28 @@ pub async fn exchange_ticket(
             Err(e) => refusals.push(format!("{client_id}: {e}")),
         }
     }
-    let detail = format!("every client id was refused: {}", refusals.join("; "));
+    let detail = format!("{EVERY_ID_REFUSED}: {}", refusals.join("; "));
     Err(if any_transient {
         GarminError::transient(TICKET_ENDPOINT, detail)
     } else {
         GarminError::permanent(TICKET_ENDPOINT, detail)
     })
 }
+
+/// Whether `error` is [`exchange_ticket`] finding no client id diauth would answer with tokens
+/// (refusals, answers that are not JSON, 5xx or broken connections), as opposed to a rate
+/// limit or a challenge, which stop the exchange at once.
+pub fn is_refusal(error: &GarminError) -> bool {
+    match error {
+        GarminError::Permanent { endpoint, detail }
+        | GarminError::Transient { endpoint, detail } => {
+            endpoint == TICKET_ENDPOINT && detail.starts_with(EVERY_ID_REFUSED)
+        }
+        _ => false,
+    }
+}
+
+const EVERY_ID_REFUSED: &str = "every client id was refused";
 
 /// One refresh grant, retried on 5xx and network errors. A 4xx answer means
 /// the refresh token is dead ([`GarminError::TokensDead`]).

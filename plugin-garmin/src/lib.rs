@@ -20,7 +20,8 @@
 //! 7. [`connect`]: the connect step machine.
 //!
 //! Below them all: [`di_token`] (service ticket → DI OAuth2 tokens, and
-//! refresh), [`jwt`] (reading `exp`), [`tokens`] (what is kept in the host's
+//! refresh), [`web_cookie`] (the `JWT_WEB` fallback when diauth refuses every
+//! client id), [`jwt`] (reading `exp`), [`tokens`] (what is kept in the host's
 //! `SecretStore`).
 //!
 //! Syncing:
@@ -61,6 +62,7 @@ pub mod sso_json;
 pub mod sso_widget;
 pub mod sync;
 pub mod tokens;
+pub mod web_cookie;
 
 pub use budget::REQUEST_BUDGET;
 pub use clock::Clock;

@@ -14,7 +14,7 @@
 use crate::browser;
 use crate::clock::Clock;
 use crate::errors::{GarminError, Result};
-pub use crate::mfa::Step;
+pub use crate::mfa::{SignedIn, Step};
 use crate::settings::{Settings, Strategy};
 use crate::sso_endpoints::JsonFlow;
 use crate::sso_json;

@@ -18,7 +18,7 @@ use serde_json::json;
 /// Where a sign-in flow got to.
 pub enum Step {
     /// Signed in: a service ticket to exchange for tokens.
-    Ticket(Ticket),
+    Ticket(SignedIn),
     /// Garmin wants a one-time code first.
     Mfa(PendingMfa),
 }
@@ -26,10 +26,17 @@ pub enum Step {
 impl std::fmt::Debug for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Ticket(t) => write!(f, "Ticket({t:?})"),
+            Self::Ticket(t) => write!(f, "Ticket({:?})", t.ticket),
             Self::Mfa(m) => write!(f, "Mfa({})", m.flow_name()),
         }
     }
+}
+
+/// A finished sign-in: the service ticket, and the browser connection whose
+/// SSO session issued it (the `JWT_WEB` fallback redeems the ticket on it).
+pub struct SignedIn {
+    pub ticket: Ticket,
+    pub session: Client,
 }
 
 pub struct PendingMfa {
@@ -62,6 +69,11 @@ impl PendingMfa {
             client,
             kind: Kind::Widget { csrf, referer },
         }
+    }
+
+    /// The connection holding the SSO session (its cookies) of this login.
+    pub fn session(&self) -> Client {
+        self.client.clone()
     }
 
     /// The flow's name, for logs.

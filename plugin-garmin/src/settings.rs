@@ -61,6 +61,9 @@ pub struct Settings {
     /// List requests one run may make; 0 = derived from the download cap
     /// (see [`Settings::list_request_budget`]).
     pub max_list_requests_per_run: u32,
+    /// Where the `JWT_WEB` fallback redeems a service ticket: empty = at the service URL
+    /// itself (Garmin's web hosts); a base URL = the service URL's path under it (the emulator).
+    pub web_service_base_url: String,
 }
 
 impl Default for Settings {
@@ -88,6 +91,7 @@ impl Default for Settings {
             extra_ca_file: String::new(),
             domain: "garmin.com".into(),
             max_list_requests_per_run: 0,
+            web_service_base_url: String::new(),
         }
     }
 }
@@ -369,6 +373,13 @@ impl Settings {
                 d.max_list_requests_per_run.to_string(),
                 "0 = derived from the download cap.",
             ),
+            FieldSpec::new(
+                "web_service_base_url",
+                "Where service tickets are redeemed (JWT_WEB fallback)",
+                FieldKind::TEXT,
+            )
+            .default_value(&d.web_service_base_url)
+            .help("Empty = Garmin's own service URLs; set only to point at the emulator."),
         ]
     }
 }

@@ -2,14 +2,15 @@
 //! clock, the API client and the DI client (their connection pools), the
 //! host's request budget and one refresh lock per connection.
 
-use crate::auth::{self, CancelFn, Session};
+use crate::auth::{CancelFn, Credential, Keeper, Session};
 use crate::browser;
 use crate::budget::Budget;
 use crate::clock::Clock;
 use crate::errors::Result;
 use crate::http;
 use crate::settings::Settings;
-use crate::tokens::{Tokens, Vault};
+use crate::tokens::Vault;
+use crate::web_cookie::WebCookies;
 use host_api::CancelBox;
 use reqwest::Client;
 use std::collections::HashMap;
@@ -24,6 +25,8 @@ pub struct Shared {
     /// The host's plugin-wide request budget, asked before each connectapi
     /// request (never waits on a host that lends none).
     pub budget: Budget,
+    /// The `JWT_WEB` cookies of connections diauth gives no tokens (memory only).
+    pub web_cookies: Arc<WebCookies>,
     refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -37,6 +40,7 @@ impl Shared {
             client,
             di_client,
             budget: Budget::default(),
+            web_cookies: Arc::default(),
             refresh_locks: Mutex::new(HashMap::new()),
         })
     }
@@ -49,6 +53,16 @@ impl Shared {
     pub fn forget(&self, connection_id: &str) {
         let mut locks = self.refresh_locks.lock().unwrap_or_else(|p| p.into_inner());
         locks.remove(connection_id);
+        self.web_cookies.forget(connection_id);
+    }
+
+    /// Where `connection_id`'s credential is kept.
+    pub fn keeper(&self, connection_id: &str, vault: Vault) -> Keeper {
+        Keeper {
+            connection_id: connection_id.to_string(),
+            vault,
+            web_cookies: self.web_cookies.clone(),
+        }
     }
 
     /// The session of a connected account (its stored tokens).
@@ -58,26 +72,27 @@ impl Shared {
         vault: Vault,
         cancel: &CancelBox,
     ) -> Result<Session> {
-        let tokens = auth::stored_tokens(&vault)?;
-        Ok(self.session_with(connection_id, vault, cancel, tokens))
+        let keeper = self.keeper(connection_id, vault);
+        let credential = keeper.kept()?;
+        Ok(self.session_with(keeper, cancel, credential))
     }
 
-    /// A session over `tokens` that are being validated at connect.
+    /// A session over `credential` (`None`: sign in at first use).
     pub fn session_with(
         &self,
-        connection_id: &str,
-        vault: Vault,
+        keeper: Keeper,
         cancel: &CancelBox,
-        tokens: Tokens,
+        credential: Option<Credential>,
     ) -> Session {
+        let lock = self.refresh_lock(&keeper.connection_id);
         Session::new(
             self.settings.clone(),
             self.clock.clone(),
-            vault,
+            keeper,
             (self.client.clone(), self.di_client.clone()),
             cancel_fn(cancel),
-            tokens,
-            self.refresh_lock(connection_id),
+            credential,
+            lock,
         )
     }
 }

@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::errors::{GarminError, Result};
 use crate::http;
 use crate::identity::{ACCEPT_HTML, ACCEPT_LANGUAGE_VALUE};
-use crate::mfa::{PendingMfa, Step};
+use crate::mfa::{PendingMfa, SignedIn, Step};
 use crate::settings::Settings;
 use crate::sso_answers::{read_answer, refusal, Answer};
 use crate::sso_endpoints::JsonFlow;
@@ -67,7 +67,10 @@ pub async fn login(
         .await
         .map_err(|e| transport_error(&endpoint, e))?;
     match read_answer(response, &endpoint, settings, clock).await? {
-        Answer::Successful(ticket) => Ok(Step::Ticket(flow.ticket(settings, ticket))),
+        Answer::Successful(ticket) => Ok(Step::Ticket(SignedIn {
+            ticket: flow.ticket(settings, ticket),
+            session: client,
+        })),
         Answer::MfaRequired(method) => {
             tracing::info!(target: "garmin::login", flow = flow.name(), method = %method, "Garmin asks for an MFA code");
             Ok(Step::Mfa(PendingMfa::json(client, flow, method)))

@@ -10,7 +10,7 @@ use crate::errors::{GarminError, Result};
 use crate::excerpt::excerpt;
 use crate::html;
 use crate::http;
-use crate::mfa::{PendingMfa, Step};
+use crate::mfa::{PendingMfa, SignedIn, Step};
 use crate::settings::Settings;
 use crate::sso_answers::{read_page, Page};
 use crate::sso_endpoints::{widget_service_url, widget_signin_query};
@@ -142,9 +142,12 @@ async fn judge(client: Client, settings: &Settings, clock: &Clock, page: Page) -
         let ticket = html::service_ticket(&page.text).ok_or_else(|| {
             GarminError::permanent(ENDPOINT, "a Success page without a service ticket")
         })?;
-        return Ok(Step::Ticket(Ticket {
-            ticket,
-            service_url: widget_service_url(settings),
+        return Ok(Step::Ticket(SignedIn {
+            ticket: Ticket {
+                ticket,
+                service_url: widget_service_url(settings),
+            },
+            session: client,
         }));
     }
     if page.text.to_ascii_lowercase().contains("captcha") {

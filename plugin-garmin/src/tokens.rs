@@ -10,6 +10,8 @@
 //!   after every refresh (refresh tokens rotate).
 //! - `last_password_login`: unix seconds of the last credential POST, for the
 //!   password-login budget.
+//! - `web_session`: a marker (no secret) of a connection signed in with the
+//!   `JWT_WEB` cookie, which itself is kept in memory only.
 
 use crate::errors::{GarminError, Result};
 use crate::identity::DI_CLIENT_IDS;
@@ -23,7 +25,10 @@ pub mod keys {
     pub const PASSWORD: &str = "password";
     pub const TOKENS: &str = "tokens";
     pub const LAST_PASSWORD_LOGIN: &str = "last_password_login";
-    pub const ALL: [&str; 4] = [EMAIL, PASSWORD, TOKENS, LAST_PASSWORD_LOGIN];
+    /// Set (to `JWT_WEB`) while the connection signs in with the web cookie, which is never
+    /// stored: after a restart it tells a missing cookie from a connection never made.
+    pub const WEB_SESSION: &str = "web_session";
+    pub const ALL: [&str; 5] = [EMAIL, PASSWORD, TOKENS, LAST_PASSWORD_LOGIN, WEB_SESSION];
 }
 
 /// The DI token pair and the client id the refresh token is bound to.

@@ -22,7 +22,11 @@ fn peak_rss_kib() -> u64 {
 #[test]
 fn a_one_gib_di_token_answer_is_refused_at_the_cap_with_bounded_memory() {
     const GIB: u64 = 1 << 30;
-    let h = harness();
+    // Every client id's answer is a GiB; the web host sets no JWT_WEB either, so the
+    // connect fails and its error shows the DI cap.
+    let mut config = config();
+    config.issue_web_cookie = false;
+    let h = Harness::new(config, serde_json::json!({}));
     h.emulator
         .set_fault(Fault::HugeBody { bytes: GIB }.on(Target::Token));
     let before = peak_rss_kib();

@@ -102,7 +102,7 @@ impl TestHost {
 /// and pacing off, no request budget), with `extra_settings` (TOML lines).
 pub fn emulator_settings(url: &str, extra_settings: &str) -> String {
     format!(
-        "sso_base_url = {url:?}\nconnectapi_base_url = {url:?}\ndiauth_base_url = {url:?}\n\
+        "sso_base_url = {url:?}\nconnectapi_base_url = {url:?}\ndiauth_base_url = {url:?}\nweb_service_base_url = {url:?}\n\
 login_pause_ms = 0\nrequest_pacing_ms = 0\nrequest_timeout_secs = 10\n{extra_settings}{}",
         crate::NO_BUDGET
     )

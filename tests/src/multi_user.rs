@@ -60,7 +60,7 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let url = emulator.base_url();
         let settings = format!(
-            "sso_base_url = {url:?}\nconnectapi_base_url = {url:?}\ndiauth_base_url = {url:?}\n\
+            "sso_base_url = {url:?}\nconnectapi_base_url = {url:?}\ndiauth_base_url = {url:?}\nweb_service_base_url = {url:?}\n\
 login_pause_ms = 0\nrequest_pacing_ms = 0\nrequest_timeout_secs = 20\n{settings}{}",
             if settings.contains("request_budget") {
                 ""

@@ -72,7 +72,7 @@ fn an_account_that_needs_its_user_is_reconnected_in_place_and_resumed() {
 fn host_toml(dir: &Path, emulator: &Emulator) -> std::path::PathBuf {
     let url = emulator.base_url();
     let settings = format!(
-        "sso_base_url = {url:?}\nconnectapi_base_url = {url:?}\ndiauth_base_url = {url:?}\nlogin_pause_ms = 0\nrequest_pacing_ms = 0"
+        "sso_base_url = {url:?}\nconnectapi_base_url = {url:?}\ndiauth_base_url = {url:?}\nweb_service_base_url = {url:?}\nlogin_pause_ms = 0\nrequest_pacing_ms = 0"
     );
     write_plugin_toml(
         dir,

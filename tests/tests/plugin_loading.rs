@@ -60,6 +60,7 @@ fn the_garmin_plugin_loads_and_describes_itself() {
         "sso_base_url",
         "connectapi_base_url",
         "diauth_base_url",
+        "web_service_base_url",
         "max_downloads_per_run",
         "lookback_days",
         "request_pacing_ms",

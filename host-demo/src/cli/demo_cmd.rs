@@ -184,6 +184,7 @@ enabled = false\n\
 sso_base_url = \"{url}\"\n\
 connectapi_base_url = \"{url}\"\n\
 diauth_base_url = \"{url}\"\n\
+web_service_base_url = \"{url}\"\n\
 # The emulator needs no anti-WAF pauses or pacing.\n\
 login_pause_ms = 0\n\
 request_pacing_ms = 0\n\

@@ -278,6 +278,7 @@ pub fn test_settings(base: &str, overrides: Value) -> Value {
         "sso_base_url": base,
         "connectapi_base_url": base,
         "diauth_base_url": base,
+        "web_service_base_url": base,
         "login_pause_ms": 0,
         "request_pacing_ms": 0,
         "backoff_base_ms": 0,

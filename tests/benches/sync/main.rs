@@ -154,7 +154,7 @@ fn release_artifacts() -> (PathBuf, PathBuf) {
 /// plugin.toml settings pointing the plugin at `url`, pacing off.
 fn plugin_settings(url: &str, cap: u32, lookback_days: Option<u32>) -> String {
     let mut settings = format!(
-        "sso_base_url = {url:?}\nconnectapi_base_url = {url:?}\ndiauth_base_url = {url:?}\n\
+        "sso_base_url = {url:?}\nconnectapi_base_url = {url:?}\ndiauth_base_url = {url:?}\nweb_service_base_url = {url:?}\n\
          login_pause_ms = 0\nrequest_pacing_ms = 0\nmax_downloads_per_run = {cap}\n"
     );
     if let Some(days) = lookback_days {

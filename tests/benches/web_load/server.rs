@@ -63,7 +63,7 @@ pub fn build_artifacts() -> Artifacts {
 /// no per-run cap below what one sync imports.
 pub fn prepare_data_dir(dir: &Path, plugin: &Path, url: &str, users: usize) -> PathBuf {
     let settings = format!(
-        "sso_base_url = {url:?}\nconnectapi_base_url = {url:?}\ndiauth_base_url = {url:?}\n\
+        "sso_base_url = {url:?}\nconnectapi_base_url = {url:?}\ndiauth_base_url = {url:?}\nweb_service_base_url = {url:?}\n\
          login_pause_ms = 0\nrequest_pacing_ms = 0\nrequest_timeout_secs = 30\n\
          max_downloads_per_run = 1000000\nlookback_days = 30\n{}",
         bincio_tests::NO_BUDGET

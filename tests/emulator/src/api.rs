@@ -18,6 +18,12 @@ use crate::state::Shared;
 
 /// The account email of the request's Bearer token, or the 401/403 to answer.
 pub fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<String, Box<Response>> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes().starts_with(b"Bearer "));
+    if let Some(cookie) = crate::web_session::cookie_of(headers).filter(|_| !bearer) {
+        return crate::web_session::web_cookie_account(shared, headers, &cookie);
+    }
     if shared.knobs.require_native_headers {
         let ua = headers
             .get(header::USER_AGENT)

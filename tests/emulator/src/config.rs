@@ -122,6 +122,13 @@ pub struct EmulatorConfig {
     /// `EMAIL` to show a client compares it case-insensitively. With `email` or `sms` the widget
     /// sends the code only once a client asked for it (`/sso/verifyMFA/mfaCode`).
     pub mfa_method: String,
+    /// `garmin.com`, or `garmin.cn` for an emulator of Garmin's China site: the SSO then serves
+    /// only the `.cn` service URLs (a `.com` one gets the 400 of an unknown service) and the
+    /// API expects the `.cn` web Origin. Default `garmin.com`.
+    pub domain: String,
+    /// Redeeming a service ticket at its service URL sets the `JWT_WEB` cookie (default true;
+    /// false answers the redirect without it, as a client must survive).
+    pub issue_web_cookie: bool,
 }
 
 impl EmulatorConfig {
@@ -160,6 +167,8 @@ impl EmulatorConfig {
             edge: None,
             list_page_cap: 100,
             mfa_method: "email".to_string(),
+            domain: "garmin.com".to_string(),
+            issue_web_cookie: true,
         }
     }
 
@@ -174,7 +183,14 @@ impl EmulatorConfig {
         self
     }
 
-    /// Accept only these DI client ids.
+    /// Garmin's China site (`garmin.cn`).
+    pub fn with_china_domain(mut self) -> Self {
+        self.domain = "garmin.cn".to_string();
+        self
+    }
+
+    /// Accept only these DI client ids (none: every ticket exchange is refused, and a client
+    /// must fall back to `JWT_WEB`).
     pub fn with_accepted_client_ids(mut self, ids: &[&str]) -> Self {
         self.accepted_client_ids = ids.iter().map(|s| s.to_string()).collect();
         self

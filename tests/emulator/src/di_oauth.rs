@@ -30,7 +30,7 @@ fn basic_client_id(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Mints a JWT for `client_id`, valid from `iat` to `exp`.
-fn mint_jwt(
+pub(crate) fn mint_jwt(
     shared: &Shared,
     client_id: &str,
     email: &str,

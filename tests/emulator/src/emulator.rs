@@ -196,6 +196,11 @@ impl Emulator {
         grant_tokens(&self.shared, &email, client_id, None)
     }
 
+    /// Every `JWT_WEB` cookie issued so far (for tests that look for it where it must not be).
+    pub fn issued_web_cookies(&self) -> Vec<String> {
+        self.shared.lock().web_cookies.keys().cloned().collect()
+    }
+
     /// Request counts and the request log so far.
     pub fn stats(&self) -> Stats {
         self.shared.lock().stats.clone()

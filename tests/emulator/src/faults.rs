@@ -236,6 +236,8 @@ pub enum RequestKind {
     Download(u64),
     OtherSso,
     OtherApi,
+    /// A service ticket redeemed at its service URL (the `JWT_WEB` fallback).
+    ServiceTicket,
     Unknown,
 }
 
@@ -261,6 +263,7 @@ impl RequestKind {
             | "/sso/verifyMFA/mfaCode" => RequestKind::Mfa,
             "/di-oauth2-service/oauth/token" if is_refresh_grant => RequestKind::Refresh,
             "/di-oauth2-service/oauth/token" => RequestKind::Token,
+            "/gcm/ios" | "/gcm/android" | "/app" => RequestKind::ServiceTicket,
             "/userprofile-service/socialProfile" => RequestKind::Profile,
             "/userprofile-service/userprofile/user-settings" => RequestKind::Settings,
             "/activitylist-service/activities/search/activities" => RequestKind::List,

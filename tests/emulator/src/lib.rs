@@ -12,7 +12,8 @@
 //! - [`emulator`]: the running server and its control API ([`Emulator`]).
 //! - [`accounts_file`]: the binary's JSON/TOML account file.
 //! - HTTP surface: `server` (router, fault gate), `sso_mobile`, `sso_widget`, `sso_login`,
-//!   `sso_session`, `di_oauth`, `api`, `listing`, `download`, `responses`; state in `state`,
+//!   `sso_session`, `di_oauth`, `web_session` (the `JWT_WEB` fallback), `api`, `listing`,
+//!   `download`, `responses`; state in `state`,
 //!   time in `clock`.
 
 #![forbid(unsafe_code)]
@@ -39,6 +40,7 @@ mod sso_mobile;
 mod sso_session;
 mod sso_widget;
 pub mod state;
+mod web_session;
 
 pub use activity::{synthetic_activities, Activity};
 pub use config::{Account, EmulatorConfig, DEFAULT_MFA_CODE, DI_CLIENT_IDS};

@@ -18,7 +18,7 @@ use crate::responses::{json, pre_handler_fault};
 use crate::sso_mobile::{Mobile, Portal};
 use crate::sso_widget::form;
 use crate::state::Shared;
-use crate::{api, di_oauth, download, edge, sso_checks, sso_mobile, sso_widget};
+use crate::{api, di_oauth, download, edge, sso_checks, sso_mobile, sso_widget, web_session};
 
 /// Path of the DI token endpoint (on the diauth host).
 pub const DI_TOKEN_PATH: &str = "/di-oauth2-service/oauth/token";
@@ -48,7 +48,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             post(sso_mobile::verify_code::<Portal>),
         )
         // sso.garmin.com: embed widget
-        .route("/sso/embed", get(sso_widget::embed))
+        .route("/sso/embed", get(web_session::embed))
         .route(
             "/sso/signin",
             get(sso_widget::sign_in_page).post(sso_widget::sign_in_post),
@@ -59,6 +59,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
             get(sso_widget::mfa_code_page).post(sso_widget::enter_code),
         )
         .route("/sso/login", get(sso_widget::completed_login))
+        // the web hosts of the service URLs (mobile.integration, connect)
+        .route("/gcm/ios", get(web_session::redeem))
+        .route("/gcm/android", get(web_session::redeem))
+        .route("/app", get(web_session::redeem))
+        .route("/modern/", get(web_session::modern))
         // diauth.garmin.com
         .route(DI_TOKEN_PATH, post(di_oauth::token))
         // connectapi.garmin.com
@@ -109,7 +114,16 @@ async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Re
         && form(&bytes)
             .get("grant_type")
             .is_some_and(|g| g == "refresh_token");
-    let kind = RequestKind::classify(&method, &path, is_refresh);
+    let is_redemption = path == "/sso/embed"
+        && parts
+            .uri
+            .query()
+            .is_some_and(|q| form(q.as_bytes()).contains_key("ticket"));
+    let kind = if is_redemption {
+        RequestKind::ServiceTicket
+    } else {
+        RequestKind::classify(&method, &path, is_refresh)
+    };
     let refused = edge::check(&shared, parts.extensions.get(), kind, &path).or_else(|| {
         kind.is_sso()
             .then(|| sso_checks::user_agent(&shared, &parts.headers))
@@ -127,6 +141,13 @@ async fn gate(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Re
     let (delay, early, account_limit) = {
         let mut state = shared.lock();
         state.stats.record(kind, &method, &path);
+        if account.is_some() {
+            if web_session::cookie_of(&parts.headers).is_some() {
+                state.stats.api_by_cookie += 1;
+            } else {
+                state.stats.api_by_bearer += 1;
+            }
+        }
         let account_limit = account
             .as_deref()
             .and_then(|a| state.request_log.take_account_limit(a));

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::config::{IOS_CLIENT_ID, IOS_SERVICE_URL, PORTAL_CLIENT_ID, PORTAL_SERVICE_URL};
 use crate::responses::{html, json};
-use crate::state::{Flow, Shared};
+use crate::state::{Flow, Knobs, Shared};
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {
     headers
@@ -64,15 +64,18 @@ pub fn json_post(
 }
 
 /// The exact `Referer` a flow's credential POST carries: its sign-in page with the query,
-/// URL-encoded for mobile (as the iOS app's web view sends it), verbatim for the portal.
-pub fn expected_referer(base: &str, flow: Flow) -> String {
+/// URL-encoded for mobile (as the iOS app's web view sends it), verbatim for the portal; the
+/// service URL on the emulated domain.
+pub fn expected_referer(base: &str, flow: Flow, knobs: &Knobs) -> String {
     match flow {
         Flow::Portal => format!(
-            "{base}/portal/sso/en-US/sign-in?clientId={PORTAL_CLIENT_ID}&service={PORTAL_SERVICE_URL}"
+            "{base}/portal/sso/en-US/sign-in?clientId={PORTAL_CLIENT_ID}&service={}",
+            knobs.on_domain(PORTAL_SERVICE_URL)
         ),
         _ => format!(
             "{base}/mobile/sso/en_US/sign-in?clientId={IOS_CLIENT_ID}&service={}",
-            form_urlencoded::byte_serialize(IOS_SERVICE_URL.as_bytes()).collect::<String>()
+            form_urlencoded::byte_serialize(knobs.on_domain(IOS_SERVICE_URL).as_bytes())
+                .collect::<String>()
         ),
     }
 }
@@ -83,13 +86,20 @@ mod tests {
 
     #[test]
     fn the_mobile_referer_is_encoded_and_the_portal_one_is_not() {
+        let knobs = Shared::new(crate::EmulatorConfig::empty(), String::new()).knobs;
         assert_eq!(
-            expected_referer("https://localhost:1", Flow::Mobile),
+            expected_referer("https://localhost:1", Flow::Mobile, &knobs),
             "https://localhost:1/mobile/sso/en_US/sign-in?clientId=GCM_IOS_DARK&service=https%3A%2F%2Fmobile.integration.garmin.com%2Fgcm%2Fios"
         );
         assert_eq!(
-            expected_referer("http://h", Flow::Portal),
+            expected_referer("http://h", Flow::Portal, &knobs),
             "http://h/portal/sso/en-US/sign-in?clientId=GarminConnect&service=https://connect.garmin.com/app"
         );
+        let china = Shared::new(
+            crate::EmulatorConfig::empty().with_china_domain(),
+            String::new(),
+        );
+        assert!(expected_referer("http://h", Flow::Portal, &china.knobs)
+            .ends_with("service=https://connect.garmin.cn/app"));
     }
 }

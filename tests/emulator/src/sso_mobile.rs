@@ -32,14 +32,18 @@ fn sign_in_path(flow: Flow) -> &'static str {
 }
 
 /// Whether `clientId`/`service` is a pair this flow serves.
-fn known_client(flow: Flow, params: &HashMap<String, String>) -> Option<String> {
+fn known_client(
+    flow: Flow,
+    knobs: &crate::state::Knobs,
+    params: &HashMap<String, String>,
+) -> Option<String> {
     let client = params.get("clientId")?;
     let service = params.get("service")?;
+    let serves = |id: &str, url: &str| client == id && *service == knobs.on_domain(url);
     let ok = match flow {
-        Flow::Portal => client == PORTAL_CLIENT_ID && service == PORTAL_SERVICE_URL,
+        Flow::Portal => serves(PORTAL_CLIENT_ID, PORTAL_SERVICE_URL),
         _ => {
-            (client == IOS_CLIENT_ID && service == IOS_SERVICE_URL)
-                || (client == ANDROID_CLIENT_ID && service == ANDROID_SERVICE_URL)
+            serves(IOS_CLIENT_ID, IOS_SERVICE_URL) || serves(ANDROID_CLIENT_ID, ANDROID_SERVICE_URL)
         }
     };
     ok.then(|| service.clone())
@@ -100,7 +104,7 @@ pub async fn sign_in_page<F: JsonFlow>(
     Query(params): Params,
     headers: HeaderMap,
 ) -> Response {
-    if known_client(F::FLOW, &params).is_none() {
+    if known_client(F::FLOW, &shared.knobs, &params).is_none() {
         return html(
             StatusCode::BAD_REQUEST,
             "Garmin SSO",
@@ -125,7 +129,7 @@ pub async fn login<F: JsonFlow>(
 ) -> Response {
     let flow = F::FLOW;
     let shared = &*shared;
-    let Some(service_url) = known_client(flow, &params) else {
+    let Some(service_url) = known_client(flow, &shared.knobs, &params) else {
         return bad_client();
     };
     if let Some(refused) = sso_checks::json_post(shared, &headers, &params) {
@@ -136,7 +140,7 @@ pub async fn login<F: JsonFlow>(
         headers
             .get(axum::http::header::REFERER)
             .and_then(|v| v.to_str().ok())
-            == Some(sso_checks::expected_referer(&shared.base_url, flow).as_str())
+            == Some(sso_checks::expected_referer(&shared.base_url, flow, &shared.knobs).as_str())
     } else {
         referer_path(&headers).as_deref() == Some(sign_in_path(flow))
     };
@@ -202,7 +206,7 @@ pub async fn verify_code<F: JsonFlow>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if known_client(F::FLOW, &params).is_none() {
+    if known_client(F::FLOW, &shared.knobs, &params).is_none() {
         return bad_client();
     }
     if let Some(refused) = sso_checks::json_post(&shared, &headers, &params) {

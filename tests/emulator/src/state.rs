@@ -40,6 +40,12 @@ pub struct Stats {
     pub edge_challenges: u64,
     /// Edge mode: requests answered 429 because their fingerprint kept trying.
     pub edge_rate_limited: u64,
+    /// Service tickets redeemed at their service URL for a `JWT_WEB` cookie.
+    pub web_tickets_redeemed: u64,
+    /// API requests signed with a DI bearer token.
+    pub api_by_bearer: u64,
+    /// API requests signed with the `JWT_WEB` cookie.
+    pub api_by_cookie: u64,
 }
 
 impl Stats {
@@ -58,7 +64,10 @@ impl Stats {
             RequestKind::Count => &mut self.count_requests,
             RequestKind::ActivityDetail => &mut self.activity_details,
             RequestKind::Download(_) => &mut self.downloads,
-            RequestKind::OtherSso | RequestKind::OtherApi | RequestKind::Unknown => return,
+            RequestKind::OtherSso
+            | RequestKind::OtherApi
+            | RequestKind::ServiceTicket
+            | RequestKind::Unknown => return,
         };
         *counter += 1;
     }
@@ -135,6 +144,8 @@ pub struct State {
     pub tickets: HashMap<String, Ticket>,
     pub access_tokens: HashMap<String, AccessGrant>,
     pub refresh_tokens: HashMap<String, RefreshGrant>,
+    /// `JWT_WEB` cookies issued for redeemed service tickets.
+    pub web_cookies: HashMap<String, AccessGrant>,
     pub faults: FaultBook,
     pub stats: Stats,
     /// Edge mode: how often each non-browser JA4 was turned away.
@@ -197,6 +208,19 @@ pub struct Knobs {
     pub edge: Option<crate::edge::EdgeConfig>,
     pub list_page_cap: usize,
     pub mfa_method: String,
+    pub domain: String,
+    pub issue_web_cookie: bool,
+}
+
+impl Knobs {
+    /// `url` (one of Garmin's `….garmin.com` identities) on the emulated domain.
+    pub fn on_domain(&self, url: &str) -> String {
+        if self.domain == "garmin.cn" {
+            url.replacen(".garmin.com", ".garmin.cn", 1)
+        } else {
+            url.to_string()
+        }
+    }
 }
 
 /// Shared by every handler and the control API.
@@ -229,6 +253,8 @@ impl Shared {
                 edge: config.edge,
                 list_page_cap: config.list_page_cap.max(1),
                 mfa_method: config.mfa_method,
+                domain: config.domain,
+                issue_web_cookie: config.issue_web_cookie,
             },
             base_url,
             jwt_secret: random_token(32),

@@ -196,7 +196,11 @@ pub fn check(
             entry.http2 = http2;
         }
     }
-    let guarded = kind.is_sso() || matches!(kind, RequestKind::Token | RequestKind::Refresh);
+    let guarded = kind.is_sso()
+        || matches!(
+            kind,
+            RequestKind::Token | RequestKind::Refresh | RequestKind::ServiceTicket
+        );
     let browser = conn
         .ja4
         .as_ref()
