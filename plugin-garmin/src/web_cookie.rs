@@ -258,4 +258,65 @@ mod tests {
         assert!(WebCookie::new(jwt).expired(1000));
         assert!(!WebCookie::new("opaque".into()).expired(i64::MAX));
     }
+
+    /// A local server answering every request with `head` (a status line and headers); the
+    /// number of requests it got.
+    async fn answering(
+        head: &'static str,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let count = std::sync::Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                seen.fetch_add(1, Ordering::SeqCst);
+                let mut request = vec![0u8; 8192];
+                let _ = s.read(&mut request).await;
+                let answer = format!("{head}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let _ = s.write_all(answer.as_bytes()).await;
+            }
+        });
+        (base, count)
+    }
+
+    fn ticket_at(base: &str) -> Ticket {
+        Ticket {
+            ticket: "ST-1-x-cas".into(),
+            service_url: format!("{base}/app"),
+        }
+    }
+
+    #[tokio::test]
+    async fn redirects_are_followed_at_most_five_times_and_never_off_site() {
+        let settings = Settings::default();
+        let client = browser::login_client(&settings, browser::Profile::Chrome).unwrap();
+        let (base, count) = answering("HTTP/1.1 302 Found\r\nlocation: /app/again").await;
+        let e = redeem(&client, &settings, &ticket_at(&base))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("more than 5 redirects"), "{e}");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 6);
+
+        let (base, count) =
+            answering("HTTP/1.1 302 Found\r\nlocation: https://evil.example/x").await;
+        let e = redeem(&client, &settings, &ticket_at(&base))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("off Garmin's site"), "{e}");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        let (base, _) = answering("HTTP/1.1 200 OK").await;
+        let e = redeem(&client, &settings, &ticket_at(&base))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("set no JWT_WEB cookie"), "{e}");
+        assert!(!e.to_string().contains("ST-1"), "the ticket stays out: {e}");
+
+        let (base, _) = answering("HTTP/1.1 302 Found\r\nset-cookie: JWT_WEB=abc; Path=/").await;
+        let cookie = redeem(&client, &settings, &ticket_at(&base)).await.unwrap();
+        assert_eq!(cookie.value(), "abc");
+    }
 }

@@ -36,6 +36,12 @@ struct Args {
     /// (default: `garmin-emulator-ca-PORT.pem` in the temp folder).
     #[arg(long, requires = "edge")]
     ca_out: Option<PathBuf>,
+    /// Emulate Garmin's China site (`garmin.cn`): only the `.cn` service URLs are served.
+    #[arg(long)]
+    china: bool,
+    /// Refuse every DI client id, so that clients must use the `JWT_WEB` cookie fallback.
+    #[arg(long)]
+    refuse_di: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -56,6 +62,12 @@ fn main() -> anyhow::Result<()> {
     };
     if args.edge {
         config = config.with_edge();
+    }
+    if args.china {
+        config = config.with_china_domain();
+    }
+    if args.refuse_di {
+        config = config.with_accepted_client_ids(&[]);
     }
     for account in &mut config.accounts {
         add_synthetic(account, args.synthetic);
