@@ -67,6 +67,9 @@ pub enum RunNow {
     Started,
     /// A run of that connection was already going: one at a time.
     AlreadyRunning,
+    /// `max_concurrent` runs are going: the run is made due now, and the
+    /// scheduler's next look starts it in turn.
+    Queued,
     /// The scheduler is stopping.
     Stopping,
 }
@@ -177,9 +180,10 @@ impl Scheduler {
     }
 
     /// Starts a run of `id` now, out of turn, unless one is going (it is
-    /// not queued: the running one is the run). The caller checks that the
-    /// connection may sync; a gate that refuses ends the run as it would a
-    /// scheduled one.
+    /// not queued: the running one is the run) or the server already runs
+    /// `max_concurrent` (then it is queued: due now, started by a later
+    /// [`Scheduler::tick`] in turn). The caller checks that the connection
+    /// may sync; a gate that refuses ends the run as it would a scheduled one.
     pub fn run_now(&self, id: &ConnectionId) -> Result<RunNow, HostError> {
         self.reap();
         if self.cancel.is_cancelled() {
@@ -189,6 +193,15 @@ impl Scheduler {
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         if running.contains_key(id) {
             return Ok(RunNow::AlreadyRunning);
+        }
+        if running.len() >= self.max_concurrent {
+            let failures = self
+                .host
+                .db
+                .schedule(id)?
+                .map_or(0, |s| s.consecutive_failures);
+            self.host.db.set_schedule(id, self.host.now(), failures)?;
+            return Ok(RunNow::Queued);
         }
         self.spawn(&mut running, id, &plugin_id)?;
         Ok(RunNow::Started)

@@ -223,3 +223,33 @@ fn one_users_broken_store_or_cooldown_never_stops_another() {
         .count();
     assert_eq!(failed, 2, "the broken store and the cooldown fail alone");
 }
+
+#[test]
+fn sync_now_on_a_full_server_is_queued_and_started_in_turn() {
+    use garmin_emulator::{Fault, Target};
+    use host_demo::scheduler::RunNow;
+    let server = Server::start(2, 10, "max_downloads_per_run = 10");
+    let first = server.add_and_connect(0);
+    let second = server.add_and_connect(1);
+    let db = StateDb::open(&server.data().join("state.sqlite3")).unwrap();
+    let later = server.clock.now() + 3600;
+    db.set_schedule(&second, later, 0).unwrap();
+    let s = server.scheduler(1);
+    // The one slot is taken by a run that waits on a slow list.
+    server
+        .emulator
+        .set_fault(Fault::Delay(std::time::Duration::from_millis(1500)).on(Target::List));
+    assert_eq!(s.run_now(&first).unwrap(), RunNow::Started);
+    assert_eq!(s.run_now(&second).unwrap(), RunNow::Queued, "one at a time");
+    assert!(!s.is_running(&second));
+    let queued = db.schedule(&second).unwrap().unwrap();
+    assert!(
+        queued.next_run_at <= server.clock.now(),
+        "due now, not in an hour"
+    );
+    s.wait();
+    server.emulator.clear_faults();
+    assert_eq!(s.tick().unwrap(), vec![second.clone()], "started in turn");
+    s.wait();
+    assert_eq!(server.store_ids(1).len(), 10);
+}

@@ -299,6 +299,7 @@ async fn sync(State(state): State<AppState>, signed: SignedIn, headers: HeaderMa
         "ok": started != RunNow::Stopping,
         "started": started == RunNow::Started,
         "already_running": started == RunNow::AlreadyRunning,
+        "queued": started == RunNow::Queued,
         "connection": connection.to_string(),
     }))
     .into_response())

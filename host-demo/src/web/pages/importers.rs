@@ -50,6 +50,7 @@ fn notice_text(done: Option<&str>) -> Option<&'static str> {
         "disconnected" => DISCONNECT_NOTE,
         "accepted" => "Disclaimer accepted.",
         "sync" => "Sync started; its progress shows below.",
+        "queued" => "The server is running as many syncs as it allows at once; yours is queued and starts when one of them finishes.",
         _ => return None,
     })
 }
@@ -473,9 +474,14 @@ async fn sync(
 ) -> PageResult {
     let csrf = form.ok().and_then(|Form(f)| f.csrf);
     signed.check_form_csrf(&headers, csrf.as_deref())?;
-    importers::sync_now(&state, signed.handle(), &plugin)?;
+    let (_, started) = importers::sync_now(&state, signed.handle(), &plugin)?;
+    let done = if started == crate::scheduler::RunNow::Queued {
+        "queued"
+    } else {
+        "sync"
+    };
     Ok(see_other(&format!(
-        "/settings/importers?done=sync#card-{}",
+        "/settings/importers?done={done}#card-{}",
         slug(&plugin)
     )))
 }
