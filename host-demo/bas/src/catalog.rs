@@ -14,10 +14,16 @@ pub const NEAR_DISTANCE_FRACTION: f64 = 0.05;
 /// Distances below this (metres) are "no distance": two of them are equal.
 const NO_DISTANCE_M: f64 = 1.0;
 
+/// What the store keeps of one activity: the summary as the index files hold it (compact JSON,
+/// the bytes written) and the few fields lookups need. The structured [`IndexEntry`] is parsed
+/// back from the bytes on demand, so memory per activity is about the size of its summary.
+#[derive(Debug, Clone)]
 struct Slot {
-    entry: IndexEntry,
     started_at: i64,
+    /// Metres, 0 when the summary has none (the near-duplicate rule treats both alike).
+    distance_m: f64,
     year: i32,
+    source_hash: Option<Box<str>>,
     json: Box<[u8]>,
 }
 
@@ -25,15 +31,50 @@ struct Slot {
 pub(crate) struct Catalog {
     slots: HashMap<String, Slot>,
     by_time: BTreeSet<(i64, String)>,
-    by_hash: HashMap<String, String>,
+    by_hash: HashMap<Box<str>, String>,
     per_year: BTreeMap<i32, usize>,
 }
 
 /// Why an entry cannot be catalogued.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum CatalogError {
+    #[error("started_at {0:?} is not an RFC 3339 time")]
     BadStartedAt(String),
+    #[error("{0}")]
     Serialize(serde_json::Error),
+}
+
+/// An index entry ready for the catalog (serialized, its start parsed): made on any thread,
+/// listed quickly by the thread that owns the store.
+#[derive(Debug, Clone)]
+pub(crate) struct Summary {
+    id: String,
+    slot: Slot,
+}
+
+impl Summary {
+    pub(crate) fn of(entry: &IndexEntry) -> Result<Summary, CatalogError> {
+        let started_at = parse_unix(&entry.started_at)
+            .ok_or_else(|| CatalogError::BadStartedAt(entry.started_at.clone()))?;
+        let year = local_year(&entry.started_at)
+            .ok_or_else(|| CatalogError::BadStartedAt(entry.started_at.clone()))?;
+        let json = serde_json::to_vec(entry).map_err(CatalogError::Serialize)?;
+        Ok(Summary {
+            id: entry.id.clone(),
+            slot: Slot {
+                started_at,
+                distance_m: entry.distance_m.unwrap_or(0.0),
+                year,
+                source_hash: entry.source_hash().map(Into::into),
+                json: json.into_boxed_slice(),
+            },
+        })
+    }
+
+    /// The `sha256:{hex}` of the original file, when this crate wrote the entry.
+    pub(crate) fn source_hash(&self) -> Option<&str> {
+        self.slot.source_hash.as_deref()
+    }
 }
 
 impl Catalog {
@@ -42,44 +83,51 @@ impl Catalog {
     }
 
     /// Adds `entry`, replacing any entry with the same id.
-    pub(crate) fn insert(&mut self, entry: IndexEntry) -> Result<(), CatalogError> {
-        let started_at = parse_unix(&entry.started_at)
-            .ok_or_else(|| CatalogError::BadStartedAt(entry.started_at.clone()))?;
-        let year = local_year(&entry.started_at)
-            .ok_or_else(|| CatalogError::BadStartedAt(entry.started_at.clone()))?;
-        let json = serde_json::to_vec(&entry).map_err(CatalogError::Serialize)?;
-        self.remove(&entry.id);
-        self.by_time.insert((started_at, entry.id.clone()));
-        *self.per_year.entry(year).or_default() += 1;
-        if let Some(hash) = entry.source_hash() {
-            self.by_hash.insert(hash.to_string(), entry.id.clone());
-        }
-        self.slots.insert(
-            entry.id.clone(),
-            Slot {
-                entry,
-                started_at,
-                year,
-                json: json.into_boxed_slice(),
-            },
-        );
+    pub(crate) fn insert(&mut self, entry: &IndexEntry) -> Result<(), CatalogError> {
+        self.insert_summary(Summary::of(entry)?);
         Ok(())
     }
 
-    pub(crate) fn remove(&mut self, id: &str) -> Option<IndexEntry> {
-        let slot = self.slots.remove(id)?;
-        self.by_time
-            .remove(&(slot.started_at, slot.entry.id.clone()));
-        if let Some(hash) = slot.entry.source_hash() {
-            if self.by_hash.get(hash).is_some_and(|owner| owner == id) {
+    /// Adds a summary, replacing any entry with the same id.
+    pub(crate) fn insert_summary(&mut self, Summary { id, slot }: Summary) {
+        self.remove(&id);
+        self.by_time.insert((slot.started_at, id.clone()));
+        *self.per_year.entry(slot.year).or_default() += 1;
+        if let Some(hash) = &slot.source_hash {
+            self.by_hash.insert(hash.clone(), id.clone());
+        }
+        self.slots.insert(id, slot);
+    }
+
+    /// Removes the entry of `id`; whether there was one.
+    pub(crate) fn remove(&mut self, id: &str) -> bool {
+        let Some((id, slot)) = self.slots.remove_entry(id) else {
+            return false;
+        };
+        if let Some(count) = self.per_year.get_mut(&slot.year) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_year.remove(&slot.year);
+            }
+        }
+        if let Some(hash) = &slot.source_hash {
+            if self.by_hash.get(hash).is_some_and(|owner| *owner == id) {
                 self.by_hash.remove(hash);
             }
         }
-        Some(slot.entry)
+        self.by_time.remove(&(slot.started_at, id));
+        true
     }
 
-    pub(crate) fn get(&self, id: &str) -> Option<&IndexEntry> {
-        self.slots.get(id).map(|slot| &slot.entry)
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        self.slots.contains_key(id)
+    }
+
+    /// The summary of `id`, parsed from its JSON.
+    pub(crate) fn get(&self, id: &str) -> Option<Result<IndexEntry, serde_json::Error>> {
+        self.slots
+            .get(id)
+            .map(|slot| serde_json::from_slice(&slot.json))
     }
 
     pub(crate) fn id_for_hash(&self, source_hash: &str) -> Option<&str> {
@@ -93,20 +141,19 @@ impl Catalog {
         let until = (started_at.saturating_add(NEAR_START_S + 1), String::new());
         self.by_time
             .range(from..until)
-            .filter(|(_, id)| {
-                let other = self.slots[id].entry.distance_m.unwrap_or(0.0);
-                similar_distance(distance_m, other)
-            })
+            .filter(|(_, id)| similar_distance(distance_m, self.slots[id].distance_m))
             .min_by_key(|(t, _)| (t - started_at).abs())
             .map(|(_, id)| id.as_str())
     }
 
-    /// Summaries newest first (ties by id, descending).
-    pub(crate) fn newest_first(&self) -> impl Iterator<Item = &IndexEntry> {
+    /// Summaries newest first (ties by id, descending), parsed from their JSON.
+    pub(crate) fn newest_first(
+        &self,
+    ) -> impl Iterator<Item = Result<IndexEntry, serde_json::Error>> + '_ {
         self.by_time
             .iter()
             .rev()
-            .map(|(_, id)| &self.slots[id].entry)
+            .map(|(_, id)| serde_json::from_slice(&self.slots[id].json))
     }
 
     /// Number of activities per year of their local start date.
@@ -189,18 +236,20 @@ mod tests {
     #[test]
     fn near_duplicates_need_close_start_and_close_distance() {
         let mut c = Catalog::default();
-        c.insert(entry("a", "2020-01-01T10:00:00+00:00", 10_000.0))
+        c.insert(&entry("a", "2020-01-01T10:00:00+00:00", 10_000.0))
             .unwrap();
-        c.insert(entry("b", "2020-01-01T12:00:00+02:00", 0.0))
+        c.insert(&entry("b", "2020-01-01T12:00:00+02:00", 0.0))
             .unwrap(); // same instant as a
         let t = parse_unix("2020-01-01T10:04:59Z").unwrap();
         assert_eq!(c.find_near(t, 10_400.0), Some("a"));
         assert_eq!(c.find_near(t, 0.5), Some("b"));
         assert_eq!(c.find_near(t, 10_600.0), None, "6 % longer");
         assert_eq!(c.find_near(t + 2, 10_000.0), None, "5 min 1 s later");
-        let order: Vec<&str> = c.newest_first().map(|e| e.id.as_str()).collect();
+        let order: Vec<String> = c.newest_first().map(|e| e.unwrap().id).collect();
         assert_eq!(order, ["b", "a"]);
-        c.remove("a");
+        assert_eq!(c.per_year().get(&2020), Some(&2));
+        assert!(c.remove("a"));
+        assert_eq!(c.per_year().get(&2020), Some(&1));
         assert_eq!(c.find_near(t, 10_000.0), None);
         assert_eq!(c.len(), 1);
     }

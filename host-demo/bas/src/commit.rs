@@ -14,7 +14,7 @@ use crate::encoded::Encoded;
 use crate::error::StoreError;
 use crate::index::Shard;
 use crate::layout::index_files;
-use crate::store::{catalog_detail, BasStore};
+use crate::store::BasStore;
 
 /// The disk work of a batch, ready to run on any thread: see [`BasStore::prepare_commit`].
 #[must_use = "the batch is not on disk until the job runs"]
@@ -56,18 +56,11 @@ impl BasStore {
         };
         let mut activity_files = Vec::with_capacity(activities.len() * 2);
         for encoded in activities {
-            let listed = self.check_free(&encoded).and_then(|()| {
-                self.catalog
-                    .insert(encoded.entry)
-                    .map_err(|e| StoreError::BadActivity {
-                        id: encoded.id.clone(),
-                        detail: catalog_detail(e),
-                    })
-            });
-            if let Err(e) = listed {
+            if let Err(e) = self.check_free(&encoded) {
                 self.commit_failed(committing);
                 return Err(e);
             }
+            self.catalog.insert_summary(encoded.summary);
             if let Some(track) = encoded.track {
                 activity_files.push((self.track_path(&encoded.id), track));
             }
@@ -109,7 +102,7 @@ impl BasStore {
         if self.contains(&encoded.id) || self.activity_path(&encoded.id).exists() {
             return taken("its id is taken in the store");
         }
-        if let Some(hash) = encoded.entry.source_hash() {
+        if let Some(hash) = encoded.summary.source_hash() {
             if self.find_by_hash(hash).is_some() {
                 return taken("its content is already stored");
             }
