@@ -1,8 +1,10 @@
 //! The in-memory index of a store: every summary by id, by content hash, by start time (sorted)
-//! and counted by year, each with its JSON already serialised, so lookups are logarithmic and
-//! rewriting an index file is a concatenation.
+//! and counted by year, each kept as its JSON already serialised (packed into shared chunks), so
+//! lookups are logarithmic and an index file is written from the chunks without a copy.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write;
+use std::sync::Arc;
 
 use crate::index::IndexEntry;
 use crate::timefmt::parse_unix;
@@ -17,19 +19,100 @@ const NO_DISTANCE_M: f64 = 1.0;
 /// What the store keeps of one activity: the summary as the index files hold it (compact JSON,
 /// the bytes written) and the few fields lookups need. The structured [`IndexEntry`] is parsed
 /// back from the bytes on demand, so memory per activity is about the size of its summary.
-#[derive(Debug, Clone)]
 struct Slot {
+    facts: Facts,
+    json: Loc,
+}
+
+/// What lookups need of a summary.
+#[derive(Debug, Clone)]
+struct Facts {
     started_at: i64,
     /// Metres, 0 when the summary has none (the near-duplicate rule treats both alike).
     distance_m: f64,
     year: i32,
     source_hash: Option<Box<str>>,
-    json: Box<[u8]>,
+}
+
+/// A summary's place in the [`Arena`].
+#[derive(Debug, Clone, Copy)]
+struct Loc {
+    chunk: u32,
+    start: u32,
+    len: u32,
+}
+
+/// Bytes of summaries gathered in the open chunk before it is sealed.
+const CHUNK_BYTES: usize = 64 << 10;
+
+/// The summaries' JSON packed back to back in chunks: one allocation per chunk rather than per
+/// activity, and a sealed chunk is shared (not copied) with the index files being written. A
+/// summary removed leaves its bytes behind (removal is rare: a replaced id, a failed commit).
+#[derive(Default)]
+struct Arena {
+    sealed: Vec<Arc<[u8]>>,
+    open: Vec<u8>,
+}
+
+impl Arena {
+    fn push(&mut self, json: &[u8]) -> Loc {
+        if !self.open.is_empty() && self.open.len() + json.len() > CHUNK_BYTES {
+            self.seal();
+        }
+        if self.open.capacity() == 0 {
+            self.open.reserve_exact(CHUNK_BYTES.max(json.len()));
+        }
+        let start = self.open.len();
+        self.open.extend_from_slice(json);
+        Loc {
+            chunk: self.sealed.len() as u32,
+            start: start as u32,
+            len: json.len() as u32,
+        }
+    }
+
+    /// Makes the open chunk shareable (its bytes move to a sealed chunk of their size).
+    fn seal(&mut self) {
+        if !self.open.is_empty() {
+            self.sealed.push(Arc::from(std::mem::take(&mut self.open)));
+        }
+    }
+
+    fn bytes(&self, loc: Loc) -> &[u8] {
+        let chunk = self
+            .sealed
+            .get(loc.chunk as usize)
+            .map_or(&self.open[..], |c| &c[..]);
+        &chunk[loc.start as usize..][..loc.len as usize]
+    }
+}
+
+/// A JSON array of summaries, newest first, gathered from sealed chunks it shares with the
+/// catalog: what an index file lists, without a copy of its bytes.
+pub(crate) struct Gathered {
+    chunks: Vec<Arc<[u8]>>,
+    pieces: Vec<Loc>,
+}
+
+impl Gathered {
+    /// Writes `[summary,summary,...]`.
+    pub(crate) fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        out.write_all(b"[")?;
+        for (i, loc) in self.pieces.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            let chunk = &self.chunks[loc.chunk as usize];
+            out.write_all(&chunk[loc.start as usize..][..loc.len as usize])?;
+        }
+        out.write_all(b"]")
+    }
 }
 
 #[derive(Default)]
 pub(crate) struct Catalog {
     slots: HashMap<String, Slot>,
+    arena: Arena,
     by_time: BTreeSet<(i64, String)>,
     by_hash: HashMap<Box<str>, String>,
     per_year: BTreeMap<i32, usize>,
@@ -49,7 +132,8 @@ pub(crate) enum CatalogError {
 #[derive(Debug, Clone)]
 pub(crate) struct Summary {
     id: String,
-    slot: Slot,
+    facts: Facts,
+    json: Box<[u8]>,
 }
 
 impl Summary {
@@ -61,19 +145,19 @@ impl Summary {
         let json = serde_json::to_vec(entry).map_err(CatalogError::Serialize)?;
         Ok(Summary {
             id: entry.id.clone(),
-            slot: Slot {
+            facts: Facts {
                 started_at,
                 distance_m: entry.distance_m.unwrap_or(0.0),
                 year,
                 source_hash: entry.source_hash().map(Into::into),
-                json: json.into_boxed_slice(),
             },
+            json: json.into_boxed_slice(),
         })
     }
 
     /// The `sha256:{hex}` of the original file, when this crate wrote the entry.
     pub(crate) fn source_hash(&self) -> Option<&str> {
-        self.slot.source_hash.as_deref()
+        self.facts.source_hash.as_deref()
     }
 }
 
@@ -89,14 +173,15 @@ impl Catalog {
     }
 
     /// Adds a summary, replacing any entry with the same id.
-    pub(crate) fn insert_summary(&mut self, Summary { id, slot }: Summary) {
+    pub(crate) fn insert_summary(&mut self, Summary { id, facts, json }: Summary) {
         self.remove(&id);
-        self.by_time.insert((slot.started_at, id.clone()));
-        *self.per_year.entry(slot.year).or_default() += 1;
-        if let Some(hash) = &slot.source_hash {
+        self.by_time.insert((facts.started_at, id.clone()));
+        *self.per_year.entry(facts.year).or_default() += 1;
+        if let Some(hash) = &facts.source_hash {
             self.by_hash.insert(hash.clone(), id.clone());
         }
-        self.slots.insert(id, slot);
+        let json = self.arena.push(&json);
+        self.slots.insert(id, Slot { facts, json });
     }
 
     /// Removes the entry of `id`; whether there was one.
@@ -104,18 +189,18 @@ impl Catalog {
         let Some((id, slot)) = self.slots.remove_entry(id) else {
             return false;
         };
-        if let Some(count) = self.per_year.get_mut(&slot.year) {
+        if let Some(count) = self.per_year.get_mut(&slot.facts.year) {
             *count -= 1;
             if *count == 0 {
-                self.per_year.remove(&slot.year);
+                self.per_year.remove(&slot.facts.year);
             }
         }
-        if let Some(hash) = &slot.source_hash {
+        if let Some(hash) = &slot.facts.source_hash {
             if self.by_hash.get(hash).is_some_and(|owner| *owner == id) {
                 self.by_hash.remove(hash);
             }
         }
-        self.by_time.remove(&(slot.started_at, id));
+        self.by_time.remove(&(slot.facts.started_at, id));
         true
     }
 
@@ -127,7 +212,7 @@ impl Catalog {
     pub(crate) fn get(&self, id: &str) -> Option<Result<IndexEntry, serde_json::Error>> {
         self.slots
             .get(id)
-            .map(|slot| serde_json::from_slice(&slot.json))
+            .map(|slot| serde_json::from_slice(self.arena.bytes(slot.json)))
     }
 
     pub(crate) fn id_for_hash(&self, source_hash: &str) -> Option<&str> {
@@ -141,7 +226,7 @@ impl Catalog {
         let until = (started_at.saturating_add(NEAR_START_S + 1), String::new());
         self.by_time
             .range(from..until)
-            .filter(|(_, id)| similar_distance(distance_m, self.slots[id].distance_m))
+            .filter(|(_, id)| similar_distance(distance_m, self.slots[id].facts.distance_m))
             .min_by_key(|(t, _)| (t - started_at).abs())
             .map(|(_, id)| id.as_str())
     }
@@ -153,7 +238,7 @@ impl Catalog {
         self.by_time
             .iter()
             .rev()
-            .map(|(_, id)| serde_json::from_slice(&self.slots[id].json))
+            .map(|(_, id)| serde_json::from_slice(self.arena.bytes(self.slots[id].json)))
     }
 
     /// Number of activities per year of their local start date.
@@ -161,29 +246,23 @@ impl Catalog {
         &self.per_year
     }
 
-    /// Appends a JSON array of the cached summaries, newest first: those of `year` only when
-    /// given, at most `limit` of them.
-    pub(crate) fn write_json_array(&self, out: &mut Vec<u8>, year: Option<i32>, limit: usize) {
-        out.push(b'[');
-        let slots = self
+    /// The summaries newest first, as a JSON array to write: those of `year` only when given, at
+    /// most `limit` of them.
+    pub(crate) fn gather(&mut self, year: Option<i32>, limit: usize) -> Gathered {
+        self.arena.seal();
+        let pieces = self
             .by_time
             .iter()
             .rev()
             .map(|(_, id)| &self.slots[id])
-            .filter(|slot| year.is_none_or(|y| slot.year == y))
-            .take(limit);
-        for (i, slot) in slots.enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(&slot.json);
+            .filter(|slot| year.is_none_or(|y| slot.facts.year == y))
+            .take(limit)
+            .map(|slot| slot.json)
+            .collect();
+        Gathered {
+            chunks: self.arena.sealed.clone(),
+            pieces,
         }
-        out.push(b']');
-    }
-
-    /// Bytes of all cached summaries (to size buffers).
-    pub(crate) fn json_len(&self) -> usize {
-        self.slots.values().map(|s| s.json.len() + 1).sum::<usize>() + 2
     }
 }
 
@@ -252,5 +331,34 @@ mod tests {
         assert_eq!(c.per_year().get(&2020), Some(&1));
         assert_eq!(c.find_near(t, 10_000.0), None);
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn gathered_summaries_are_their_json_newest_first_across_chunks() {
+        let mut c = Catalog::default();
+        let mut expected = Vec::new();
+        // Enough summaries for several chunks, sealed part way as a commit would.
+        for k in 0..400 {
+            let mut e = entry(&format!("a{k:03}"), "2020-01-01T10:00:00Z", f64::from(k));
+            e.title = "x".repeat(200 + k as usize);
+            e.started_at = format!("2020-01-01T10:{:02}:{:02}Z", k / 60, k % 60);
+            expected.push(serde_json::to_vec(&e).unwrap());
+            c.insert(&e).unwrap();
+            if k == 150 {
+                let _ = c.gather(None, usize::MAX);
+            }
+        }
+        assert!(c.arena.sealed.len() > 2, "spans chunks");
+        expected.reverse();
+        let mut out = Vec::new();
+        c.gather(None, usize::MAX).write_to(&mut out).unwrap();
+        assert_eq!(out, [b"[", &expected.join(&b","[..])[..], b"]"].concat());
+        let mut out = Vec::new();
+        c.gather(Some(2020), 2).write_to(&mut out).unwrap();
+        assert_eq!(
+            out,
+            [b"[", &expected[..2].join(&b","[..])[..], b"]"].concat()
+        );
+        assert_eq!(c.get("a007").unwrap().unwrap().title, "x".repeat(207));
     }
 }

@@ -230,7 +230,7 @@ impl BasStore {
     }
 
     fn write_index(&mut self) -> Result<(), StoreError> {
-        let (files, shards) = index_files(&self.dir, &self.owner, &self.catalog, &self.shards)?;
+        let (files, shards) = index_files(&self.dir, &self.owner, &mut self.catalog, &self.shards)?;
         commit_groups(vec![files])?;
         self.shards = shards;
         Ok(())
