@@ -24,14 +24,13 @@ struct Slot {
     json: Loc,
 }
 
-/// What lookups need of a summary.
+/// What lookups need of a summary (its content hash is only in `by_hash` and in its JSON).
 #[derive(Debug, Clone)]
 struct Facts {
     started_at: i64,
     /// Metres, 0 when the summary has none (the near-duplicate rule treats both alike).
     distance_m: f64,
     year: i32,
-    source_hash: Option<Box<str>>,
 }
 
 /// A summary's place in the [`Arena`].
@@ -133,6 +132,7 @@ pub(crate) enum CatalogError {
 pub(crate) struct Summary {
     id: String,
     facts: Facts,
+    source_hash: Option<Box<str>>,
     json: Box<[u8]>,
 }
 
@@ -149,15 +149,15 @@ impl Summary {
                 started_at,
                 distance_m: entry.distance_m.unwrap_or(0.0),
                 year,
-                source_hash: entry.source_hash().map(Into::into),
             },
+            source_hash: entry.source_hash().map(Into::into),
             json: json.into_boxed_slice(),
         })
     }
 
     /// The `sha256:{hex}` of the original file, when this crate wrote the entry.
     pub(crate) fn source_hash(&self) -> Option<&str> {
-        self.facts.source_hash.as_deref()
+        self.source_hash.as_deref()
     }
 }
 
@@ -173,12 +173,18 @@ impl Catalog {
     }
 
     /// Adds a summary, replacing any entry with the same id.
-    pub(crate) fn insert_summary(&mut self, Summary { id, facts, json }: Summary) {
+    pub(crate) fn insert_summary(&mut self, summary: Summary) {
+        let Summary {
+            id,
+            facts,
+            source_hash,
+            json,
+        } = summary;
         self.remove(&id);
         self.by_time.insert((facts.started_at, id.clone()));
         *self.per_year.entry(facts.year).or_default() += 1;
-        if let Some(hash) = &facts.source_hash {
-            self.by_hash.insert(hash.clone(), id.clone());
+        if let Some(hash) = source_hash {
+            self.by_hash.insert(hash, id.clone());
         }
         let json = self.arena.push(&json);
         self.slots.insert(id, Slot { facts, json });
@@ -195,7 +201,9 @@ impl Catalog {
                 self.per_year.remove(&slot.facts.year);
             }
         }
-        if let Some(hash) = &slot.facts.source_hash {
+        // Rare (a replaced id, a failed commit): the hash is read back from the summary.
+        let entry: Option<IndexEntry> = serde_json::from_slice(self.arena.bytes(slot.json)).ok();
+        if let Some(hash) = entry.as_ref().and_then(IndexEntry::source_hash) {
             if self.by_hash.get(hash).is_some_and(|owner| *owner == id) {
                 self.by_hash.remove(hash);
             }
@@ -360,5 +368,18 @@ mod tests {
             [b"[", &expected[..2].join(&b","[..])[..], b"]"].concat()
         );
         assert_eq!(c.get("a007").unwrap().unwrap().title, "x".repeat(207));
+    }
+
+    #[test]
+    fn removing_an_entry_forgets_its_content_hash() {
+        let mut c = Catalog::default();
+        let mut e = entry("a", "2020-01-01T10:00:00Z", 1.0);
+        let mut custom = serde_json::Map::new();
+        custom.insert("source_hash".into(), "sha256:ab".into());
+        e.custom = Some(custom);
+        c.insert(&e).unwrap();
+        assert_eq!(c.id_for_hash("sha256:ab"), Some("a"));
+        assert!(c.remove("a"));
+        assert_eq!(c.id_for_hash("sha256:ab"), None);
     }
 }
