@@ -11,7 +11,8 @@
 //!     it, peak memory against an ordinary import of the fixture corpus (bounded).
 //!
 //! The child processes run under `/usr/bin/time`, which reports their CPU time and peak RSS;
-//! the machine's load average is printed beside the figures, since others share it.
+//! the machine's load average is printed beside the figures, since others share it. Words after
+//! `--` pick parts: `corpus` (c), `export` (d), `bombs` (e); none runs all three.
 
 use garmin_emulator::fit_writer::{write_activity, FitActivitySpec, Sport};
 use host_demo::clock::ManualClock;
@@ -34,10 +35,21 @@ const ROUNDS: usize = 7;
 const RECORDS: usize = 1_800;
 
 fn main() {
+    let picked: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let runs = |part: &str| picked.is_empty() || picked.iter().any(|p| p == part);
     println!("load average before: {}", load_average());
-    corpus_before_and_after();
-    export_small_and_large();
-    zip_bombs();
+    if runs("corpus") {
+        corpus_before_and_after();
+    }
+    if runs("export") {
+        export_small_and_large();
+    }
+    if runs("bombs") {
+        zip_bombs();
+    }
     println!("load average after: {}", load_average());
 }
 

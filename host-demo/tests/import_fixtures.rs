@@ -50,6 +50,7 @@ fn whole_fixture_folder_gives_the_readme_outcomes() {
         };
         let entry = store
             .get(id)
+            .unwrap()
             .unwrap_or_else(|| panic!("{id} not in the index"));
         let expected = row.distance_m.expect("README distance");
         let got = entry.distance_m.unwrap_or(0.0);
@@ -299,8 +300,9 @@ fn same_start_but_different_distance_gets_its_own_id() {
     let stored: BTreeSet<String> = pipeline
         .store()
         .list()
-        .iter()
-        .map(|e| e.id.clone())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
         .collect();
     assert_eq!(stored, ids, "the ids reported are the ids stored");
 }

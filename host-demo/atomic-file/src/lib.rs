@@ -67,6 +67,21 @@ impl PendingFile {
     /// Writes `bytes` to a fresh temp file beside `dest` (with `dest`'s permissions, when it
     /// exists).
     pub fn write(dest: &Path, bytes: &[u8]) -> Result<PendingFile, AtomicFileError> {
+        Self::write_with(dest, |mut file| file.write_all(bytes))
+    }
+
+    /// [`write`](Self::write) of what `contents` writes.
+    pub fn write_contents(
+        dest: &Path,
+        contents: &dyn Contents,
+    ) -> Result<PendingFile, AtomicFileError> {
+        Self::write_with(dest, |mut file| contents.write_to(&mut file))
+    }
+
+    fn write_with(
+        dest: &Path,
+        write: impl FnOnce(&File) -> std::io::Result<()>,
+    ) -> Result<PendingFile, AtomicFileError> {
         let dir = parent_dir(dest);
         let name = dest
             .file_name()
@@ -77,9 +92,8 @@ impl PendingFile {
             ".{name}.{}.{serial}{TEMP_SUFFIX}",
             std::process::id()
         ));
-        let mut file =
-            File::create(&temp).map_err(|e| AtomicFileError::new("creating", &temp, e))?;
-        let written = keep_permissions(dest, &file).and_then(|()| file.write_all(bytes));
+        let file = File::create(&temp).map_err(|e| AtomicFileError::new("creating", &temp, e))?;
+        let written = keep_permissions(dest, &file).and_then(|()| write(&file));
         if let Err(e) = written {
             let _ = fs::remove_file(&temp);
             return Err(AtomicFileError::new("writing", &temp, e));
@@ -130,8 +144,27 @@ pub fn commit_group(files: Vec<PendingFile>) -> Result<(), AtomicFileError> {
     publish(&mut synced)
 }
 
-/// Files to write as one group of [`commit_groups`]: each one's destination and bytes.
-pub type FileGroup = Vec<(PathBuf, Vec<u8>)>;
+/// What a file of a [`FileGroup`] holds: bytes, or anything that writes them (an index gathered
+/// from pieces held elsewhere, so it need not be copied into one buffer first).
+pub trait Contents: Send {
+    /// Writes the whole contents to `out`.
+    fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()>;
+}
+
+impl Contents for Vec<u8> {
+    fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        out.write_all(self)
+    }
+}
+
+impl<C: Contents + ?Sized> Contents for Box<C> {
+    fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        (**self).write_to(out)
+    }
+}
+
+/// Files to write as one group of [`commit_groups`]: each one's destination and contents.
+pub type FileGroup<C = Vec<u8>> = Vec<(PathBuf, C)>;
 
 /// Files held open at once by [`commit_groups`] while they wait for their fsync.
 const OPEN_FILES: usize = 64;
@@ -142,13 +175,13 @@ const OPEN_FILES: usize = 64;
 /// fsynced before the next group is renamed. So a later group (an index) becomes visible only
 /// once the files it lists are durable, while its own fsync ran beside theirs. On error no temp
 /// file is left behind; groups renamed before it stay.
-pub fn commit_groups(groups: Vec<FileGroup>) -> Result<(), AtomicFileError> {
+pub fn commit_groups<C: Contents>(groups: Vec<FileGroup<C>>) -> Result<(), AtomicFileError> {
     let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
     let mut open: Vec<PendingFile> = Vec::with_capacity(OPEN_FILES);
     let mut synced: Vec<(PathBuf, PathBuf)> = Vec::new();
     let written = || -> Result<(), AtomicFileError> {
-        for (dest, bytes) in groups.into_iter().flatten() {
-            open.push(PendingFile::write(&dest, &bytes)?);
+        for (dest, contents) in groups.into_iter().flatten() {
+            open.push(PendingFile::write_contents(&dest, &contents)?);
             if open.len() == OPEN_FILES {
                 sync_all(&open)?;
                 synced.extend(open.drain(..).map(PendingFile::close));

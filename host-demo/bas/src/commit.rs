@@ -8,21 +8,21 @@
 //! index that lists them is renamed into place, so a crash at any point leaves a store that
 //! recovery makes consistent (orphans adopted, temp files removed).
 
-use bincio_atomic_file::{commit_groups, FileGroup};
+use bincio_atomic_file::commit_groups;
 
 use crate::encoded::Encoded;
 use crate::error::StoreError;
 use crate::index::Shard;
-use crate::layout::index_files;
-use crate::store::{catalog_detail, BasStore};
+use crate::layout::{index_files, Files};
+use crate::store::BasStore;
 
 /// The disk work of a batch, ready to run on any thread: see [`BasStore::prepare_commit`].
 #[must_use = "the batch is not on disk until the job runs"]
 pub struct CommitJob {
     /// Each activity's track, then its document (recovery looks for the document).
-    activity_files: FileGroup,
+    activity_files: Files,
     /// Changed shards, then `index.json`.
-    index_files: FileGroup,
+    index_files: Files,
 }
 
 impl CommitJob {
@@ -54,27 +54,20 @@ impl BasStore {
             ids: Vec::with_capacity(activities.len()),
             shards_before: self.shards.clone(),
         };
-        let mut activity_files = Vec::with_capacity(activities.len() * 2);
+        let mut activity_files: Files = Vec::with_capacity(activities.len() * 2);
         for encoded in activities {
-            let listed = self.check_free(&encoded).and_then(|()| {
-                self.catalog
-                    .insert(encoded.entry)
-                    .map_err(|e| StoreError::BadActivity {
-                        id: encoded.id.clone(),
-                        detail: catalog_detail(e),
-                    })
-            });
-            if let Err(e) = listed {
+            if let Err(e) = self.check_free(&encoded) {
                 self.commit_failed(committing);
                 return Err(e);
             }
+            self.catalog.insert_summary(encoded.summary);
             if let Some(track) = encoded.track {
-                activity_files.push((self.track_path(&encoded.id), track));
+                activity_files.push((self.track_path(&encoded.id), Box::new(track)));
             }
-            activity_files.push((self.activity_path(&encoded.id), encoded.activity));
+            activity_files.push((self.activity_path(&encoded.id), Box::new(encoded.activity)));
             committing.ids.push(encoded.id);
         }
-        match index_files(&self.dir, &self.owner, &self.catalog, &self.shards) {
+        match index_files(&self.dir, &self.owner, &mut self.catalog, &self.shards) {
             Ok((index_files, shards)) => {
                 self.shards = shards;
                 let job = CommitJob {
@@ -109,7 +102,7 @@ impl BasStore {
         if self.contains(&encoded.id) || self.activity_path(&encoded.id).exists() {
             return taken("its id is taken in the store");
         }
-        if let Some(hash) = encoded.entry.source_hash() {
+        if let Some(hash) = encoded.summary.source_hash() {
             if self.find_by_hash(hash).is_some() {
                 return taken("its content is already stored");
             }

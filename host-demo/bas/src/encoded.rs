@@ -3,12 +3,13 @@
 //! lists and writes bytes.
 
 use crate::activity::{BasActivity, Privacy};
+use crate::catalog::Summary;
 use crate::convert::Converted;
 use crate::error::StoreError;
 use crate::geojson::Track;
 use crate::index::IndexEntry;
 
-/// An activity serialized for the store under its id: the bytes of its files and its index
+/// An activity serialized for the store under its id: the bytes of its files and of its index
 /// entry. Holds no timeseries, so a batch of them takes the size of the files it will write.
 #[derive(Debug, Clone)]
 pub struct Encoded {
@@ -16,7 +17,7 @@ pub struct Encoded {
     /// The GeoJSON track, when the activity has one it may show.
     pub(crate) track: Option<Vec<u8>>,
     pub(crate) activity: Vec<u8>,
-    pub(crate) entry: IndexEntry,
+    pub(crate) summary: Summary,
 }
 
 impl Encoded {
@@ -36,10 +37,15 @@ impl Encoded {
             .map(|track| serde_json::to_vec(&track.feature(id)))
             .transpose()
             .map_err(serialize)?;
+        let entry = IndexEntry::for_activity(activity, track.is_some());
+        let summary = Summary::of(&entry).map_err(|e| StoreError::BadActivity {
+            id: id.clone(),
+            detail: e.to_string(),
+        })?;
         Ok(Encoded {
             id: id.clone(),
             activity: serde_json::to_vec(activity).map_err(serialize)?,
-            entry: IndexEntry::for_activity(activity, track.is_some()),
+            summary,
             track: track_bytes,
         })
     }

@@ -41,7 +41,7 @@ pub(crate) fn adopt_orphans(
             continue;
         }
         if let Some(id) = name.strip_suffix(".json") {
-            if catalog.get(id).is_none() {
+            if !catalog.contains(id) {
                 orphans.push((id.to_string(), entry.path()));
             }
         }
@@ -51,7 +51,7 @@ pub(crate) fn adopt_orphans(
         match read_orphan(&id, &path) {
             Ok(activity) => {
                 let has_track = activities_dir.join(format!("{id}.geojson")).is_file();
-                match catalog.insert(IndexEntry::for_activity(&activity, has_track)) {
+                match catalog.insert(&IndexEntry::for_activity(&activity, has_track)) {
                     Ok(()) => report.adopted.push(id),
                     Err(e) => report.unreadable.push((path, format!("{e:?}"))),
                 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use bincio_atomic_file::{commit_group, commit_groups, remove_stale_temps, sync_dir, PendingFile};
 
 use crate::activity::BasActivity;
-use crate::catalog::{Catalog, CatalogError};
+use crate::catalog::Catalog;
 use crate::convert::Converted;
 use crate::encoded::Encoded;
 use crate::error::StoreError;
@@ -153,19 +153,34 @@ impl BasStore {
         self.catalog.len() == 0
     }
 
-    /// The index entries, newest first.
-    pub fn list(&self) -> Vec<&IndexEntry> {
-        self.catalog.newest_first().collect()
+    /// The index entries, newest first. The store keeps each summary as the JSON the index
+    /// files hold (not as an [`IndexEntry`], which takes twice the memory): they are parsed here.
+    pub fn list(&self) -> Result<Vec<IndexEntry>, StoreError> {
+        self.catalog
+            .newest_first()
+            .map(|entry| entry.map_err(|e| self.unparsable(e)))
+            .collect()
     }
 
-    /// The index entry of `id`.
-    pub fn get(&self, id: &str) -> Option<&IndexEntry> {
-        self.catalog.get(id)
+    /// The index entry of `id` (parsed, as for [`list`](Self::list)).
+    pub fn get(&self, id: &str) -> Result<Option<IndexEntry>, StoreError> {
+        self.catalog
+            .get(id)
+            .transpose()
+            .map_err(|e| self.unparsable(e))
+    }
+
+    /// A summary held in memory that does not parse back (it was serialized from an entry).
+    fn unparsable(&self, e: serde_json::Error) -> StoreError {
+        StoreError::BadIndex {
+            path: self.index_path(),
+            detail: format!("a summary held in memory: {e}"),
+        }
     }
 
     /// True when the index lists `id`.
     pub fn contains(&self, id: &str) -> bool {
-        self.catalog.get(id).is_some()
+        self.catalog.contains(id)
     }
 
     /// The id of the activity made from bytes with this sha256 (hex, or `sha256:{hex}`).
@@ -210,12 +225,12 @@ impl BasStore {
     /// BincioActivity does.
     fn free_id(&self, proposed: &str, sha256: &str) -> String {
         unique_id(proposed, sha256, |id| {
-            self.catalog.get(id).is_some() || self.activity_path(id).exists()
+            self.catalog.contains(id) || self.activity_path(id).exists()
         })
     }
 
     fn write_index(&mut self) -> Result<(), StoreError> {
-        let (files, shards) = index_files(&self.dir, &self.owner, &self.catalog, &self.shards)?;
+        let (files, shards) = index_files(&self.dir, &self.owner, &mut self.catalog, &self.shards)?;
         commit_groups(vec![files])?;
         self.shards = shards;
         Ok(())
@@ -248,10 +263,9 @@ fn catalog_all(
     source: &Path,
 ) -> Result<(), StoreError> {
     for entry in entries {
-        let id = entry.id.clone();
-        catalog.insert(entry).map_err(|e| StoreError::BadIndex {
+        catalog.insert(&entry).map_err(|e| StoreError::BadIndex {
             path: source.to_path_buf(),
-            detail: format!("activity {id}: {}", catalog_detail(e)),
+            detail: format!("activity {}: {e}", entry.id),
         })?;
     }
     Ok(())
@@ -306,13 +320,7 @@ impl Batch<'_> {
                 }
             }
         }
-        if let Err(e) = store.catalog.insert(encoded.entry) {
-            files.into_iter().for_each(PendingFile::discard);
-            return Err(StoreError::BadActivity {
-                id,
-                detail: catalog_detail(e),
-            });
-        }
+        store.catalog.insert_summary(encoded.summary);
         self.pending.append(&mut files);
         self.pending_ids.push(id.clone());
         self.changed = true;
@@ -359,13 +367,6 @@ impl Drop for Batch<'_> {
         if !self.finished {
             let _ = self.finish();
         }
-    }
-}
-
-pub(crate) fn catalog_detail(e: CatalogError) -> String {
-    match e {
-        CatalogError::BadStartedAt(s) => format!("started_at {s:?} is not an RFC 3339 time"),
-        CatalogError::Serialize(e) => e.to_string(),
     }
 }
 

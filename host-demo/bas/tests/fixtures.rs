@@ -212,7 +212,7 @@ fn every_file_written_validates_against_the_schema() {
     let unique: BTreeSet<&str> = ids.iter().map(Added::id).collect();
     assert_eq!(unique.len(), corpus.len());
     assert_eq!(store.len(), corpus.len());
-    for entry in store.list() {
+    for entry in store.list().unwrap() {
         let stored = store.read_activity(&entry.id).unwrap();
         assert_eq!(
             stored.id, entry.id,

@@ -6,7 +6,7 @@ use std::path::Path;
 pub fn run(data_dir: &Path, handle: &str) -> anyhow::Result<()> {
     let pipeline = open_local(data_dir, handle)?;
     let store = pipeline.store();
-    let entries = store.list();
+    let entries = store.list()?;
     println!(
         "{:<16}  {:<8}  {:<28}  {:>8}  {:>8}  id",
         "date", "sport", "title", "km", "duration"
