@@ -1,11 +1,12 @@
 //! Importing on every core decides exactly as importing on one: the same store files, the
 //! same activity ids, the same ledger rows and the same dedupe decisions, whatever the number
-//! of workers and slots; and the pool never holds more files than it has slots.
+//! of workers and bounds; and the pool never holds more FIT files in memory, nor more files
+//! ahead of the caller, than its bounds allow.
 
 mod import_support;
 
 use host_demo::clock::ManualClock;
-use host_demo::import::parallel::{self, Ready};
+use host_demo::import::parallel::{self, PoolSize, Ready};
 use host_demo::import::sources;
 use host_demo::import::{open_local, Item, Outcome};
 use import_support::*;
@@ -112,40 +113,34 @@ fn import_one_thread(data: &Path, paths: &[PathBuf]) -> Result {
     snapshot(data, outcomes)
 }
 
-fn import_pool(
-    data: &Path,
-    paths: &[PathBuf],
-    (workers, slots, batch): (usize, usize, usize),
-) -> Result {
+fn import_pool(data: &Path, paths: &[PathBuf], size: PoolSize, batch: usize) -> Result {
     let mut pipeline = open(data)
         .with_clock(Arc::new(ManualClock::new(1_700_000_000)))
         .with_batch_items(batch);
     let inputs = sources::plan(paths).unwrap();
     let mut outcomes = Vec::new();
-    let stats = parallel::for_each_ready(
-        &inputs,
-        workers,
-        slots,
-        &mut |ready| -> std::result::Result<(), String> {
-            if let Ready::File {
-                name,
-                bytes,
-                prepared,
-            } = ready
-            {
-                let outcome = pipeline
-                    .import_prepared(&Item::local(&name, &bytes), *prepared)
-                    .map_err(|e| e.to_string())?;
-                outcomes.push((name, outcome));
-            }
-            Ok(())
-        },
-    )
+    let stats = parallel::for_each_ready(&inputs, size, &mut |ready| -> std::result::Result<
+        (),
+        String,
+    > {
+        if let Ready::File { name, prepared, .. } = ready {
+            let outcome = pipeline
+                .import_prepared(&Item::local_prepared(&name), *prepared)
+                .map_err(|e| e.to_string())?;
+            outcomes.push((name, outcome));
+        }
+        Ok(())
+    })
     .unwrap();
     assert!(
-        (1..=slots).contains(&stats.most_in_pool),
-        "{} files in a pool of {slots} slots",
-        stats.most_in_pool
+        (1..=size.files).contains(&stats.most_in_memory),
+        "{} files in memory with {size:?}",
+        stats.most_in_memory
+    );
+    assert!(
+        (1..=size.ahead).contains(&stats.most_ahead),
+        "{} files ahead with {size:?}",
+        stats.most_ahead
     );
     assert_eq!(stats.files, outcomes.len() as u64);
     pipeline.flush().unwrap();
@@ -176,23 +171,28 @@ fn the_pool_decides_exactly_as_one_thread() {
         kinds(&one)
     );
     // Small batches too: many flushed on the flush thread while the next is decided.
-    for (workers, slots, batch) in [(2, 2, 200), (4, 1, 7), (3, 5, 1)] {
+    for (workers, files, ahead, batch) in [(2, 2, 4, 200), (4, 1, 1, 7), (3, 5, 2, 1), (2, 1, 9, 3)]
+    {
+        let size = PoolSize {
+            workers,
+            files,
+            ahead,
+        };
         let pool = import_pool(
-            &dir.path().join(format!("pool-{workers}-{slots}-{batch}")),
+            &dir.path()
+                .join(format!("pool-{workers}-{files}-{ahead}-{batch}")),
             &paths,
-            (workers, slots, batch),
+            size,
+            batch,
         );
-        assert_eq!(
-            pool.outcomes, one.outcomes,
-            "{workers} workers, {slots} slots"
-        );
-        assert_eq!(pool.ledger, one.ledger, "{workers} workers, {slots} slots");
+        assert_eq!(pool.outcomes, one.outcomes, "{size:?}");
+        assert_eq!(pool.ledger, one.ledger, "{size:?}");
         assert_eq!(
             pool.files.iter().map(|f| &f.0).collect::<Vec<_>>(),
             one.files.iter().map(|f| &f.0).collect::<Vec<_>>()
         );
         for (a, b) in pool.files.iter().zip(&one.files) {
-            assert!(a.1 == b.1, "{} differs with {workers} workers", a.0);
+            assert!(a.1 == b.1, "{} differs with {size:?}", a.0);
         }
     }
 }
@@ -202,7 +202,12 @@ fn an_error_from_the_caller_stops_the_pool() {
     let paths = vec![fixtures_dir()];
     let inputs = sources::plan(&paths).unwrap();
     let mut seen = 0;
-    let result = parallel::for_each_ready(&inputs, 2, 2, &mut |ready| {
+    let size = PoolSize {
+        workers: 2,
+        files: 2,
+        ahead: 4,
+    };
+    let result = parallel::for_each_ready(&inputs, size, &mut |ready| {
         if matches!(ready, Ready::File { .. }) {
             seen += 1;
         }

@@ -20,6 +20,14 @@ pub struct Encoded {
     pub(crate) summary: Summary,
 }
 
+/// The bytes without the spare room serializing left (a growing buffer doubles, so up to half
+/// of it): a batch is bounded by the bytes it holds ([`Encoded::len`]), and that bound should
+/// be the memory it takes.
+fn exact(mut bytes: Vec<u8>) -> Vec<u8> {
+    bytes.shrink_to_fit();
+    bytes
+}
+
 impl Encoded {
     /// Serializes `converted` as it is (its id and source as they will be stored).
     pub fn new(converted: &Converted) -> Result<Encoded, StoreError> {
@@ -34,7 +42,7 @@ impl Encoded {
             source: e,
         };
         let track_bytes = track
-            .map(|track| serde_json::to_vec(&track.feature(id)))
+            .map(|track| serde_json::to_vec(&track.feature(id)).map(exact))
             .transpose()
             .map_err(serialize)?;
         let entry = IndexEntry::for_activity(activity, track.is_some());
@@ -44,7 +52,7 @@ impl Encoded {
         })?;
         Ok(Encoded {
             id: id.clone(),
-            activity: serde_json::to_vec(activity).map_err(serialize)?,
+            activity: serde_json::to_vec(activity).map(exact).map_err(serialize)?,
             summary,
             track: track_bytes,
         })

@@ -6,9 +6,9 @@
 //! decided before it is already durable.
 
 use host_demo::host::printable;
-use host_demo::import::parallel::{self, Ready};
+use host_demo::import::parallel::{self, PoolSize, Ready};
 use host_demo::import::sources::{self, Amount};
-use host_demo::import::{open_local, ImportError, Item, Outcome, Tally};
+use host_demo::import::{open_local, ImportError, ImportPipeline, Item, Outcome, Tally};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -19,47 +19,77 @@ const FLUSH_EVERY: Duration = Duration::from_secs(5);
 
 pub fn run(data_dir: &Path, handle: &str, paths: &[PathBuf]) -> anyhow::Result<()> {
     let inputs = sources::plan(paths)?;
-    let mut pipeline = open_local(data_dir, handle)?;
+    let mut pipeline = Opened::later(data_dir, handle);
     let mut progress = Progress::new(sources::measure(&inputs));
     let mut tally = Tally::default();
     let mut warned = Vec::new();
     let mut last_flush = Instant::now();
-    let workers = parallel::default_workers();
-    parallel::for_each_ready(&inputs, workers, workers, &mut |ready| -> Result<
-        (),
-        ImportError,
-    > {
-        match ready {
-            Ready::File {
-                name,
-                bytes,
-                prepared,
-            } => {
-                let outcome = pipeline.import_prepared(&Item::local(&name, &bytes), *prepared)?;
-                if let Outcome::Imported { warnings, .. } = &outcome {
-                    if !warnings.is_empty() {
-                        warned.push((name.clone(), warnings.clone()));
+    parallel::for_each_ready(
+        &inputs,
+        PoolSize::for_this_machine(),
+        &mut |ready| -> Result<(), ImportError> {
+            match ready {
+                Ready::File {
+                    name,
+                    len,
+                    prepared,
+                } => {
+                    let outcome = pipeline
+                        .get()?
+                        .import_prepared(&Item::local_prepared(&name), *prepared)?;
+                    if let Outcome::Imported { warnings, .. } = &outcome {
+                        if !warnings.is_empty() {
+                            warned.push((name.clone(), warnings.clone()));
+                        }
                     }
+                    tally.add(&name, &outcome);
+                    progress.file_done(&name, len);
                 }
-                tally.add(&name, &outcome);
-                progress.file_done(&name, bytes.len() as u64);
+                Ready::Unreadable { name, reason } => {
+                    tally.reject(&name, &reason);
+                    progress.file_done(&name, 0);
+                }
+                Ready::More(more) => progress.more(more),
             }
-            Ready::Unreadable { name, reason } => {
-                tally.reject(&name, &reason);
-                progress.file_done(&name, 0);
+            if last_flush.elapsed() >= FLUSH_EVERY {
+                pipeline.get()?.flush()?;
+                last_flush = Instant::now();
             }
-            Ready::More(more) => progress.more(more),
-        }
-        if last_flush.elapsed() >= FLUSH_EVERY {
-            pipeline.flush()?;
-            last_flush = Instant::now();
-        }
-        Ok(())
-    })?;
-    pipeline.flush()?;
+            Ok(())
+        },
+    )?;
+    // Opened even when nothing was read: the store exists (and is recovered) after an import.
+    pipeline.get()?.flush()?;
     progress.finish();
     print_summary(&tally, &warned);
     Ok(())
+}
+
+/// The pipeline, opened when the first file is ready rather than before the pool starts: on a
+/// new data folder opening takes a few fsyncs (the state database's schema, the store), and the
+/// pool converts the first files meanwhile.
+struct Opened<'a> {
+    data_dir: &'a Path,
+    handle: &'a str,
+    pipeline: Option<ImportPipeline>,
+}
+
+impl<'a> Opened<'a> {
+    fn later(data_dir: &'a Path, handle: &'a str) -> Self {
+        Self {
+            data_dir,
+            handle,
+            pipeline: None,
+        }
+    }
+
+    fn get(&mut self) -> Result<&mut ImportPipeline, ImportError> {
+        let pipeline = match self.pipeline.take() {
+            Some(pipeline) => pipeline,
+            None => open_local(self.data_dir, self.handle)?,
+        };
+        Ok(self.pipeline.insert(pipeline))
+    }
 }
 
 /// The progress line of a long import: files done of the total, files per second, and an

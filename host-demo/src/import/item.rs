@@ -30,6 +30,15 @@ impl<'a> Item<'a> {
             bytes,
         }
     }
+
+    /// A local file whose bytes were already hashed and converted (a [`Prepared`], by the
+    /// import pool, which drops the bytes then): [`ImportPipeline::import_prepared`] needs
+    /// only its name.
+    ///
+    /// [`ImportPipeline::import_prepared`]: super::ImportPipeline::import_prepared
+    pub fn local_prepared(file_name: &'a str) -> Self {
+        Self::local(file_name, &[])
+    }
 }
 
 /// The work deciding an item needs that depends on its bytes alone: their hash, their

@@ -204,7 +204,8 @@ impl ImportPipeline {
     }
 
     /// [`import`](Self::import) with the hash and conversion done beforehand (on another
-    /// thread): the same decision, in the order items are offered.
+    /// thread): the same decision, in the order items are offered. `item.bytes` is not read
+    /// (see [`Item::local_prepared`]).
     pub fn import_prepared(
         &mut self,
         item: &Item<'_>,

@@ -9,7 +9,7 @@
 use super::auth::{SignedIn, CSRF_FIELD};
 use super::error::WebError;
 use super::state::AppState;
-use crate::import::parallel::{self, Ready};
+use crate::import::parallel::{self, PoolSize, Ready};
 use crate::import::{sources, ImportError, Item, Outcome};
 use axum::extract::Multipart;
 use axum::http::HeaderMap;
@@ -177,31 +177,27 @@ fn import(
     let inputs = sources::plan(paths).map_err(WebError::internal)?;
     let pipeline = host.pipeline_for(user)?;
     let mut outcomes = Vec::new();
-    let workers = parallel::default_workers();
-    let result = parallel::for_each_ready(&inputs, workers, workers, &mut |ready| -> Result<
-        (),
-        ImportError,
-    > {
-        match ready {
-            Ready::File {
-                name,
-                bytes,
-                prepared,
-            } => {
-                let outcome = pipeline
-                    .lock()
-                    .import_prepared(&Item::local(&name, &bytes), *prepared)?;
-                outcomes.push(describe(&name, &outcome));
+    let result = parallel::for_each_ready(
+        &inputs,
+        PoolSize::for_this_machine(),
+        &mut |ready| -> Result<(), ImportError> {
+            match ready {
+                Ready::File { name, prepared, .. } => {
+                    let outcome = pipeline
+                        .lock()
+                        .import_prepared(&Item::local_prepared(&name), *prepared)?;
+                    outcomes.push(describe(&name, &outcome));
+                }
+                Ready::Unreadable { name, reason } => outcomes.push(FileOutcome {
+                    detail: for_the_user(&name, &reason),
+                    name: display_name(&name),
+                    outcome: "rejected",
+                }),
+                Ready::More(_) => {}
             }
-            Ready::Unreadable { name, reason } => outcomes.push(FileOutcome {
-                detail: for_the_user(&name, &reason),
-                name: display_name(&name),
-                outcome: "rejected",
-            }),
-            Ready::More(_) => {}
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
     let flushed = pipeline.lock().flush();
     result.map_err(|e| WebError::internal(format!("{e:#}")))?;
     flushed.map_err(|e| WebError::internal(format!("{e:#}")))?;
