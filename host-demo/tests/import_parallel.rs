@@ -17,7 +17,7 @@ use std::sync::Arc;
 use zip::write::SimpleFileOptions;
 
 /// A Garmin-style export: every fixture, some twice under other names (content duplicates),
-/// near-duplicates of synthetic rides, and a nested zip.
+/// near-duplicates of synthetic rides, rides whose ids clash, and a nested zip.
 fn export(dir: &Path) -> PathBuf {
     let mut names: Vec<String> = fs::read_dir(fixtures_dir())
         .unwrap()
@@ -49,6 +49,16 @@ fn export(dir: &Path) -> PathBuf {
             u64::from(n),
         );
         inner.start_file(format!("rides/{n}.fit"), options).unwrap();
+        inner.write_all(&bytes).unwrap();
+    }
+    // Three rides starting the same second, a third longer each (not near-duplicates): the
+    // second and third are stored under suffixed ids, serialized again after the pool
+    // serialized them ahead (their timeseries read back from those bytes).
+    for n in 0..3u32 {
+        let bytes = synthetic_at(1_650_000_000, 10_000.0 * (1.0 + f64::from(n) / 3.0), 60, 99);
+        inner
+            .start_file(format!("same-second/{n}.fit"), options)
+            .unwrap();
         inner.write_all(&bytes).unwrap();
     }
     let inner = inner.finish().unwrap().into_inner();
@@ -165,6 +175,15 @@ fn the_pool_decides_exactly_as_one_thread() {
         k
     };
     let [imported, duplicate, rejected] = kinds(&one);
+    let suffixed = one
+        .outcomes
+        .iter()
+        .filter(|(name, o)| {
+            name.contains("same-second/")
+                && matches!(o, Outcome::Imported { activity_id, .. } if activity_id.contains("Z-"))
+        })
+        .count();
+    assert_eq!(suffixed, 2, "{:?}", one.outcomes);
     assert!(
         imported >= 15 && duplicate >= 20 && rejected >= 3,
         "{:?}",

@@ -2,7 +2,7 @@
 //! importer's pool encodes while the owner of the store decides, so the owner's thread only
 //! lists and writes bytes.
 
-use crate::activity::{BasActivity, Privacy};
+use crate::activity::{BasActivity, Privacy, Timeseries};
 use crate::catalog::Summary;
 use crate::convert::Converted;
 use crate::error::StoreError;
@@ -32,6 +32,28 @@ impl Encoded {
     /// Serializes `converted` as it is (its id and source as they will be stored).
     pub fn new(converted: &Converted) -> Result<Encoded, StoreError> {
         Self::of(&converted.activity, converted.track.as_ref())
+    }
+
+    /// [`new`](Self::new) for an activity serialized ahead of the decision to store it, which
+    /// then frees the activity's timeseries (most of its memory): while it waits its turn the
+    /// activity is held once, as these bytes. [`restore`](Self::restore) puts the timeseries
+    /// back, should it have to be serialized again (under another id).
+    pub fn ahead(converted: &mut Converted) -> Result<Encoded, StoreError> {
+        let encoded = Self::new(converted)?;
+        converted.activity.timeseries = Timeseries::default();
+        Ok(encoded)
+    }
+
+    /// Puts back into `converted` the timeseries [`ahead`](Self::ahead) freed, read from the
+    /// serialized activity (JSON numbers read back are the same `f64`s).
+    pub fn restore(&self, converted: &mut Converted) -> Result<(), StoreError> {
+        let activity: BasActivity =
+            serde_json::from_slice(&self.activity).map_err(|source| StoreError::Serialize {
+                what: format!("activity {} read back", self.id),
+                source,
+            })?;
+        converted.activity.timeseries = activity.timeseries;
+        Ok(())
     }
 
     pub(crate) fn of(activity: &BasActivity, track: Option<&Track>) -> Result<Encoded, StoreError> {

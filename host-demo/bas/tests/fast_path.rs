@@ -8,7 +8,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use bincio_bas::{convert, convert_with_profile, BasStore, Converted, Rejected};
+use bincio_bas::{convert, convert_with_profile, BasStore, Converted, Encoded, Rejected};
 use common::*;
 
 /// A small deterministic generator (xorshift64*), so failures replay.
@@ -195,4 +195,29 @@ fn bit_flips_convert_as_the_old_path_did() {
         undefined * 20 < cases,
         "{undefined} of {cases} without one answer"
     );
+}
+
+/// A conversion serialized ahead frees its timeseries, and reading it back from the bytes
+/// gives the same activity (every `f64`, every `null`), so an activity stored under another
+/// id than the one it was serialized with is written exactly as if it had never been freed.
+#[test]
+fn an_activity_serialized_ahead_reads_back_exactly() {
+    let mut checked = 0;
+    for (name, bytes) in fixtures() {
+        let Ok(original) = convert(&bytes, &name) else {
+            continue;
+        };
+        let mut waiting = original.clone();
+        let encoded = Encoded::ahead(&mut waiting).unwrap();
+        assert_eq!(waiting.activity.timeseries, Default::default(), "{name}");
+        assert_ne!(
+            original.activity.timeseries.t.len(),
+            0,
+            "{name} has records"
+        );
+        encoded.restore(&mut waiting).unwrap();
+        assert_eq!(waiting, original, "{name}");
+        checked += 1;
+    }
+    assert!(checked >= 10, "{checked} fixtures converted");
 }

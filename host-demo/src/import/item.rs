@@ -43,7 +43,8 @@ impl<'a> Item<'a> {
 
 /// The work deciding an item needs that depends on its bytes alone: their hash, their
 /// conversion, and the activity serialized for the store as it will most likely be stored
-/// (under the converter's id, as a local file). It can run on any thread, ahead of the decision
+/// (under the converter's id, as a local file; the conversion then holds no timeseries, see
+/// [`Encoded::ahead`]). It can run on any thread, ahead of the decision
 /// ([`ImportPipeline::import_prepared`]); the decision is the same as [`ImportPipeline::import`]
 /// would make, and the activity is serialized again should it be stored otherwise.
 pub struct Prepared {
@@ -56,9 +57,9 @@ impl Prepared {
     /// Hashes and converts the bytes of a file named `file_name` (the name as in [`Item`]).
     pub fn new(file_name: &str, bytes: &[u8]) -> Self {
         let sha256 = content_hash(bytes);
-        let converted = convert_hashed(bytes, base_name(file_name), &sha256);
+        let mut converted = convert_hashed(bytes, base_name(file_name), &sha256);
         // Should serializing fail, the decision serializes again and reports it.
-        let encoded = converted.as_ref().ok().and_then(|c| Encoded::new(c).ok());
+        let encoded = converted.as_mut().ok().and_then(|c| Encoded::ahead(c).ok());
         Self {
             sha256,
             converted,

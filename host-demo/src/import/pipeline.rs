@@ -277,9 +277,13 @@ impl ImportPipeline {
         let id = self.free_id(converted.id(), &sha256);
         // Serialized ahead under the converter's id and source: kept if it is stored so.
         let ahead = converted.activity.source == Some(source) && id == converted.id();
-        let encoded = match encoded.filter(|_| ahead) {
-            Some(encoded) => encoded,
-            None => {
+        let encoded = match encoded {
+            Some(encoded) if ahead => encoded,
+            stale => {
+                // Serialized ahead, its timeseries was freed: read back from those bytes.
+                if let Some(stale) = &stale {
+                    stale.restore(&mut converted)?;
+                }
                 converted.set_source(source);
                 converted.activity.id = id.clone();
                 Encoded::new(&converted)?
