@@ -52,7 +52,7 @@ pub use ledger::{LedgerEntry, LedgerOutcome, LOCAL_SOURCE};
 pub use migrations::SCHEMA_VERSION;
 pub use retries::{retry_delay, Backoff, Jitter, RetryState, RETRY_BACKOFF};
 pub use runs::{RunCounts, RunError, RunFinish, RunId, RunMark, RunOutcome, SyncRun};
-pub use schedule::Schedule;
+pub use schedule::{DueConnection, Schedule};
 pub use secret::SecretString;
 pub use sessions::{NewSession, WebSession};
 pub use users::{hash_password, verify_password, Role, User, UserHandle, DEFAULT_HANDLE};

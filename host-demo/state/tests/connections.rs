@@ -4,8 +4,9 @@
 mod common;
 
 use bincio_state::{
-    retry_delay, Backoff, ConnectionId, ConnectionStatus, CooldownScope, Jitter, RunCounts,
-    RunError, RunFinish, RunOutcome, StateDb, StateError, RETRY_BACKOFF, SCHEMA_VERSION,
+    retry_delay, Backoff, ConnectionId, ConnectionStatus, CooldownScope, Jitter, Role, RunCounts,
+    RunError, RunFinish, RunOutcome, StateDb, StateError, UserHandle, RETRY_BACKOFF,
+    SCHEMA_VERSION,
 };
 use common::{connection, sha, store, Fixture, GARMIN, NOW};
 
@@ -338,4 +339,87 @@ fn schedule_round_trips() {
     assert!(db
         .set_schedule(&ConnectionId::from("garmin-77"), NOW, 0)
         .is_err());
+}
+
+#[test]
+fn due_connections_are_the_active_ones_scheduled_by_now_with_their_last_run() {
+    let (_fx, db, _) = Fixture::with_connection();
+    let ada = UserHandle::parse("ada").unwrap();
+    let bob = UserHandle::parse("bob").unwrap();
+    for user in [&ada, &bob] {
+        db.create_user(user, "x", Role::User, None, NOW).unwrap();
+    }
+    // (owner, status, next run relative to NOW or never scheduled, run start times)
+    let plan: [(&UserHandle, ConnectionStatus, Option<i64>, &[i64]); 8] = [
+        (&ada, ConnectionStatus::Active, None, &[]),
+        (
+            &ada,
+            ConnectionStatus::Active,
+            Some(-60),
+            &[NOW - 900, NOW - 300],
+        ),
+        (&ada, ConnectionStatus::Active, Some(0), &[NOW - 7200]),
+        (&ada, ConnectionStatus::Active, Some(1), &[NOW - 100]),
+        (&ada, ConnectionStatus::Paused, Some(-60), &[]),
+        (&ada, ConnectionStatus::NeedsUser, None, &[]),
+        (&bob, ConnectionStatus::Active, Some(-60), &[NOW - 50]),
+        (&ada, ConnectionStatus::Disconnected, Some(-60), &[]),
+    ];
+    let mut ids = Vec::new();
+    for (user, status, next, runs) in plan {
+        let id = db.create_connection_for(user, GARMIN, NOW).unwrap();
+        db.set_connection_status(&id, status, None).unwrap();
+        if let Some(next) = next {
+            db.set_schedule(&id, NOW + next, 0).unwrap();
+        }
+        for &at in runs {
+            db.start_run(&id, at).unwrap();
+        }
+        ids.push(id);
+    }
+    db.disable_user(&bob, NOW).unwrap();
+
+    let due = db.due_connections(NOW).unwrap();
+    let got: Vec<(&str, Option<i64>)> = due
+        .iter()
+        .map(|d| (d.id.as_str(), d.last_run_started_at))
+        .collect();
+    let want = [
+        (ids[0].as_str(), None),
+        (ids[1].as_str(), Some(NOW - 300)),
+        (ids[2].as_str(), Some(NOW - 7200)),
+    ];
+    assert_eq!(got, want);
+    assert!(due.iter().all(|d| d.plugin_id == GARMIN));
+
+    // The same answer as reading each connection in turn (the scheduler's old way).
+    let disabled: Vec<UserHandle> = db
+        .users()
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.is_disabled())
+        .map(|u| u.handle)
+        .collect();
+    let one_by_one: Vec<(String, Option<i64>)> = db
+        .connections()
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.status == ConnectionStatus::Active && !disabled.contains(&c.user))
+        .filter(|c| {
+            db.schedule(&c.id)
+                .unwrap()
+                .is_none_or(|s| s.next_run_at <= NOW)
+        })
+        .map(|c| {
+            let last = db.last_run(&c.id).unwrap().map(|r| r.started_at);
+            (c.id.to_string(), last)
+        })
+        .collect();
+    let got: Vec<(String, Option<i64>)> = due
+        .into_iter()
+        .map(|d| (d.id.to_string(), d.last_run_started_at))
+        .collect();
+    assert_eq!(got, one_by_one);
+    // Later, the one scheduled a second after NOW is due too.
+    assert_eq!(db.due_connections(NOW + 1).unwrap().len(), 4);
 }

@@ -14,23 +14,19 @@
 //! one connection's run out of turn (the web page's "Sync now") with the
 //! same bookkeeping, and a [`RunWatcher`] sees every run as it goes.
 
-use crate::host::waits::{after, clamp_interval, clamp_rate_limit_wait};
+mod timing;
+
+pub use timing::{interval_for, JITTER_FRACTION, MAX_BACKOFF_SECS};
+use timing::{next_run, Policy};
+
+use crate::host::waits::clamp_interval;
 use crate::host::{Host, HostError, SyncOptions, SyncReport};
-use crate::plugins::{Descriptor, PluginConfig};
 use crate::services::{CancelFlag, ItemObserver, ProgressReporter};
-use bincio_backoff::{from_secs, Backoff, Jitter};
 use bincio_state::{ConnectionId, ConnectionStatus};
-use host_api::ErrorKind;
-use rand::Rng;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-/// How far a next run may move from its nominal time, either way, so that
-/// many servers do not hit the service in lockstep.
-pub const JITTER_FRACTION: f64 = 0.1;
-/// The longest wait after repeated failures.
-pub const MAX_BACKOFF_SECS: i64 = 24 * 3600;
 /// How many syncs run at once by default, across every user.
 pub const DEFAULT_MAX_CONCURRENT: usize = 8;
 
@@ -136,31 +132,17 @@ impl Scheduler {
     fn due_with_plugins(&self) -> Result<Vec<(ConnectionId, String)>, HostError> {
         let now = self.host.now();
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        let disabled: std::collections::HashSet<_> = self
+        let due = self
             .host
             .db
-            .users()?
+            .due_connections(now)?
             .into_iter()
-            .filter(|u| u.is_disabled())
-            .map(|u| u.handle)
+            // A disabled or broken plugin's connections wait: the status page shows why.
+            .filter(|c| {
+                !running.contains_key(&c.id) && self.host.manager.loaded(&c.plugin_id).is_ok()
+            })
+            .map(|c| (c.id, c.plugin_id, c.last_run_started_at))
             .collect();
-        let mut due = Vec::new();
-        for c in self.host.db.connections()? {
-            if c.status != ConnectionStatus::Active
-                || running.contains_key(&c.id)
-                || disabled.contains(&c.user)
-            {
-                continue;
-            }
-            if self.host.manager.loaded(&c.plugin_id).is_err() {
-                continue; // disabled or broken: status shows why
-            }
-            let next = self.host.db.schedule(&c.id)?.map(|s| s.next_run_at);
-            if next.is_none_or(|at| at <= now) {
-                let last = self.host.db.last_run(&c.id)?.map(|r| r.started_at);
-                due.push((c.id, c.plugin_id, last));
-            }
-        }
         Ok(fair_order(due))
     }
 
@@ -318,24 +300,6 @@ fn fair_order(mut due: Vec<(ConnectionId, String, Option<i64>)>) -> Vec<(Connect
         .collect()
 }
 
-/// The sync interval in seconds for `config`'s plugin: the user's
-/// `interval_minutes`, else the plugin's default; never below the plugin's
-/// minimum; always within 1 s ..= [`crate::host::waits::MAX_INTERVAL_SECS`], whatever the
-/// plugin declares.
-pub fn interval_for(config: &PluginConfig, d: &Descriptor) -> i64 {
-    let wanted = config
-        .interval_minutes
-        .map(|m| clamp_interval(m.saturating_mul(60)))
-        .unwrap_or(clamp_interval(d.default_interval.as_secs()));
-    wanted.max(clamp_interval(d.min_interval.as_secs()))
-}
-
-#[derive(Clone, Copy)]
-struct Policy {
-    interval: i64,
-    min_interval: i64,
-}
-
 fn run_one(
     host: &Host,
     id: &ConnectionId,
@@ -391,65 +355,6 @@ fn run_one(
     }
 }
 
-/// When to run next, and the new count of consecutive failures; `None`
-/// when the connection waits for its user.
-fn next_run(
-    outcome: &Result<SyncReport, HostError>,
-    now: i64,
-    failures: u32,
-    policy: Policy,
-    rng: &mut impl Rng,
-) -> (Option<i64>, u32) {
-    let jitter = Jitter::around(JITTER_FRACTION);
-    let error = match outcome {
-        Ok(report) => match &report.result {
-            Ok(summary) => {
-                // Backfill continues sooner, but never below the minimum.
-                let base = if summary.has_more {
-                    policy.min_interval
-                } else {
-                    policy.interval
-                };
-                return (
-                    Some(after(
-                        now,
-                        jitter.apply_secs(base, rng).max(policy.min_interval),
-                    )),
-                    0,
-                );
-            }
-            Err(e) => match e.kind {
-                ErrorKind::INVALID_CREDENTIALS | ErrorKind::NEEDS_USER_ACTION => {
-                    return (None, failures.saturating_add(1))
-                }
-                ErrorKind::CANCELLED => return (Some(now), failures),
-                _ => Some(e.retry_after()),
-            },
-        },
-        Err(HostError::NeedsUser { .. } | HostError::DisclaimerNotAccepted { .. }) => {
-            return (None, failures)
-        }
-        Err(HostError::CoolingDown { minutes, .. }) => {
-            return (Some(after(now, minutes.saturating_mul(60))), failures);
-        }
-        Err(_) => None,
-    };
-    let failures = failures.saturating_add(1);
-    let backoff = Backoff {
-        base: from_secs(policy.min_interval),
-        max: from_secs(MAX_BACKOFF_SECS),
-        jitter,
-    };
-    let wait = backoff
-        .delay_secs(failures - 1, rng)
-        .max(policy.min_interval);
-    let wait = match error.flatten() {
-        Some(retry_after) => wait.max(clamp_rate_limit_wait(retry_after, "sync")),
-        None => wait,
-    };
-    (Some(after(now, wait)), failures)
-}
-
 fn log_outcome(id: &ConnectionId, outcome: &Result<SyncReport, HostError>) {
     match outcome {
         Ok(report) => match &report.result {
@@ -467,53 +372,6 @@ fn log_outcome(id: &ConnectionId, outcome: &Result<SyncReport, HostError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bincio_state::RunId;
-    use host_api::{PluginError, SyncSummary};
-    use rand::SeedableRng;
-
-    const POLICY: Policy = Policy {
-        interval: 6 * 3600,
-        min_interval: 3600,
-    };
-
-    fn report(result: Result<SyncSummary, PluginError>) -> Result<SyncReport, HostError> {
-        Ok(SyncReport {
-            connection: ConnectionId::new("garmin-1"),
-            run: RunId(1),
-            result,
-            committed: Default::default(),
-        })
-    }
-
-    #[test]
-    fn success_schedules_the_interval_within_the_jitter() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        for _ in 0..200 {
-            let (next, failures) = next_run(
-                &report(Ok(SyncSummary::default())),
-                1000,
-                3,
-                POLICY,
-                &mut rng,
-            );
-            let wait = next.unwrap() - 1000;
-            assert!((19_440..=23_760).contains(&wait), "{wait}");
-            assert_eq!(failures, 0);
-        }
-    }
-
-    #[test]
-    fn failures_back_off_and_retry_after_wins() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let transient = || report(Err(PluginError::transient("5xx")));
-        let (first, f1) = next_run(&transient(), 0, 0, POLICY, &mut rng);
-        let (third, f3) = next_run(&transient(), 0, 2, POLICY, &mut rng);
-        assert_eq!((f1, f3), (1, 3));
-        assert!(first.unwrap() >= 3600 && third.unwrap() >= 4 * 3600 * 9 / 10);
-        let limited = report(Err(PluginError::rate_limited("slow down", Some(50_000))));
-        let (next, _) = next_run(&limited, 0, 0, POLICY, &mut rng);
-        assert!(next.unwrap() >= 50_000);
-    }
 
     #[test]
     fn first_runs_go_first_then_the_longest_waiting() {
@@ -528,41 +386,5 @@ mod tests {
             .map(|(id, _)| id.to_string())
             .collect();
         assert_eq!(order, ["garmin-3", "garmin-2", "garmin-4", "garmin-1"]);
-    }
-
-    #[test]
-    fn extreme_retry_afters_and_times_saturate_within_a_day() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        for huge in [u64::MAX, i64::MAX as u64, 99_999_999_999] {
-            let limited = report(Err(PluginError::rate_limited("slow down", Some(huge))));
-            let (next, _) = next_run(&limited, 1_000, u32::MAX, POLICY, &mut rng);
-            let wait = next.unwrap() - 1_000;
-            // A day, plus the backoff's jitter at most.
-            assert!(
-                (3600..=MAX_BACKOFF_SECS * 11 / 10).contains(&wait),
-                "{huge}: {wait}"
-            );
-        }
-        let (next, _) = next_run(
-            &report(Ok(SyncSummary::default())),
-            i64::MAX - 10,
-            0,
-            POLICY,
-            &mut rng,
-        );
-        assert_eq!(next, Some(i64::MAX));
-    }
-
-    #[test]
-    fn a_connection_that_needs_its_user_is_not_rescheduled() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        let (next, _) = next_run(
-            &report(Err(PluginError::invalid_credentials("bad password"))),
-            0,
-            0,
-            POLICY,
-            &mut rng,
-        );
-        assert_eq!(next, None);
     }
 }
