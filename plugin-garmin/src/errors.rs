@@ -8,6 +8,11 @@
 
 use host_api::PluginError;
 
+/// The longest the plugin waits because a server said so (`Retry-After`): a day. Longer asks
+/// are clamped, and `http` logs the clamp. Defined here, with the errors that carry such waits,
+/// so that this module uses no other module of the crate.
+pub const MAX_SERVER_WAIT_SECS: u64 = 24 * 3600;
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GarminError {
     /// Garmin judged the email/password wrong (or the account locked by it).
@@ -129,7 +134,7 @@ impl GarminError {
             } => Some(
                 retry_after
                     .unwrap_or(*fallback_secs)
-                    .min(crate::http::MAX_SERVER_WAIT_SECS),
+                    .min(MAX_SERVER_WAIT_SECS),
             ),
             Self::LoginBudget { wait_secs, .. } => Some(*wait_secs),
             _ => None,

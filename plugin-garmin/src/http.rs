@@ -3,7 +3,7 @@
 //! turning transport failures into [`GarminError`]s.
 
 use crate::clock::Clock;
-use crate::errors::{GarminError, Result};
+use crate::errors::{GarminError, Result, MAX_SERVER_WAIT_SECS};
 use crate::identity;
 use crate::settings::Settings;
 use bincio_backoff::{Backoff, Jitter};
@@ -38,10 +38,6 @@ pub fn api_client(settings: &Settings) -> Result<Client> {
         .build()
         .map_err(|e| GarminError::transient("HTTP client", e.to_string()))
 }
-
-/// The longest the plugin waits because a server said so (`Retry-After`):
-/// a day. Longer asks are clamped, and the clamp is logged.
-pub const MAX_SERVER_WAIT_SECS: u64 = 24 * 3600;
 
 /// `base` scaled by a random factor in `[low, high]` (see [`Jitter::apply`]).
 pub fn jittered(base: Duration, low: f64, high: f64) -> Duration {

@@ -23,6 +23,15 @@ const LAYERS: &[&[&str]] = &[
     &["connect"],
 ];
 
+/// Beyond the sign-in layers: no two modules of the crate use each other, through any path
+/// (`errors` once named `http` for a constant while `http` built on `errors`).
+#[test]
+fn the_modules_of_the_crate_form_no_cycle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let graph = module_graph::no_cycle_in(&src, "plugin-garmin").unwrap_or_else(|e| panic!("{e}"));
+    assert!(graph["http"].contains("errors") && graph["api"].contains("budget"));
+}
+
 /// Module (file stem) → the crate modules its code names.
 type Uses = BTreeMap<String, BTreeSet<String>>;
 
