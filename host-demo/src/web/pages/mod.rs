@@ -4,6 +4,7 @@
 //! JavaScript for live progress; the pages work without it.
 
 pub mod admin;
+mod importer_card;
 pub mod importers;
 pub mod signin;
 pub mod upload;
