@@ -1,6 +1,7 @@
 //! The clients: sign-in, connect, polling and event streams over loopback
 //! (tokio + reqwest), timed per request; errors counted, never ignored.
 
+use crate::measure::{latencies, Errors, Phase, PhaseResult};
 use crate::server::{email, handle, ServerProcess, PASSWORD};
 use crate::{Outcome, Sizes, PHASE_TIMEOUT};
 use garmin_emulator::{synthetic_activities, Account, Emulator, EmulatorConfig};
@@ -18,8 +19,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// The most time between two reads of an event stream (its keep-alive
 /// comes every 15 s).
 const STREAM_READ_TIMEOUT: Duration = Duration::from_secs(60);
-/// Error messages kept for the report (all are counted).
-const KEPT_ERRORS: usize = 20;
 
 /// The emulator, one account per user: one old activity, so the first run
 /// has something to import and a newest activity to walk down to later.
@@ -44,84 +43,6 @@ fn add_new_activities(emulator: &Emulator, users: usize, count: usize) {
         for a in synthetic_activities(count, start, Duration::from_secs(600)) {
             emulator.add_activity(&email(i), a);
         }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-pub enum Phase {
-    Idle,
-    Busy,
-}
-
-impl Phase {
-    pub fn name(self) -> &'static str {
-        match self {
-            Phase::Idle => "idle: polling only",
-            Phase::Busy => "busy: polling + SSE + syncs",
-        }
-    }
-}
-
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Latencies {
-    pub p50: Duration,
-    pub p99: Duration,
-    pub count: usize,
-}
-
-fn latencies(mut all: Vec<Duration>) -> Latencies {
-    all.sort();
-    let at = |q: f64| {
-        all.get(((all.len().saturating_sub(1)) as f64 * q).round() as usize)
-            .copied()
-            .unwrap_or_default()
-    };
-    Latencies {
-        p50: at(0.50),
-        p99: at(0.99),
-        count: all.len(),
-    }
-}
-
-pub struct PhaseResult {
-    pub phase: Phase,
-    pub page: Latencies,
-    pub api: Latencies,
-    pub polling: Duration,
-    pub peak_kib: u64,
-    pub error_count: usize,
-    pub errors: Vec<String>,
-    pub sse_events: usize,
-    pub polls_during_syncs: usize,
-    pub syncs_secs: f64,
-    pub imported: u64,
-}
-
-impl PhaseResult {
-    pub fn requests_per_sec(&self) -> f64 {
-        (self.page.count + self.api.count) as f64 / self.polling.as_secs_f64().max(1e-9)
-    }
-}
-
-/// Errors of one phase: every one counted, the first few kept.
-#[derive(Default)]
-struct Errors {
-    count: AtomicUsize,
-    kept: Mutex<Vec<String>>,
-}
-
-impl Errors {
-    fn add(&self, message: String) {
-        self.count.fetch_add(1, Ordering::Relaxed);
-        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        if kept.len() < KEPT_ERRORS {
-            kept.push(message);
-        }
-    }
-
-    fn take(&self) -> (usize, Vec<String>) {
-        let kept = std::mem::take(&mut *self.kept.lock().unwrap_or_else(|p| p.into_inner()));
-        (self.count.swap(0, Ordering::Relaxed), kept)
     }
 }
 

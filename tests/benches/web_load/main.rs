@@ -28,9 +28,10 @@
 //! clients of 4 users, a smoke run whose figures do not compare.
 
 mod load;
+mod measure;
 mod server;
 
-use load::{Phase, PhaseResult};
+use measure::{Phase, PhaseResult};
 use std::time::Duration;
 
 /// How large a run is.
