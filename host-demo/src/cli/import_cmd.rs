@@ -67,7 +67,8 @@ pub fn run(data_dir: &Path, handle: &str, paths: &[PathBuf]) -> anyhow::Result<(
 
 /// The pipeline, opened when the first file is ready rather than before the pool starts: on a
 /// new data folder opening takes a few fsyncs (the state database's schema, the store), and the
-/// pool converts the first files meanwhile.
+/// pool converts the first files meanwhile. (Not [`host_demo::import::LazyPipeline`]: that one
+/// shares a pipeline between syncs and needs the state database open beforehand.)
 struct Opened<'a> {
     data_dir: &'a Path,
     handle: &'a str,
