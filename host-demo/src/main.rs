@@ -1,6 +1,7 @@
 //! `host-demo`: the BincioActivity host's command line.
 
-#![forbid(unsafe_code)]
+// One exception, in `cli/allocator.rs`: a call to glibc's `mallopt`.
+#![deny(unsafe_code)]
 
 mod cli;
 

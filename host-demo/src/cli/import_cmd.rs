@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 const FLUSH_EVERY: Duration = Duration::from_secs(5);
 
 pub fn run(data_dir: &Path, handle: &str, paths: &[PathBuf]) -> anyhow::Result<()> {
+    super::allocator::keep_footprint_bounded();
     let inputs = sources::plan(paths)?;
     let mut pipeline = Opened::later(data_dir, handle);
     let mut progress = Progress::new(sources::measure(&inputs));

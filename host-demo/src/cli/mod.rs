@@ -1,6 +1,7 @@
 //! The commands, one module each; this file holds the argument grammar.
 
 mod activities_cmd;
+mod allocator;
 mod connect_cmd;
 #[cfg(feature = "demo")]
 mod demo_cmd;
