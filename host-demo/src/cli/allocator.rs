@@ -7,7 +7,7 @@
 //! files: a 3,000-activity export peaked some 3 MiB higher than with fixed thresholds, for the
 //! same live data (measured in `benches/import_speed.rs`, part d). Fixing the trim threshold at
 //! glibc's default (which also stops the thresholds from moving) keeps the peak near the live
-//! data whatever the export's size; it costs system time (more `mmap`/`munmap`, ~8 % wall time
+//! data whatever the export's size; it costs system time (more `mmap`/`munmap`, ~6 % wall time
 //! on that export), a price worth a bounded footprint on a small home server.
 //!
 //! Other allocators (musl, macOS) do not move their thresholds this way: nothing to do there.
