@@ -9,7 +9,8 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use crate::activity::BAS_VERSION;
-use crate::catalog::{Catalog, Gathered};
+use crate::arena::Gathered;
+use crate::catalog::Catalog;
 use crate::error::StoreError;
 use crate::index::{shard_url, Owner, Shard};
 use crate::timefmt::LocalTime;

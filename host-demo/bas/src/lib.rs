@@ -30,8 +30,9 @@ mod warning;
 mod activity;
 mod index;
 
-// The store: in-memory catalog, index layout, crash recovery (files written by
+// The store: in-memory catalog (packed in arenas), index layout, crash recovery (files written by
 // `bincio-atomic-file`).
+mod arena;
 mod catalog;
 mod commit;
 mod encoded;

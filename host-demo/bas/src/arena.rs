@@ -8,11 +8,11 @@ use std::io::Write;
 use std::sync::Arc;
 
 /// Bytes gathered in the open chunk before it is sealed.
-pub(super) const CHUNK_BYTES: usize = 64 << 10;
+pub(crate) const CHUNK_BYTES: usize = 64 << 10;
 
 /// A value's place in an arena.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Loc {
+pub(crate) struct Loc {
     chunk: u32,
     start: u32,
     len: u32,
@@ -22,13 +22,13 @@ pub(super) struct Loc {
 /// files being written). A value removed leaves its bytes behind: removal is rare (a replaced id,
 /// a failed commit).
 #[derive(Default)]
-pub(super) struct Arena {
+pub(crate) struct Arena {
     sealed: Vec<Arc<[u8]>>,
     open: Vec<u8>,
 }
 
 impl Arena {
-    pub(super) fn push(&mut self, bytes: &[u8]) -> Loc {
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Loc {
         if !self.open.is_empty() && self.open.len() + bytes.len() > CHUNK_BYTES {
             self.sealed.push(Arc::from(std::mem::take(&mut self.open)));
         }
@@ -44,7 +44,7 @@ impl Arena {
         }
     }
 
-    pub(super) fn bytes(&self, loc: Loc) -> &[u8] {
+    pub(crate) fn bytes(&self, loc: Loc) -> &[u8] {
         let chunk = self
             .sealed
             .get(loc.chunk as usize)
@@ -54,7 +54,7 @@ impl Arena {
 
     /// The values at `pieces`, in that order, as a JSON array to write later: the sealed chunks
     /// shared, the open one (at most [`CHUNK_BYTES`]) copied, as it is still being filled.
-    pub(super) fn gather(&self, pieces: Vec<Loc>) -> Gathered {
+    pub(crate) fn gather(&self, pieces: Vec<Loc>) -> Gathered {
         let mut chunks = self.sealed.clone();
         if pieces.iter().any(|loc| loc.chunk as usize == chunks.len()) {
             chunks.push(Arc::from(&self.open[..]));
@@ -63,26 +63,26 @@ impl Arena {
     }
 
     #[cfg(test)]
-    pub(super) fn sealed_chunks(&self) -> usize {
+    pub(crate) fn sealed_chunks(&self) -> usize {
         self.sealed.len()
     }
 }
 
 /// Text values (ids) packed in an [`Arena`], read back as `&str`.
 #[derive(Default)]
-pub(super) struct TextArena {
+pub(crate) struct TextArena {
     bytes: Arena,
 }
 
 impl TextArena {
-    pub(super) fn push(&mut self, text: &str) -> Loc {
+    pub(crate) fn push(&mut self, text: &str) -> Loc {
         self.bytes.push(text.as_bytes())
     }
 
     /// The text at `loc`. Only whole `&str`s are pushed, so the bytes are UTF-8 (checked again
     /// here rather than assumed: ids are short, the check is cheap, and the crate has no
     /// `unsafe`).
-    pub(super) fn text(&self, loc: Loc) -> &str {
+    pub(crate) fn text(&self, loc: Loc) -> &str {
         std::str::from_utf8(self.bytes.bytes(loc)).expect("a pushed str reads back as UTF-8")
     }
 }
